@@ -1,0 +1,74 @@
+"""The public Python API: parse a spec, build a module, compile to IR."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import networkx as nx
+from torch import nn
+
+from archc.compiler.choice import resolve_choice, split_choice_text
+from archc.compiler.ir import to_ir
+from archc.compiler.lower import ArchNet, lower
+from archc.compiler.weights import apply_state, load_state
+from archc.dsl.check import check
+from archc.dsl.grammar import Grammar, compose
+from archc.dsl.parser import parse_block_text, parse_text, read_spec_text
+from archc.dsl.spec import Block, Spec
+from archc.runtime.blocks import all_blocks, load_plugins
+
+ChoiceLike = Mapping[str, "Block | str"] | Iterable[tuple[str, "Block | str"]] | str | None
+
+
+def grammar() -> Grammar:
+    """The parser for the core language plus every loaded block fragment (cached)."""
+    return compose(all_blocks().values())
+
+
+def parse_file(path_or_text: str | Path):  # type: ignore[no-untyped-def]
+    """Parse without semantic checks (the syntax tree, for `fmt`)."""
+    path, text = read_spec_text(path_or_text)
+    return parse_text(text, path, grammar()), text
+
+
+def parse(path_or_text: str | Path, plugins: Iterable[str | Path] = ()) -> Spec:
+    """Parse and check a spec given as a path or as text; raises ArchError with diagnostics."""
+    if plugins:
+        load_plugins(plugins)
+    file, text = parse_file(path_or_text)
+    return check(file, all_blocks(), text)
+
+
+def parse_block(text: str, spec_path: str = "<choice>") -> Block:
+    """`naf(sca=off)` -> a checked Block."""
+    ref = parse_block_text(text, grammar(), spec_path)
+    from archc.dsl.ast import ArchDecl, Name, SpecFile, StageDecl
+
+    probe = SpecFile((ArchDecl(Name("probe"), (), (StageDecl("middle", Name("m"), ref),)),), (), path=spec_path)
+    return check(probe, all_blocks(), text).stages[0].block
+
+
+def as_spec(spec: Spec | str | Path) -> Spec:
+    return spec if isinstance(spec, Spec) else parse(spec)
+
+
+def choice_of(spec: Spec, choice: ChoiceLike) -> dict[str, Block]:
+    if choice is None:
+        return {}
+    items = split_choice_text(choice) if isinstance(choice, str) else choice
+    return resolve_choice(spec, items, parse_block)
+
+
+def compile_ir(spec: Spec | str | Path, choice: ChoiceLike = None) -> nx.DiGraph:
+    s = as_spec(spec)
+    return to_ir(s, choice_of(s, choice))
+
+
+def build(spec: Spec | str | Path, choice: ChoiceLike = None, weights: str | Path | None = None) -> nn.Module:
+    """The torch module of `spec` with `choice` applied; `weights` may be an official NAFNet
+    checkpoint (`.pth`, dict under `params`) or an archc `.safetensors` file."""
+    model: ArchNet = lower(compile_ir(spec, choice))
+    if weights is not None:
+        apply_state(model, load_state(weights), source=str(weights))
+    return model

@@ -1,0 +1,156 @@
+"""Checked spec (+ choice) -> graph IR: a networkx DiGraph of ops and stages with shapes and spans.
+
+The IR is the one contract between the front end and the back end: lowering, counting, export
+and profiling read it and never re-read the spec. Repetition is kept (`repeat`, segments) and
+expanded by lowering. Every node keeps the span of the spec line it came from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from archc.dsl.diagnostics import Span
+from archc.dsl.params import params_to_json
+from archc.dsl.spec import Block, Spec, Stage
+
+from .choice import canonical_choice
+from .files import write_text_atomic
+
+
+def _span(span: Span | None) -> dict[str, Any] | None:
+    return span.to_json() if span else None
+
+
+def _segment(block: Block, start: int, stop: int, slot: str | None) -> dict[str, Any]:
+    return {
+        "start": start,
+        "stop": stop,
+        "kind": block.kind,
+        "params": params_to_json(block.params),
+        "block": block.canonical,
+        "slot": slot,
+        "span": _span(block.span),
+    }
+
+
+def stage_segments(spec: Spec, stage: Stage, choice: Mapping[str, Block]) -> list[dict[str, Any]]:
+    """The blocks of one stage as runs [start, stop) of one kind, after applying `choice`."""
+    slots = [] if spec.search is None else [
+        s for s in (*spec.search.slots, *spec.search.fixed) if s.stage == stage.name
+    ]
+    if stage.name in choice:
+        return [_segment(choice[stage.name], 0, stage.repeat, stage.name)]
+    cuts: list[tuple[int, int, Block, str | None]] = []
+    for slot in sorted(slots, key=lambda s: s.start):
+        cuts.append((slot.start, slot.stop, choice.get(slot.name, slot.original), slot.name))
+    out, pos = [], 0
+    for start, stop, block, name in cuts:
+        if start > pos:
+            out.append(_segment(stage.block, pos, start, None))
+        out.append(_segment(block, start, stop, name))
+        pos = stop
+    if pos < stage.repeat:
+        out.append(_segment(stage.block, pos, stage.repeat, None))
+    return out
+
+
+def _stage_node(spec: Spec, stage: Stage, choice: Mapping[str, Block]) -> dict[str, Any]:
+    return {
+        "kind": "stage",
+        "op": "blocks",
+        "role": stage.role,
+        "index": stage.index,
+        "level": stage.level,
+        "channels_in": stage.channels,
+        "channels_out": stage.channels,
+        "repeat": stage.repeat,
+        "segments": stage_segments(spec, stage, choice),
+        "span": _span(stage.span),
+    }
+
+
+def _op(kind: str, op: str, cin: int, cout: int, level: int, span: Span | None, **extra: Any) -> dict[str, Any]:
+    return {"kind": kind, "op": op, "channels_in": cin, "channels_out": cout, "level": level,
+            "span": _span(span), **extra}
+
+
+def to_ir(spec: Spec, choice: Mapping[str, Block] | None = None) -> nx.DiGraph:
+    """Build the graph of `spec` with `choice` applied (slot or stage name -> block)."""
+    choice = dict(choice or {})
+    g = nx.DiGraph(
+        name=spec.name, width=spec.width, in_channels=spec.in_channels, out_channels=spec.out_channels,
+        levels=spec.levels, residual=spec.residual, skip=spec.skip, choice=canonical_choice(spec, choice),
+        spec_path=spec.path,
+    )
+    w, span = spec.width, spec.span
+    g.add_node("input", **_op("input", "image", spec.in_channels, spec.in_channels, 0, span))
+    g.add_node("stem", **_op("conv", spec.stem, spec.in_channels, w, 0, span))
+    g.add_edge("input", "stem")
+    prev = "stem"
+    skips: list[str] = []
+    for st in spec.by_role("encoder"):
+        g.add_node(st.name, **_stage_node(spec, st, choice))
+        g.add_edge(prev, st.name)
+        skips.append(st.name)
+        down = f"down{st.index}"
+        g.add_node(down, **_op("down", spec.down, st.channels, 2 * st.channels, st.level + 1, span, index=st.index))
+        g.add_edge(st.name, down)
+        prev = down
+    for st in spec.by_role("middle"):
+        g.add_node(st.name, **_stage_node(spec, st, choice))
+        g.add_edge(prev, st.name)
+        prev = st.name
+    for st, skip_from in zip(spec.by_role("decoder"), reversed(skips), strict=False):
+        up, add = f"up{st.index}", f"skip{st.index}"
+        g.add_node(up, **_op("up", spec.up, 2 * st.channels, st.channels, st.level, span, index=st.index))
+        g.add_node(add, **_op("add", spec.skip, st.channels, st.channels, st.level, span))
+        g.add_node(st.name, **_stage_node(spec, st, choice))
+        g.add_edges_from([(prev, up), (up, add), (skip_from, add), (add, st.name)])
+        prev = st.name
+    g.add_node("head", **_op("conv", spec.head, w, spec.out_channels, 0, span))
+    g.add_edge(prev, "head")
+    last = "head"
+    if spec.residual == "global":
+        g.add_node("residual", **_op("add", "global_residual", spec.out_channels, spec.out_channels, 0, span))
+        g.add_edges_from([("head", "residual"), ("input", "residual")])
+        last = "residual"
+    g.add_node("output", **_op("output", "image", spec.out_channels, spec.out_channels, 0, span))
+    g.add_edge(last, "output")
+    return g
+
+
+def stages_by_role(g: nx.DiGraph, role: str) -> list[tuple[str, dict[str, Any]]]:
+    nodes = [(n, d) for n, d in g.nodes(data=True) if d["kind"] == "stage" and d["role"] == role]
+    return sorted(nodes, key=lambda nd: nd[1]["index"])
+
+
+def ir_to_json(g: nx.DiGraph) -> dict[str, Any]:
+    return nx.node_link_data(g, edges="edges")
+
+
+def ir_from_json(data: Mapping[str, Any]) -> nx.DiGraph:
+    return nx.node_link_graph(dict(data), directed=True, edges="edges")
+
+
+def ir_to_dot(g: nx.DiGraph) -> str:
+    lines = [f'digraph "{g.graph["name"]}" {{', "  rankdir=TB;", "  node [shape=box, fontname=monospace];"]
+    for n, d in g.nodes(data=True):
+        if d["kind"] == "stage":
+            blocks = " + ".join(f'{s["block"]} x{s["stop"] - s["start"]}' for s in d["segments"])
+            label = f"{n} ({d['role']}, L{d['level']}, {d['channels_out']}ch)\\n{blocks}"
+        else:
+            label = f"{n}: {d['op']} {d['channels_in']}->{d['channels_out']}"
+        lines.append(f'  "{n}" [label="{label}"];')
+    lines += [f'  "{a}" -> "{b}";' for a, b in g.edges()]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def write_ir(g: nx.DiGraph, path: Path, fmt: str = "json") -> None:
+    text = json.dumps(ir_to_json(g), indent=1) + "\n" if fmt == "json" else ir_to_dot(g)
+    write_text_atomic(path, text)

@@ -1,0 +1,121 @@
+"""The checked spec: what `archc.parse` returns. Every value is resolved and validated.
+
+Equality ignores spans and the source text, so `parse(fmt(x)) == parse(x)`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import field, frozen
+
+from .diagnostics import Span
+from .params import canonical_block
+
+ROLES = ("encoder", "middle", "decoder")
+
+
+@frozen
+class Block:
+    """A block kind with validated parameters (an attrs instance of the kind's params class)."""
+
+    kind: str
+    params: Any
+    span: Span | None = field(default=None, eq=False)
+
+    @property
+    def canonical(self) -> str:
+        return canonical_block(self.kind, self.params)
+
+    def __str__(self) -> str:
+        return self.canonical
+
+
+@frozen
+class Stage:
+    """One U-Net stage: `repeat` blocks of one kind at one resolution level."""
+
+    name: str
+    role: str  # encoder | middle | decoder
+    index: int  # position among the stages of its role (0 = first listed)
+    level: int  # 0 = full resolution
+    channels: int
+    block: Block
+    repeat: int
+    span: Span | None = field(default=None, eq=False)
+
+
+@frozen
+class Slot:
+    """A replaceable part of the network: a stage, or blocks [start, stop) of a stage."""
+
+    name: str
+    stage: str
+    start: int
+    stop: int
+    original: Block
+    candidates: tuple[Block, ...]  # the original first, then the alternatives
+    excluded: tuple[str, ...] = ()  # canonical strings removed by `exclude SLOT: BLOCK`
+    span: Span | None = field(default=None, eq=False)
+
+    @property
+    def count(self) -> int:
+        return self.stop - self.start
+
+
+@frozen
+class SaliencyRule:
+    """`exclude top K by METRIC`: resolved later from a saliency run."""
+
+    k: int
+    metric: str
+    span: Span | None = field(default=None, eq=False)
+
+
+@frozen
+class Search:
+    slots: tuple[Slot, ...]  # the searchable slots, in network order
+    fixed: tuple[Slot, ...] = ()  # slots removed by `exclude SLOT` (kept at their original)
+    saliency_rules: tuple[SaliencyRule, ...] = ()
+    budget: int | None = None
+    span: Span | None = field(default=None, eq=False)
+
+    def slot(self, name: str) -> Slot:
+        for s in (*self.slots, *self.fixed):
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+
+@frozen
+class Spec:
+    """A checked network spec (and its search space, when the file has one)."""
+
+    name: str
+    in_channels: int
+    out_channels: int
+    width: int
+    stem: str
+    head: str
+    down: str
+    up: str
+    skip: str
+    residual: str
+    stages: tuple[Stage, ...]
+    search: Search | None = None
+    path: str = field(default="<spec>", eq=False)
+    text: str = field(default="", eq=False, repr=False)
+    span: Span | None = field(default=None, eq=False)
+
+    @property
+    def levels(self) -> int:
+        return sum(s.role == "encoder" for s in self.stages)
+
+    def stage(self, name: str) -> Stage:
+        for s in self.stages:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def by_role(self, role: str) -> tuple[Stage, ...]:
+        return tuple(s for s in self.stages if s.role == role)

@@ -1,0 +1,69 @@
+"""Layers shared by several block kinds."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class LayerNorm2d(nn.Module):
+    """Per-pixel normalisation over channels (eps 1e-6), with a per-channel affine.
+
+    Written with plain tensor ops (mean, subtract, square, sqrt) so it exports to ONNX and
+    matches the reference implementation to the last bits in float64.
+    """
+
+    def __init__(self, channels: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mu = x.mean(1, keepdim=True)
+        var = (x - mu).pow(2).mean(1, keepdim=True)
+        y = (x - mu) / (var + self.eps).sqrt()
+        return self.weight.view(1, -1, 1, 1) * y + self.bias.view(1, -1, 1, 1)
+
+
+class SimpleGate(nn.Module):
+    """Split channels in two halves and multiply them (2c in, c out)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = x.chunk(2, dim=1)
+        return a * b
+
+
+def activation(name: str) -> nn.Module:
+    table: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "gelu": nn.GELU, "hardswish": nn.Hardswish}
+    return table[name]()
+
+
+def conv1x1(cin: int, cout: int, bias: bool = True) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, 1, bias=bias)
+
+
+def depthwise(channels: int, kernel: int) -> nn.Conv2d:
+    return nn.Conv2d(channels, channels, kernel, padding=kernel // 2, groups=channels, bias=True)
+
+
+def residual_scale(channels: int) -> nn.Parameter:
+    """Per-channel residual scale, zero at init so a fresh block is the identity."""
+    return nn.Parameter(torch.zeros(1, channels, 1, 1))
+
+
+def fold_bn_into_conv(bn: nn.BatchNorm2d, conv: nn.Conv2d) -> None:
+    """Fold an eval-mode BatchNorm that feeds a 1x1 conv into that conv, in place."""
+    assert conv.kernel_size == (1, 1) and conv.groups == 1
+    assert bn.running_var is not None and bn.running_mean is not None
+    scale = (bn.weight if bn.affine else 1.0) / torch.sqrt(bn.running_var + bn.eps)
+    shift = (bn.bias if bn.affine else 0.0) - bn.running_mean * scale
+    with torch.no_grad():
+        w = conv.weight.clone()  # cout x cin x 1 x 1
+        bias = conv.bias.clone() if conv.bias is not None else torch.zeros(w.shape[0])
+        conv.weight.copy_(w * scale.view(1, -1, 1, 1))
+        new_bias = bias + (w[:, :, 0, 0] @ shift)
+        if conv.bias is None:
+            conv.bias = nn.Parameter(new_bias)
+        else:
+            conv.bias.copy_(new_bias)

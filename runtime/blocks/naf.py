@@ -1,0 +1,64 @@
+"""naf: the NAFBlock (state_dict keys and numerics as in NAFNet)."""
+
+from __future__ import annotations
+
+import torch
+from attrs import field, frozen
+from torch import nn
+
+from archc.dsl.params import even_int_range, is_switch
+
+from .layers import LayerNorm2d, SimpleGate, conv1x1, residual_scale
+from .registry import register_block
+
+
+@frozen
+class NafParams:
+    dw_expand: int = field(default=2, validator=even_int_range(2, 8))
+    ffn_expand: int = field(default=2, validator=even_int_range(2, 8))
+    sca: bool = field(default=True, validator=is_switch)
+
+
+class NAFBlock(nn.Module):
+    """x -> x + beta * conv3(sca(sg(dwconv(conv1(norm1(x)))))) -> y + gamma * conv5(sg(conv4(norm2(y))))."""
+
+    def __init__(self, c: int, dw_expand: int = 2, ffn_expand: int = 2, sca: bool = True,
+                 norm: type[nn.Module] = LayerNorm2d) -> None:
+        super().__init__()
+        dw = c * dw_expand
+        ffn = c * ffn_expand
+        self.conv1 = conv1x1(c, dw)
+        self.conv2 = nn.Conv2d(dw, dw, 3, padding=1, groups=dw, bias=True)
+        self.conv3 = conv1x1(dw // 2, c)
+        if sca:
+            self.sca = nn.Sequential(nn.AdaptiveAvgPool2d(1), conv1x1(dw // 2, dw // 2))
+        self.sg = SimpleGate()
+        self.conv4 = conv1x1(c, ffn)
+        self.conv5 = conv1x1(ffn // 2, c)
+        self.norm1 = norm(c)
+        self.norm2 = norm(c)
+        self.beta = residual_scale(c)
+        self.gamma = residual_scale(c)
+        self.has_sca = sca
+
+    def forward(self, inp: torch.Tensor) -> torch.Tensor:
+        x = self.sg(self.conv2(self.conv1(self.norm1(inp))))
+        if self.has_sca:
+            x = x * self.sca(x)
+        y = inp + self.conv3(x) * self.beta
+        x = self.conv5(self.sg(self.conv4(self.norm2(y))))
+        return y + x * self.gamma
+
+
+def naf_macs(p: NafParams, c: int, h: int, w: int) -> int:
+    dw, ffn = c * p.dw_expand, c * p.ffn_expand
+    per_pixel = c * dw + dw * 9 + (dw // 2) * c + c * ffn + (ffn // 2) * c
+    return h * w * per_pixel + ((dw // 2) ** 2 if p.sca else 0)
+
+
+def _build(p: NafParams, c: int) -> nn.Module:
+    return NAFBlock(c, p.dw_expand, p.ffn_expand, p.sca)
+
+
+register_block("naf", params=NafParams, build=_build, macs=naf_macs,
+               summary="NAFBlock: LayerNorm2d, SimpleGate, simplified channel attention (NAFNet)")

@@ -1,0 +1,133 @@
+"""The string-keyed registry of block kinds: params class, torch builder, MAC count, grammar fragment.
+
+A block kind is registered once; a second registration under the same name raises. Users add
+their own kinds from outside the package with a plugin file (`--plugin my_block.py`, which calls
+`register_block`) or through the `archc.blocks` entry-point group.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable, Iterable
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+import attrs
+from attrs import frozen
+from torch import nn
+
+from archc.dsl.errors import RegistryError
+
+Builder = Callable[[Any, int], nn.Module]
+MacCounter = Callable[[Any, int, int, int], int]
+
+
+@frozen
+class BlockDef:
+    """One block kind. `build(params, channels)` gives a module mapping N x C x H x W to the same
+    shape; `macs(params, channels, h, w)` counts its conv multiply-accumulates (conv-only rule)."""
+
+    name: str
+    params: type
+    build: Builder
+    macs: MacCounter
+    fragment: Path
+    summary: str
+    origin: str = "archc"
+
+
+_REGISTRY: dict[str, BlockDef] = {}
+
+
+def shipped_fragment(name: str) -> Path:
+    return Path(str(resources.files("archc.grammar").joinpath("blocks", f"{name}.lark")))
+
+
+def register(defn: BlockDef) -> BlockDef:
+    if defn.name in _REGISTRY:
+        prev = _REGISTRY[defn.name]
+        raise RegistryError(
+            f"block `{defn.name}` is registered twice (by {prev.origin} and by {defn.origin})",
+            help="give the new block kind another name", code="E0904",
+        )
+    if not attrs.has(defn.params):
+        raise RegistryError(f"the params class of block `{defn.name}` is not an attrs class", code="E0905")
+    _REGISTRY[defn.name] = defn
+    return defn
+
+
+def register_block(
+    name: str, *, params: type, build: Builder, macs: MacCounter, fragment: str | Path | None = None,
+    summary: str = "", origin: str | None = None,
+) -> BlockDef:
+    """Register a block kind. `fragment` defaults to the shipped `grammar/blocks/NAME.lark`."""
+    path = Path(fragment) if fragment is not None else shipped_fragment(name)
+    return register(BlockDef(name, params, build, macs, path, summary, origin or "archc"))
+
+
+def unregister(name: str) -> None:
+    """Remove a kind (tests and plugin reloads)."""
+    _REGISTRY.pop(name, None)
+
+
+def get(name: str) -> BlockDef:
+    _load_builtin()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise RegistryError(f"no block kind named `{name}`", code="E0906",
+                            help=f"loaded blocks: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def all_blocks() -> dict[str, BlockDef]:
+    _load_builtin()
+    return dict(sorted(_REGISTRY.items()))
+
+
+_BUILTIN = ("naf", "naf_relu", "naf_bn", "dsconv", "mbconv", "identity")
+_loaded = False
+
+
+def _load_builtin() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for name in _BUILTIN:
+        importlib.import_module(f"archc.runtime.blocks.{name}")
+    for ep in metadata.entry_points(group="archc.blocks"):
+        try:
+            ep.load()
+        except RegistryError:
+            raise
+        except Exception as exc:  # a broken third-party plugin must not look like our bug
+            raise RegistryError(f"block plugin `{ep.name}` ({ep.value}) failed to load: {exc}",
+                                code="E0907") from exc
+
+
+def load_plugins(paths: Iterable[str | Path]) -> None:
+    """Import plugin files that register block kinds (each calls `register_block`)."""
+    _load_builtin()
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_file():
+            raise RegistryError(f"no such plugin file: {path}", code="E0908",
+                                help="pass a Python file that calls archc.runtime.blocks.register_block")
+        mod_name = f"archc_plugin_{path.stem}_{abs(hash(str(path.resolve())))}"
+        if mod_name in sys.modules:
+            continue
+        spec = importlib.util.spec_from_file_location(mod_name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[mod_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except RegistryError:
+            del sys.modules[mod_name]
+            raise
+        except Exception as exc:
+            del sys.modules[mod_name]
+            raise RegistryError(f"plugin {path} failed to load: {type(exc).__name__}: {exc}",
+                                code="E0907") from exc
