@@ -1,0 +1,20 @@
+"""The table of commands: each module under archc/cli/ exposes one click command or group."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# module name -> attribute holding the command
+COMMANDS = {
+    "compile": "compile_cmd",
+    "fmt": "fmt_cmd",
+    "blocks": "blocks_cmd",
+}
+
+
+def register(group: click.Group) -> None:
+    for module, attr in COMMANDS.items():
+        mod = importlib.import_module(f"archc.cli.{module}")
+        group.add_command(getattr(mod, attr))

@@ -1,0 +1,113 @@
+"""`archc compile`: spec -> summary table, IR (JSON / DOT), counts and simplified ONNX."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+import networkx as nx
+from rich.table import Table
+
+from archc.api import build, choice_of, parse
+from archc.compiler.counts import Counts, count
+from archc.compiler.files import write_text_atomic
+from archc.compiler.ir import ir_to_dot, ir_to_json, to_ir
+from archc.dsl.spec import Spec
+
+from .output import console, human, print_json
+
+EMITS = ("onnx", "ir", "dot", "counts")
+
+
+def _blocks_text(d: dict[str, object]) -> str:
+    segs = d.get("segments") or []
+    return " + ".join(f"{s['block']} x{s['stop'] - s['start']}" for s in segs)  # type: ignore[index,union-attr]
+
+
+def summary_table(g: nx.DiGraph, counts: Counts) -> Table:
+    h, w = counts.size
+    table = Table(title=f"{g.graph['name']} at {h}x{w}", title_justify="left")
+    for col, justify in (("stage", "left"), ("module", "left"), ("blocks", "left"), ("level", "right"),
+                         ("channels", "right"), ("params", "right"), ("MACs", "right"), ("MACs %", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for row in counts.stages:
+        d = g.nodes[row.name]
+        blocks = _blocks_text(d) if d["kind"] == "stage" else d["op"]
+        share = 100 * row.macs / counts.macs if counts.macs else 0.0
+        table.add_row(row.name, row.module, blocks, str(d["level"]), str(row.channels), f"{row.params:,}",
+                      human(row.macs), f"{share:.2f}")
+    table.add_section()
+    table.add_row("total", "", "", "", "", f"{counts.params:,}", human(counts.macs), "100.00")
+    return table
+
+
+def _search_line(spec: Spec) -> str | None:
+    if spec.search is None:
+        return None
+    sizes = [len(s.candidates) for s in spec.search.slots]
+    total = 1
+    for n in sizes:
+        total *= n
+    fixed = ", ".join(s.name for s in spec.search.fixed) or "none"
+    return (f"search space: {len(sizes)} slots x {'/'.join(map(str, sizes))} candidates = {total:,} networks"
+            f" (excluded: {fixed})")
+
+
+def _write_outputs(spec: Spec, g: nx.DiGraph, counts: Counts, out: Path, emits: Sequence[str],
+                   choice: str | None, weights: str | None) -> list[str]:
+    written = []
+    stem = spec.name
+    if "ir" in emits:
+        write_text_atomic(out / f"{stem}.ir.json", json.dumps(ir_to_json(g), indent=1) + "\n")
+        written.append(f"{stem}.ir.json")
+    if "dot" in emits:
+        write_text_atomic(out / f"{stem}.dot", ir_to_dot(g))
+        written.append(f"{stem}.dot")
+    if "counts" in emits:
+        write_text_atomic(out / f"{stem}.counts.json", json.dumps(counts.to_json(), indent=1) + "\n")
+        written.append(f"{stem}.counts.json")
+    if "onnx" in emits:
+        from archc.compiler.onnx_export import export_onnx
+
+        model = build(spec, choice, weights)
+        report = export_onnx(model, out / f"{stem}.onnx", spec.in_channels)
+        written.append(f"{stem}.onnx ({report.nodes} nodes, opset {report.opset})")
+    return written
+
+
+@click.command("compile")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--choice", "choices", multiple=True, help="SLOT=BLOCK (repeatable, or `a=x;b=y`).")
+@click.option("--weights", type=click.Path(dir_okay=False), help="Checkpoint to load (NAFNet .pth or .safetensors).")
+@click.option("--out", "out", type=click.Path(file_okay=False), help="Folder to write ONNX, IR and counts into.")
+@click.option("--emit", "emits", multiple=True, type=click.Choice(EMITS),
+              help="What to write (default with --out: onnx, ir, counts). ir/dot without --out print to stdout.")
+@click.option("--size", nargs=2, type=int, default=(256, 256), show_default=True, help="Input H W for MAC counts.")
+@click.option("--json", "as_json", is_flag=True, help="Print counts as JSON instead of a table.")
+def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, out: str | None,
+                emits: Sequence[str], size: tuple[int, int], as_json: bool) -> None:
+    """Check SPEC, print its stages with parameters and MACs, and write IR / ONNX."""
+    checked = parse(spec)
+    choice = ";".join(choices) or None
+    g = to_ir(checked, choice_of(checked, choice))
+    counts = count(g, tuple(size))  # type: ignore[arg-type]
+    if out is None and emits:
+        for e in emits:
+            if e not in ("ir", "dot"):
+                raise click.UsageError(f"--emit {e} needs --out DIR")
+            click.echo(json.dumps(ir_to_json(g), indent=1) if e == "ir" else ir_to_dot(g))
+        return
+    if as_json:
+        print_json({"spec": checked.path, "choice": g.graph["choice"], **counts.to_json()})
+    else:
+        console.print(summary_table(g, counts))
+        line = _search_line(checked)
+        if line:
+            console.print(line)
+    if out is not None:
+        written = _write_outputs(checked, g, counts, Path(out), emits or ("onnx", "ir", "counts"), choice, weights)
+        if not as_json:
+            for w in written:
+                console.print(f"wrote {Path(out) / w}")
