@@ -21,7 +21,7 @@ from archc.runtime.blocks import all_blocks, load_plugins
 ChoiceLike = Mapping[str, "Block | str"] | Iterable[tuple[str, "Block | str"]] | str | None
 
 
-def grammar() -> Grammar:
+def load_grammar() -> Grammar:
     """The parser for the core language plus every loaded block fragment (cached)."""
     return compose(all_blocks().values())
 
@@ -29,7 +29,7 @@ def grammar() -> Grammar:
 def parse_file(path_or_text: str | Path):  # type: ignore[no-untyped-def]
     """Parse without semantic checks (the syntax tree, for `fmt`)."""
     path, text = read_spec_text(path_or_text)
-    return parse_text(text, path, grammar()), text
+    return parse_text(text, path, load_grammar()), text
 
 
 def parse(path_or_text: str | Path, plugins: Iterable[str | Path] = ()) -> Spec:
@@ -42,7 +42,7 @@ def parse(path_or_text: str | Path, plugins: Iterable[str | Path] = ()) -> Spec:
 
 def parse_block(text: str, spec_path: str = "<choice>") -> Block:
     """`naf(sca=off)` -> a checked Block."""
-    ref = parse_block_text(text, grammar(), spec_path)
+    ref = parse_block_text(text, load_grammar(), spec_path)
     from archc.dsl.ast import ArchDecl, Name, SpecFile, StageDecl
 
     probe = SpecFile((ArchDecl(Name("probe"), (), (StageDecl("middle", Name("m"), ref),)),), (), path=spec_path)
