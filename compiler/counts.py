@@ -110,4 +110,4 @@ def count(g: nx.DiGraph, size: tuple[int, int] = (256, 256)) -> Counts:
         d = g.nodes[n]
         rows.append(StageCount(n, names[n], d["kind"], d["channels_out"], _res(padded, d["level"]),
                                _params_under(model, names[n]), node_macs(d, padded)))
-    return Counts(tuple(size), tuple(rows))
+    return Counts((size[0], size[1]), tuple(rows))

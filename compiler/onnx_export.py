@@ -45,8 +45,11 @@ def _trace(model: nn.Module, channels: int, sample: tuple[int, int]) -> bytes:
     axes = {0: "batch", 2: "height", 3: "width"}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (x,), buf, dynamo=False, opset_version=OPSET, input_names=[INPUT],
-                          output_names=[OUTPUT], dynamic_axes={INPUT: axes, OUTPUT: axes})
+        torch.onnx.export(
+            model, (x,), buf,  # type: ignore[arg-type]
+            dynamo=False, opset_version=OPSET, input_names=[INPUT], output_names=[OUTPUT],
+            dynamic_axes={INPUT: axes, OUTPUT: axes},
+        )
     return buf.getvalue()
 
 

@@ -13,10 +13,11 @@ class RefLayerNorm2d(nn.Module):
         super().__init__()
         self.weight = nn.Parameter(torch.ones(c))
         self.bias = nn.Parameter(torch.zeros(c))
+        self.c = c
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # channels-last LayerNorm over C with eps 1e-6 (the facts' equivalent form)
-        y = F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), self.weight, self.bias, 1e-6)
+        y = F.layer_norm(x.permute(0, 2, 3, 1), (self.c,), self.weight, self.bias, 1e-6)
         return y.permute(0, 3, 1, 2)
 
 
@@ -74,12 +75,12 @@ class RefNAFNet(nn.Module):
         x = F.pad(inp, (0, (-w) % self.mult, 0, (-h) % self.mult))
         f = self.intro(x)
         skips = []
-        for e, d in zip(self.encoders, self.downs):
+        for e, d in zip(self.encoders, self.downs, strict=True):
             f = e(f)
             skips.append(f)
             f = d(f)
         f = self.middle_blks(f)
-        for dec, up, s in zip(self.decoders, self.ups, skips[::-1]):
+        for dec, up, s in zip(self.decoders, self.ups, skips[::-1], strict=True):
             f = dec(up(f) + s)
         return (self.ending(f) + x)[..., :h, :w]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 import networkx as nx
@@ -21,9 +22,8 @@ from .output import console, human, print_json
 EMITS = ("onnx", "ir", "dot", "counts")
 
 
-def _blocks_text(d: dict[str, object]) -> str:
-    segs = d.get("segments") or []
-    return " + ".join(f"{s['block']} x{s['stop'] - s['start']}" for s in segs)  # type: ignore[index,union-attr]
+def _blocks_text(d: dict[str, Any]) -> str:
+    return " + ".join(f"{s['block']} x{s['stop'] - s['start']}" for s in d.get("segments") or [])
 
 
 def summary_table(g: nx.DiGraph, counts: Counts) -> Table:

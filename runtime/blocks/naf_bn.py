@@ -29,7 +29,7 @@ class NAFBnBlock(NAFBlock):
 
     def fold_for_export(self) -> None:
         """Fold both BatchNorms into conv1 / conv4 (eval statistics); in place."""
-        if isinstance(self.norm1, nn.BatchNorm2d):
+        if isinstance(self.norm1, nn.BatchNorm2d) and isinstance(self.norm2, nn.BatchNorm2d):
             fold_bn_into_conv(self.norm1, self.conv1)
             fold_bn_into_conv(self.norm2, self.conv4)
             self.norm1 = nn.Identity()

@@ -4,11 +4,12 @@ import json
 
 import pytest
 import torch
-from conftest import FIXTURES, SPECS
-from macs import hook_macs
 
 import archc
 from archc.compiler.counts import count
+
+from conftest import FIXTURES, SPECS
+from macs import hook_macs
 
 REF = json.loads((FIXTURES / "reference.json").read_text())
 

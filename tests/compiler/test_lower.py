@@ -6,11 +6,12 @@ import json
 
 import pytest
 import torch
-from conftest import FIXTURES, SPECS, fixture
-from reference_nafnet import RefNAFNet, gopro_w32, tiny
 
 import archc
 from archc.compiler.weights import load_state
+
+from conftest import FIXTURES, SPECS, fixture
+from reference_nafnet import RefNAFNet, gopro_w32, tiny
 
 REF = json.loads((FIXTURES / "reference.json").read_text())
 

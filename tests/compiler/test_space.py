@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from conftest import SPECS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import archc
 from archc.compiler.space import SearchSpace
+
+from conftest import SPECS
 
 BLOCKS = ["naf", "naf(sca=off)", "naf_relu", "naf_bn", "dsconv", "mbconv(expand=2)", "identity"]
 STAGES = ["enc1", "enc2", "mid", "dec2", "dec1"]

@@ -8,10 +8,11 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-from macs import hook_macs
 
 from archc.compiler.onnx_export import to_onnx_model
 from archc.runtime.blocks import all_blocks
+
+from macs import hook_macs
 
 BLOCKS = sorted(all_blocks())
 
