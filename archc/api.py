@@ -11,6 +11,7 @@ from torch import nn
 from archc.compiler.choice import resolve_choice, split_choice_text
 from archc.compiler.ir import to_ir
 from archc.compiler.lower import ArchNet, lower
+from archc.compiler.tlc import apply_tlc
 from archc.compiler.weights import apply_state, load_state
 from archc.dsl.check import check
 from archc.dsl.grammar import Grammar, compose
@@ -65,10 +66,18 @@ def compile_ir(spec: Spec | str | Path, choice: ChoiceLike = None) -> nx.DiGraph
     return to_ir(s, choice_of(s, choice))
 
 
-def build(spec: Spec | str | Path, choice: ChoiceLike = None, weights: str | Path | None = None) -> nn.Module:
-    """The torch module of `spec` with `choice` applied; `weights` may be an official NAFNet
-    checkpoint (`.pth`, dict under `params`) or an archc `.safetensors` file."""
-    model: ArchNet = lower(compile_ir(spec, choice))
+def build(spec: Spec | str | Path, choice: ChoiceLike = None, weights: str | Path | None = None,
+          tlc_train_size: tuple[int, int] | None = None) -> nn.Module:
+    """The torch module of `spec` with `choice` applied.
+
+    `weights` may be an official NAFNet checkpoint (`.pth`, dict under `params`) or an archc
+    `.safetensors` file. `tlc_train_size=(H, W)` applies NAFNet's test-time local converter for a
+    network trained on H x W crops (the module is then returned in eval mode).
+    """
+    s = as_spec(spec)
+    model: ArchNet = lower(to_ir(s, choice_of(s, choice)))
     if weights is not None:
         apply_state(model, load_state(weights), source=str(weights))
+    if tlc_train_size is not None:
+        apply_tlc(model, tlc_train_size, s.in_channels)
     return model

@@ -18,6 +18,7 @@ Inputs: numpy `H x W x 3` (float in [0, 1], or uint8 taken as already saved), or
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -109,9 +110,10 @@ def _blur3d(t: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     return t
 
 
-def _local_stats(x: torch.Tensor, y: torch.Tensor, blur: object) -> tuple[torch.Tensor, ...]:
-    """Gaussian-weighted means, variances and covariance of x and y, each blurred at once."""
-    assert callable(blur)
+def _local_stats(
+    x: torch.Tensor, y: torch.Tensor, blur: Callable[[torch.Tensor], torch.Tensor],
+) -> tuple[torch.Tensor, ...]:
+    """Gaussian-weighted means, variances and covariance of x and y, all blurred in one call."""
     stacked = torch.cat([x, y, x * x, y * y, x * y], dim=0)
     mu_x, mu_y, xx, yy, xy = blur(stacked).chunk(5, dim=0)
     return mu_x, mu_y, xx - mu_x**2, yy - mu_y**2, xy - mu_x * mu_y
