@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from conftest import SPECS
 
 import archc
 from archc.compiler.tlc import LocalAvgPool2d
+
+from conftest import SPECS
 
 
 def _integral_box_mean(x: torch.Tensor, k1: int, k2: int) -> torch.Tensor:
