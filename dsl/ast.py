@@ -41,6 +41,7 @@ class Setting:
     key: str
     values: tuple[ParamValue, ...]
     span: Span | None = field(default=None, eq=False)
+    value_spans: tuple[Span, ...] = field(default=(), eq=False)
 
 
 @frozen

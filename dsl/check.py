@@ -32,11 +32,22 @@ DEFAULTS: dict[str, tuple[Any, ...]] = {
 }
 
 
+def _value_span(setting: ast.Setting | None, i: int) -> Span | None:
+    if setting is None:
+        return None
+    return setting.value_spans[i] if i < len(setting.value_spans) else setting.span
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 class _Checker:
     def __init__(self, file: ast.SpecFile, schemas: Mapping[str, BlockSchema]) -> None:
         self.file = file
         self.schemas = schemas
         self.diags: list[Diagnostic] = []
+        self.stage_names = frozenset(s.name.value for a in file.archs[:1] for s in a.stages)
 
     def error(self, code: str, message: str, span: Span | None, *, help: str | None = None,
               labels: tuple[Label, ...] = ()) -> None:
@@ -91,20 +102,26 @@ class _Checker:
                 continue
             seen[s.key] = s
         values = {k: (seen[k].values if k in seen else v) for k, v in DEFAULTS.items()}
-        span = {k: (seen[k].span if k in seen else arch.name.span) for k in DEFAULTS}
-        for c in values["channels"]:
-            if not 1 <= c <= MAX_CHANNELS:
-                self.error("E0211", f"image channels must be between 1 and {MAX_CHANNELS}, not {c}",
-                           span["channels"])
+        channels_ok = all(self._channels(c, _value_span(seen.get("channels"), i)) for i, c in
+                          enumerate(values["channels"]))
         if not 1 <= values["width"][0] <= MAX_WIDTH:
             self.error("E0212", f"width must be between 1 and {MAX_WIDTH}, not {values['width'][0]}",
-                       span["width"], help="NAFNet uses 32 or 64")
+                       _value_span(seen.get("width"), 0), help="NAFNet uses 32 or 64")
             values["width"] = (1,)
         cin, cout = values["channels"]
-        if values["residual"][0] == "global" and cin != cout:
+        if channels_ok and values["residual"][0] == "global" and cin != cout:
+            where = seen.get("residual") or seen["channels"]
+            help = "write `residual none` or make the channel counts equal"
             self.error("E0213", f"a global residual needs as many output channels as input ({cin} != {cout})",
-                       span["residual"], help="write `residual none` or make the channel counts equal")
+                       where.span, help=help if "residual" in seen else f"`residual global` is the default; {help}")
         return values
+
+    def _channels(self, n: int, span: Span | None) -> bool:
+        if 1 <= n <= MAX_CHANNELS:
+            return True
+        self.error("E0211", f"image channels must be between 1 and {MAX_CHANNELS}, not {n}", span,
+                   help="an RGB image has 3 channels: `channels in 3 out 3`")
+        return False
 
     # ------------------------------------------------------------------ stages
     def stages(self, arch: ast.ArchDecl, width: int) -> tuple[Stage, ...]:
@@ -123,7 +140,7 @@ class _Checker:
                        help="make it an encoder or a decoder, or merge the two with a repeat count")
         if len(decoders) != len(encoders):
             where = decoders[-1].name.span if decoders else (middles[0].name.span if middles else arch.name.span)
-            self.error("E0224", f"{len(decoders)} decoder(s) for {len(encoders)} encoder(s)", where,
+            self.error("E0224", f"{_count(len(decoders), 'decoder')} for {_count(len(encoders), 'encoder')}", where,
                        help="decoders pair with encoders by level, deepest first: declare one decoder per encoder")
         if levels > MAX_LEVELS or width * 2**levels > 2**16:
             self.error("E0225", f"{levels} levels from width {width} is too deep "
@@ -137,7 +154,7 @@ class _Checker:
             counters[decl.role] += 1
             level = {"encoder": index, "middle": levels, "decoder": levels - 1 - index}[decl.role]
             level = max(level, 0)
-            block = self.block(decl.block)
+            block = self.block(decl.block) or self._stand_in(decl.block)
             repeat = self._repeat(decl)
             if block is not None:
                 out.append(Stage(decl.name.value, decl.role, index, level, width * 2**level, block,
@@ -175,10 +192,20 @@ class _Checker:
             highest = max(highest, rank[decl.role])
 
     # ------------------------------------------------------------------ blocks
+    def _stand_in(self, ref: ast.BlockRef) -> Block | None:
+        """The kind's default block in place of one with bad parameters, so that the stage still
+        exists and its slot is not reported as missing too (the error is already recorded)."""
+        schema = self.schemas.get(ref.kind)
+        try:
+            return Block(ref.kind, schema.params(), ref.span) if schema is not None else None
+        except (TypeError, ValueError):
+            return None
+
     def block(self, ref: ast.BlockRef) -> Block | None:
         schema = self.schemas.get(ref.kind)
         if schema is None:  # only reachable if a fragment and the registry disagree
-            self.error("E0230", f"block `{ref.kind}` has a grammar fragment but no registration", ref.span)
+            self.error("E0230", f"block `{ref.kind}` has a grammar fragment but no registration", ref.span,
+                       help="its plugin must call `register_block` with the same name")
             return None
         fields = {f.name: f for f in attrs.fields(schema.params)}
         values: dict[str, Any] = {}
@@ -187,7 +214,8 @@ class _Checker:
         for p in ref.params:
             if p.name in seen:
                 self.error("E0231", f"parameter `{p.name}` is given twice", p.span,
-                           labels=(Label(seen[p.name].span, "first given here"),) if seen[p.name].span else ())
+                           labels=(Label(seen[p.name].span, "first given here"),) if seen[p.name].span else (),
+                           help="keep one of them")
                 ok = False
                 continue
             seen[p.name] = p
@@ -202,7 +230,8 @@ class _Checker:
                 try:
                     f.validator(None, f, p.value)
                 except (ValueError, TypeError) as exc:
-                    self.error("E0233", f"bad value for `{p.name}` of block `{ref.kind}`: {exc}", p.value_span)
+                    self.error("E0233", f"bad value for parameter `{p.name}` of block `{ref.kind}`",
+                               p.value_span or p.span, help=str(exc))
                     ok = False
                     continue
             values[p.name] = p.value
@@ -211,7 +240,8 @@ class _Checker:
         try:
             params = schema.params(**values)
         except (ValueError, TypeError) as exc:
-            self.error("E0234", f"bad parameters for block `{ref.kind}`: {exc}", ref.span)
+            self.error("E0234", f"bad parameters for block `{ref.kind}`", ref.span,
+                       help=f"{exc} (see `archc blocks`)")
             return None
         return Block(ref.kind, params, ref.span)
 
@@ -245,9 +275,11 @@ class _Checker:
         budgets = [i for i in decl.items if isinstance(i, ast.BudgetDecl)]
         for b in budgets:
             if not 1 <= b.value <= MAX_BUDGET:
-                self.error("E0247", f"budget must be between 1 and {MAX_BUDGET}, not {b.value}", b.span)
+                self.error("E0247", f"budget must be between 1 and {MAX_BUDGET}, not {b.value}", b.span,
+                           help="the budget is how many networks the search evaluates, e.g. `budget 200`")
         for b in budgets[1:]:
-            self.error("E0248", "`budget` is set twice", b.span)
+            first = (Label(budgets[0].span, "first set here"),) if budgets[0].span else ()
+            self.error("E0248", "`budget` is set twice", b.span, labels=first, help="keep one of them")
         return Search(searchable, fixed, rules_top, budgets[0].value if budgets else None, decl.span)
 
     def _slots(self, decl: ast.SearchDecl, spec: Spec) -> list[Slot] | None:
@@ -257,7 +289,7 @@ class _Checker:
         if not decls:
             return [Slot(s.name, s.name, 0, s.repeat, s.block, (s.block,), (), s.span) for s in spec.stages]
         out: list[Slot] = []
-        covered: dict[tuple[str, int], str] = {}
+        covered: dict[tuple[str, int], Slot] = {}
         for ref in decls[0].slots:
             slot = self._slot(ref, spec)
             if slot is None:
@@ -265,12 +297,20 @@ class _Checker:
             clash = next((covered[(slot.stage, i)] for i in range(slot.start, slot.stop)
                           if (slot.stage, i) in covered), None)
             if clash is not None:
-                self.error("E0242", f"slot `{slot.name}` overlaps slot `{clash}`", ref.span,
-                           help="slots of one stage must not share blocks")
+                self._slot_clash(slot, clash)
                 continue
-            covered.update({(slot.stage, i): slot.name for i in range(slot.start, slot.stop)})
+            covered.update({(slot.stage, i): slot for i in range(slot.start, slot.stop)})
             out.append(slot)
         return out
+
+    def _slot_clash(self, slot: Slot, clash: Slot) -> None:
+        labels = (Label(clash.span, "first listed here"),) if clash.span else ()
+        if slot.name == clash.name:
+            self.error("E0257", f"slot `{slot.name}` is listed twice", slot.span, labels=labels,
+                       help="remove the second one")
+        else:
+            self.error("E0242", f"slot `{slot.name}` overlaps slot `{clash.name}`", slot.span, labels=labels,
+                       help="slots of one stage must not share blocks")
 
     def _slot(self, ref: ast.SlotRef, spec: Spec) -> Slot | None:
         try:
@@ -290,12 +330,15 @@ class _Checker:
             return None
         return Slot(str(ref), stage.name, start, stop, stage.block, (stage.block,), (), ref.span)
 
-    def _lookup(self, ref: ast.SlotRef, names: Mapping[str, Slot], what: str) -> Slot | None:
+    def _lookup(self, ref: ast.SlotRef, names: Mapping[str, Slot], action: str) -> Slot | None:
+        """The slot `ref` names; `action` says what the line wanted to do with it."""
         slot = names.get(str(ref))
         if slot is None:
             guess = did_you_mean(str(ref), names)
-            self.error("E0250", f"{what} `{ref}` is not a slot", ref.span,
-                       help=f"did you mean `{guess}`?" if guess else f"the slots are {quoted_list(names)}")
+            help = f"did you mean `{guess}`?" if guess else f"the slots are {quoted_list(names)}"
+            if not guess and ref.name.value in self.stage_names:
+                help = f"stage `{ref.name.value}` is not a slot here; {help}"
+            self.error("E0250", f"cannot {action} `{ref}`: there is no such slot", ref.span, help=help)
         return slot
 
     def _candidate_rules(self, decl: ast.SearchDecl, names: Mapping[str, Slot]) -> dict[str, list[Block]]:
@@ -304,7 +347,7 @@ class _Checker:
         for item in (i for i in decl.items if isinstance(i, ast.CandidatesDecl)):
             blocks = self._unique_blocks(item.blocks)
             targets = ["*"] if item.targets is None else [
-                s.name for ref in item.targets if (s := self._lookup(ref, names, "candidates for")) is not None
+                s.name for ref in item.targets if (s := self._lookup(ref, names, "give candidates for")) is not None
             ]
             for t in targets:
                 if t in rules:
@@ -336,7 +379,7 @@ class _Checker:
         out: set[str] = set()
         for item in decl.items:
             if isinstance(item, ast.ExcludeSlot) and item.block is None:
-                slot = self._lookup(item.slot, names, "excluded")
+                slot = self._lookup(item.slot, names, "exclude")
                 if slot is not None:
                     out.add(slot.name)
         return out
@@ -370,9 +413,11 @@ class _Checker:
                 self.error("E0255", f"unknown saliency metric `{item.metric.value}`", item.metric.span,
                            help=f"did you mean `{guess}`?" if guess else f"metrics: {quoted_list(SALIENCY_METRICS)}")
                 continue
-            if not 1 <= item.k < max(n_slots, 1):
-                self.error("E0256", f"cannot exclude the top {item.k} of {n_slots} slot(s)", item.k_span,
-                           help=f"choose K between 1 and {max(n_slots - 1, 1)} so that a slot is left to search")
+            if not 1 <= item.k < n_slots:
+                help = (f"choose K between 1 and {n_slots - 1} so that a slot is left to search" if n_slots > 1
+                        else "nothing can be excluded when fewer than two slots are searched; remove this line")
+                self.error("E0256", f"cannot exclude the top {item.k} of {_count(n_slots, 'searchable slot')}",
+                           item.k_span, help=help)
                 continue
             out.append(SaliencyRule(item.k, item.metric.value, item.span))
         return tuple(out)
@@ -385,7 +430,7 @@ def _check_unknown_excluded_targets(file: ast.SpecFile, spec: Spec, checker: _Ch
     names = {s.name: s for s in (*spec.search.slots, *spec.search.fixed)}
     for item in file.searches[0].items:
         if isinstance(item, ast.ExcludeSlot) and item.block is not None:
-            checker._lookup(item.slot, names, "excluded")
+            checker._lookup(item.slot, names, "exclude candidates of")
 
 
 def check(file: ast.SpecFile, schemas: Mapping[str, BlockSchema], text: str = "") -> Spec:

@@ -10,9 +10,10 @@ import lark
 from lark import Token, Transformer, v_args
 
 from . import ast
-from .diagnostics import Diagnostic, Span, did_you_mean, quoted_list
+from .diagnostics import Diagnostic, Span
 from .errors import SpecSyntaxError
 from .grammar import Grammar
+from .syntax_errors import char_diagnostic, token_diagnostic
 
 _COMMENT = re.compile(r"#[^\n]*")
 
@@ -62,13 +63,13 @@ class _ToAst(Transformer):
         return ast.ArchDecl(self._name(c[0]), settings, stages, self._s(meta))
 
     def channels(self, meta: Any, c: list[Token]) -> ast.Setting:
-        return ast.Setting("channels", (int(c[0]), int(c[1])), self._s(meta))
+        return ast.Setting("channels", (int(c[0]), int(c[1])), self._s(meta), (self._tok(c[0]), self._tok(c[1])))
 
     def width(self, meta: Any, c: list[Token]) -> ast.Setting:
-        return ast.Setting("width", (int(c[0]),), self._s(meta))
+        return ast.Setting("width", (int(c[0]),), self._s(meta), (self._tok(c[0]),))
 
     def _op(self, key: str, meta: Any, c: list[Token]) -> ast.Setting:
-        return ast.Setting(key, (str(c[-1]),), self._s(meta))
+        return ast.Setting(key, (str(c[-1]),), self._s(meta), (self._tok(c[-1]),))
 
     def stem(self, meta: Any, c: list[Token]) -> ast.Setting:
         return self._op("stem", meta, c)
@@ -154,117 +155,52 @@ class _ToAst(Transformer):
 # ------------------------------------------------------------------ reading and errors
 
 
+def _binary_error(path: str, raw: bytes, pos: int, message: str) -> SpecSyntaxError:
+    """A spec that is not text: point at the first bad byte, show the line with it made visible."""
+    line_start = raw.rfind(b"\n", 0, pos) + 1
+    line = raw.count(b"\n", 0, pos) + 1
+    col = len(raw[line_start:pos].decode("utf-8", "replace")) + 1
+    shown = raw.decode("utf-8", "replace").replace("\x00", "\ufffd")  # a NUL would end the terminal line
+    span = Span(path, line, col, line, col + 1)
+    diag = Diagnostic("E0101", message, span, help="a spec must be a text file; is this the right path?")
+    return SpecSyntaxError([diag], {path: shown})
+
+
 def _decode(raw: bytes, path: str) -> str:
-    """Bytes -> text, refusing binary files with a position to look at."""
+    """Bytes -> text, refusing binary files (NUL bytes or invalid UTF-8) at their first bad byte."""
+    nul = raw.find(b"\x00")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        span = Span(path, line, col, line, col + 1)
-        raise SpecSyntaxError(
-            [Diagnostic("E0101", "this file is not UTF-8 text", span,
-                        help="a spec must be a text file; is this the right path?")],
-            {path: raw.decode("utf-8", "replace")},
-        ) from None
-    nul = text.find("\x00")
+        if 0 <= nul < exc.start:
+            raise _binary_error(path, raw, nul, "this file contains a NUL byte (binary data)") from None
+        raise _binary_error(path, raw, exc.start, "this file is not UTF-8 text") from None
     if nul >= 0:
-        line = text.count("\n", 0, nul) + 1
-        col = nul - (text.rfind("\n", 0, nul) + 1) + 1
-        span = Span(path, line, col, line, col + 1)
-        raise SpecSyntaxError(
-            [Diagnostic("E0101", "this file contains a NUL byte (binary data)", span,
-                        help="a spec must be a text file; is this the right path?")],
-            {path: text.replace("\x00", "?")},
-        )
+        raise _binary_error(path, raw, nul, "this file contains a NUL byte (binary data)")
     return text
+
+
+def _looks_like_text(value: str) -> bool:
+    """A string argument is spec text (not a path) when it is blank or has a newline, `{` or `#`."""
+    return not value.strip() or any(ch in value for ch in "\n{#")
 
 
 def read_spec_text(path_or_text: str | Path) -> tuple[str, str]:
     """Accepts a path or the text itself; returns `(path, text)`."""
-    candidate = Path(path_or_text) if isinstance(path_or_text, Path) else None
-    if candidate is None and "\n" not in str(path_or_text) and "{" not in str(path_or_text):
-        candidate = Path(str(path_or_text))
-    if candidate is None:
-        return "<spec>", str(path_or_text)
+    if not isinstance(path_or_text, Path) and _looks_like_text(path_or_text):
+        return "<spec>", path_or_text
+    candidate = Path(path_or_text)
     try:
         raw = candidate.read_bytes()
     except FileNotFoundError:
         raise SpecSyntaxError(f"no such spec file: {candidate}", code="E0100",
                               help="check the path; specs usually live in `specs/`") from None
+    except IsADirectoryError:
+        raise SpecSyntaxError(f"{candidate} is a folder, not a spec file", code="E0100",
+                              help="name one `.arch` file inside it") from None
     except OSError as exc:
         raise SpecSyntaxError(f"cannot read {candidate}: {exc.strerror}", code="E0100") from None
     return str(candidate), _decode(raw, str(candidate))
-
-
-def _end_span(path: str, text: str) -> Span:
-    lines = text.splitlines() or [""]
-    line = len(lines)
-    col = len(lines[-1]) + 1
-    return Span(path, line, col, line, col + 1)
-
-
-def _describe(grammar: Grammar, expected: set[str]) -> str:
-    shown = set(expected) - {"_NO_BLOCK"}
-    blocks = shown & grammar.block_terminals
-    words = sorted(grammar.display.get(t, t.lower()) for t in shown - blocks)
-    if blocks:
-        words.insert(0, "a block")
-    if len(words) == 1:
-        return words[0]
-    return ", ".join(words[:-1]) + " or " + words[-1]
-
-
-def _keywords(grammar: Grammar, expected: set[str]) -> list[str]:
-    return [grammar.display[t].strip("`") for t in expected if grammar.display.get(t, "").startswith("`")]
-
-
-def _param_owner(grammar: Grammar, expected: set[str]) -> str | None:
-    for block, keys in grammar.param_keys.items():
-        if keys and expected <= keys:
-            return block
-    return None
-
-
-def _token_diag(exc: lark.UnexpectedToken, grammar: Grammar, path: str, text: str) -> Diagnostic:
-    tok: Token = exc.token
-    expected = set(exc.expected) - {"_NO_BLOCK"}
-    if tok.type == "$END":
-        help = f"expected {_describe(grammar, expected)}"
-        if "RBRACE" in expected:
-            help += "; is a closing `}` missing?"
-        return Diagnostic("E0102", "unexpected end of file", _end_span(path, text), help=help)
-    span = Span(path, tok.line, tok.column, tok.end_line, tok.end_column)  # type: ignore[arg-type]
-    word = str(tok)
-    if expected and expected <= grammar.block_terminals:
-        guess = did_you_mean(word, grammar.blocks)
-        help = f"did you mean `{guess}`?" if guess else f"loaded blocks: {quoted_list(sorted(grammar.blocks), 40)}"
-        return Diagnostic("E0103", f"unknown block `{word}`", span, help=help,
-                          note="a new block kind is added with a grammar fragment (see `archc blocks`)")
-    owner = _param_owner(grammar, expected)
-    if owner is not None:
-        keys = sorted(grammar.display[k].strip("`") for k in grammar.param_keys[owner])
-        guess = did_you_mean(word, keys)
-        help = f"did you mean `{guess}`?" if guess else f"its parameters are {quoted_list(keys)}"
-        return Diagnostic("E0104", f"`{word}` is not a parameter of block `{owner}`", span, help=help)
-    stack = getattr(getattr(exc, "interactive_parser", None), "parser_state", None)
-    values = list(getattr(stack, "value_stack", []) or [])
-    if len(values) >= 2 and isinstance(values[-1], Token) and values[-1].type == "EQUAL":
-        return Diagnostic("E0105", f"`{word}` is not a valid value for `{values[-2]}`", span,
-                          help=f"expected {_describe(grammar, expected)}")
-    guess = did_you_mean(word, _keywords(grammar, expected))
-    help = f"did you mean `{guess}`?" if guess else f"expected {_describe(grammar, expected)}"
-    what = grammar.display.get(tok.type, f"`{word}`")
-    what = f"`{word}`" if what.startswith("`") or tok.type == "NAME" else f"{what} `{word}`"
-    return Diagnostic("E0106", f"unexpected {what}", span, help=help)
-
-
-def _char_diag(exc: lark.UnexpectedCharacters, grammar: Grammar, path: str, text: str) -> Diagnostic:
-    span = Span(path, exc.line, exc.column, exc.line, exc.column + 1)
-    char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else "?"
-    allowed = set(exc.allowed or ()) - {"_NO_BLOCK", "WS", "COMMENT"}
-    help = f"expected {_describe(grammar, allowed)}" if allowed else None
-    return Diagnostic("E0107", f"unexpected character `{char}`", span, help=help)
 
 
 def _comments(text: str, path: str) -> tuple[ast.Comment, ...]:
@@ -276,31 +212,32 @@ def _comments(text: str, path: str) -> tuple[ast.Comment, ...]:
     return tuple(out)
 
 
+def _parse(text: str, path: str, grammar: Grammar, start: str) -> lark.Tree:
+    try:
+        return grammar.parser.parse(text, start=start)
+    except lark.UnexpectedToken as exc:
+        raise SpecSyntaxError([token_diagnostic(exc, grammar, path, text)], {path: text}) from None
+    except lark.UnexpectedCharacters as exc:
+        raise SpecSyntaxError([char_diagnostic(exc, grammar, path, text, start)], {path: text}) from None
+
+
 def parse_text(text: str, path: str, grammar: Grammar) -> ast.SpecFile:
     """Parse a whole `.arch` text; raises SpecSyntaxError with one rendered diagnostic."""
-    if not text.strip() or not _COMMENT.sub("", text).strip():
-        raise SpecSyntaxError(
-            [Diagnostic("E0108", "the spec is empty", Span(path, 1, 1, 1, 2),
-                        help="a spec starts with `arch NAME {` (see specs/nafnet_tiny.arch)")],
-            {path: text},
-        )
-    try:
-        tree = grammar.parser.parse(text, start="start")
-    except lark.UnexpectedToken as exc:
-        raise SpecSyntaxError([_token_diag(exc, grammar, path, text)], {path: text}) from None
-    except lark.UnexpectedCharacters as exc:
-        raise SpecSyntaxError([_char_diag(exc, grammar, path, text)], {path: text}) from None
+    if not _COMMENT.sub("", text).strip():
+        message = "the spec is empty" if not text.strip() else "the spec holds only comments"
+        diag = Diagnostic("E0108", message, Span(path, 1, 1, 1, 2),
+                          help="a spec starts with `arch NAME {` (see specs/nafnet_tiny.arch)")
+        raise SpecSyntaxError([diag], {path: text})
+    tree = _parse(text, path, grammar, "start")
     spec = _ToAst(path, grammar.blocks).transform(tree)
     return ast.SpecFile(spec.archs, spec.searches, _comments(text, path), path)
 
 
 def parse_block_text(text: str, grammar: Grammar, path: str = "<choice>") -> ast.BlockRef:
     """Parse one block reference such as `naf(sca=off)` (used for choices given on a command line)."""
-    try:
-        tree = grammar.parser.parse(text, start="block")
-    except lark.UnexpectedToken as exc:
-        raise SpecSyntaxError([_token_diag(exc, grammar, path, text)], {path: text}) from None
-    except lark.UnexpectedCharacters as exc:
-        raise SpecSyntaxError([_char_diag(exc, grammar, path, text)], {path: text}) from None
+    if not text.strip():
+        diag = Diagnostic("E0108", "the block is empty", Span(path, 1, 1, 1, 2), help="write a block such as `naf`")
+        raise SpecSyntaxError([diag], {path: text})
+    tree = _parse(text, path, grammar, "block")
     result: ast.BlockRef = _ToAst(path, grammar.blocks).transform(tree)
     return result

@@ -7,14 +7,16 @@ import importlib
 import click
 
 # module name -> attribute holding the command
-COMMANDS = {
+COMMANDS: dict[str, str | tuple[str, ...]] = {
     "compile": "compile_cmd",
     "fmt": "fmt_cmd",
     "blocks": "blocks_cmd",
+    "train": ("train_cmd", "eval_cmd"),
 }
 
 
 def register(group: click.Group) -> None:
-    for module, attr in COMMANDS.items():
+    for module, attrs in COMMANDS.items():
         mod = importlib.import_module(f"archc.cli.{module}")
-        group.add_command(getattr(mod, attr))
+        for attr in (attrs,) if isinstance(attrs, str) else attrs:
+            group.add_command(getattr(mod, attr))

@@ -1,0 +1,94 @@
+"""`archc train` and `archc eval`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from archc.api import build, choice_of, parse
+from archc.compiler.choice import canonical_choice
+
+from .output import console, print_json
+
+
+def _open(data: str, split: str):  # type: ignore[no-untyped-def]
+    from archc.runtime.data.datasets import open_dataset
+
+    return open_dataset(data, split=split)
+
+
+@click.command("train")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--data", required=True, type=click.Path(file_okay=False), help="Dataset folder (train split used).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder.")
+@click.option("--iters", type=int, help="Training steps.")
+@click.option("--minutes", type=float, help="Training wall time (the cosine schedule follows it).")
+@click.option("--choice", "choices", multiple=True, help="SLOT=BLOCK (repeatable).")
+@click.option("--weights", type=click.Path(dir_okay=False), help="Start from these weights.")
+@click.option("--batch", type=int, default=8, show_default=True)
+@click.option("--crop", type=int, default=64, show_default=True)
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
+def train_cmd(spec: str, data: str, out: str, iters: int | None, minutes: float | None, choices: Sequence[str],
+              weights: str | None, batch: int, crop: int, lr: float, seed: int, resume: bool) -> None:
+    """Train SPEC on DATA with NAFNet's recipe; writes OUT/weights.safetensors and OUT/train.json."""
+    from archc.runtime.train import TrainConfig, train
+
+    if (iters is None) == (minutes is None):
+        raise click.UsageError("give exactly one of --iters N and --minutes M")
+    checked = parse(spec)
+    choice = choice_of(checked, ";".join(choices) or None)
+    model = build(checked, choice, weights)
+    pairs = _open(data, "train")
+    cfg = TrainConfig(iters=iters, minutes=minutes, batch=batch, crop=crop, lr=lr, seed=seed)
+    meta = {"spec": checked.text, "spec_path": checked.path, "choice": canonical_choice(checked, choice)}
+    total = iters if iters is not None else int(minutes * 60)  # type: ignore[operator]
+    with Progress(TextColumn("train"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+                  console=console) as bar:
+        task = bar.add_task("train", total=total, info="")
+
+        def on_step(r: dict[str, float]) -> None:
+            done = r["step"] if iters is not None else r["elapsed"]
+            bar.update(task, completed=done, info=f"step {int(r['step'])} loss {r['loss']:.2f} "
+                       f"PSNR {r['psnr']:.2f} dB {r['images_per_s']:.1f} img/s")
+
+        result = train(model, pairs, Path(out), cfg, resume=resume, metadata=meta, on_step=on_step)
+    console.print(f"{result.steps} steps in {result.seconds:.0f} s; weights: {result.weights}")
+
+
+@click.command("eval")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--weights", required=True, type=click.Path(dir_okay=False))
+@click.option("--data", "datas", required=True, multiple=True, type=click.Path(file_okay=False))
+@click.option("--split", default="test", show_default=True)
+@click.option("--choice", "choices", multiple=True, help="SLOT=BLOCK (repeatable).")
+@click.option("--tlc", nargs=2, type=int, help="Test-time local converter for training crops H W.")
+@click.option("--limit", type=int, help="Evaluate only the first N images.")
+@click.option("--per-image", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
+def eval_cmd(spec: str, weights: str, datas: Sequence[str], split: str, choices: Sequence[str],
+             tlc: tuple[int, int] | None, limit: int | None, per_image: bool, as_json: bool) -> None:
+    """PSNR / SSIM of SPEC with WEIGHTS on each dataset (NAFNet's protocol)."""
+    from archc.runtime.evaluate import evaluate
+
+    checked = parse(spec)
+    model = build(checked, ";".join(choices) or None, weights, tlc_train_size=tuple(tlc) if tlc else None)
+    results = [evaluate(model, _open(d, split), limit) for d in datas]
+    if as_json:
+        print_json([r.to_json(per_image) for r in results])
+        return
+    table = Table(title=f"{checked.name} ({weights})", title_justify="left")
+    for col in ("dataset", "split", "images", "input PSNR", "PSNR", "SSIM", "SSIM 3-D"):
+        table.add_column(col, justify="left" if col in ("dataset", "split") else "right")
+    for d, r in zip(datas, results, strict=True):
+        table.add_row(f"{d} ({r.dataset})", r.split, str(len(r.images)), f"{r.mean('input_psnr'):.3f}",
+                      f"{r.mean('psnr'):.3f}", f"{r.mean('ssim'):.4f}", f"{r.mean('ssim3d'):.4f}")
+    console.print(table)
+    if per_image:
+        console.print(json.dumps([r.to_json(True)["images"] for r in results], indent=1))

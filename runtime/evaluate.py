@@ -1,0 +1,65 @@
+"""Evaluation with NAFNet's protocol: whole images, padded inside the network, outputs scored as
+saved uint8 images (PSNR over RGB, peak 255, no border crop; 2-D and 3-D SSIM)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import numpy as np
+import torch
+from attrs import frozen
+from torch import nn
+
+from .data.pairs import PairedImages
+from .metrics import psnr, ssim, ssim3d
+
+
+@frozen
+class ImageScore:
+    name: str
+    psnr: float
+    ssim: float
+    ssim3d: float
+    input_psnr: float
+
+
+@frozen
+class EvalResult:
+    dataset: str
+    split: str
+    images: tuple[ImageScore, ...]
+
+    def mean(self, key: str) -> float:
+        return float(np.mean([getattr(s, key) for s in self.images]))
+
+    def to_json(self, per_image: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {"dataset": self.dataset, "split": self.split, "count": len(self.images),
+                               **{k: self.mean(k) for k in ("psnr", "ssim", "ssim3d", "input_psnr")},
+                               "protocol": "uint8 RGB, peak 255, crop 0; ssim: 2-D Gaussian; ssim3d: 11x11x11"}
+        if per_image:
+            out["images"] = [attrs.asdict(s) for s in self.images]
+        return out
+
+
+def restore(model: nn.Module, blur: torch.Tensor) -> torch.Tensor:
+    """`3 x H x W` -> `3 x H x W` in [0, 1] (any size; the network pads internally)."""
+    with torch.inference_mode():
+        return model(blur.unsqueeze(0))[0].clamp(0, 1)
+
+
+def evaluate(model: nn.Module, pairs: PairedImages, limit: int | None = None,
+             on_image: Callable[[ImageScore], None] | None = None) -> EvalResult:
+    model.eval()
+    scores = []
+    for i in range(len(pairs) if limit is None else min(limit, len(pairs))):
+        sample = pairs[i]
+        blur = torch.from_numpy(np.ascontiguousarray(sample.blur.transpose(2, 0, 1)))
+        out = restore(model, blur).numpy().transpose(1, 2, 0)
+        score = ImageScore(sample.name, psnr(out, sample.sharp), ssim(out, sample.sharp),
+                           ssim3d(out, sample.sharp), psnr(sample.blur, sample.sharp))
+        scores.append(score)
+        if on_image is not None:
+            on_image(score)
+    return EvalResult(pairs.kind, pairs.split, tuple(scores))

@@ -1,0 +1,264 @@
+"""An ONNX graph at a fixed input shape -> one `OpProfile` per node: what a cost model needs.
+
+Each node gets a cost class (dense / depthwise / pointwise conv, element-wise, or free) and,
+where it belongs to a pattern known to be slow on phone NPUs, a penalty tag:
+
+- `layernorm`: the channel LayerNorm decomposition ReduceMean(axis 1) -> Sub -> Pow ->
+  ReduceMean -> Add -> Sqrt -> Div (or a fused LayerNormalization node);
+- `global_pool`: global pooling (GlobalAveragePool, ReduceMean over H and W, the statistics chain
+  that follows it) and the channel-attention multiply that broadcasts a 1x1 map back;
+- `split`: channel split (Slice, Split), e.g. NAFNet's SimpleGate;
+- `depth_to_space`: DepthToSpace / SpaceToDepth (PixelShuffle).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from attrs import frozen
+
+Shape = tuple[int, ...]
+
+FREE_OPS = frozenset({"Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Constant", "Shape",
+                      "ConstantOfShape", "Dropout", "Cast"})
+CONV_OPS = frozenset({"Conv", "ConvTranspose"})
+MATMUL_OPS = frozenset({"MatMul", "Gemm"})
+# the ops a LayerNorm / spatial-statistics decomposition is made of, after its anchor ReduceMean
+_CHAIN_OPS = frozenset({"Sub", "Pow", "Mul", "ReduceMean", "ReduceSum", "Add", "Sqrt", "Div", "Reciprocal"})
+_CHAIN_END = frozenset({"Div", "Reciprocal"})
+_PENALTY_BY_OP = {"Slice": "split", "Split": "split", "DepthToSpace": "depth_to_space",
+                  "SpaceToDepth": "depth_to_space", "GlobalAveragePool": "global_pool",
+                  "GlobalMaxPool": "global_pool", "LayerNormalization": "layernorm"}
+PENALTIES = ("layernorm", "global_pool", "split", "depth_to_space")
+CLASSES = ("dense", "depthwise", "pointwise", "elementwise")
+
+
+@frozen
+class OpProfile:
+    """One node. `inputs`/`outputs` are activation shapes (weights and constants excluded);
+    `weights` counts constant elements read; `conv` is (cin, cout, kh, kw, groups) for convs,
+    (m, k, n) for matmuls; `out_pixels` the output's spatial size (convs)."""
+
+    name: str
+    op_type: str
+    cls: str  # dense | depthwise | pointwise | elementwise | free
+    penalty: str | None
+    inputs: tuple[Shape, ...]
+    outputs: tuple[Shape, ...]
+    weights: int
+    conv: tuple[int, ...] | None = None
+    out_pixels: int = 0
+    window: int = 1  # elements read per output element for pooling
+
+    def macs(self, granule: int = 1) -> int:
+        """Multiply-accumulates with channels rounded up to multiples of `granule`."""
+        if self.conv is None:
+            return 0
+        if self.op_type in MATMUL_OPS:
+            m, k, n = self.conv
+            return m * k * n
+        cin, cout, kh, kw, groups = self.conv
+        if self.cls == "depthwise":
+            return self.out_pixels * pad(cout, granule) * kh * kw
+        return self.out_pixels * pad(cout, granule) * pad(cin, granule) // groups * kh * kw
+
+    def elements(self, granule: int = 1) -> int:
+        """The largest activation tensor this node touches (channels padded)."""
+        return max((numel(s, granule) for s in (*self.inputs, *self.outputs)), default=0)
+
+
+def pad(channels: int, granule: int) -> int:
+    return -(-channels // granule) * granule if granule > 1 else channels
+
+
+def numel(shape: Shape, granule: int = 1) -> int:
+    """Elements of a tensor whose axis 1 (channels, for 4-D activations) is padded to `granule`."""
+    if len(shape) == 4:
+        return shape[0] * pad(shape[1], granule) * shape[2] * shape[3]
+    return math.prod(shape)
+
+
+def _shapes(model: Any) -> dict[str, Shape]:
+    g = model.graph
+    out: dict[str, Shape] = {}
+    for vi in (*g.input, *g.value_info, *g.output):
+        dims = vi.type.tensor_type.shape.dim
+        if dims and all(d.HasField("dim_value") for d in dims):
+            out[vi.name] = tuple(int(d.dim_value) for d in dims)
+    for init in g.initializer:
+        out[init.name] = tuple(int(d) for d in init.dims)
+    return out
+
+
+def _constants(model: Any) -> set[str]:
+    """Tensors that do not depend on the graph input (initializers and what folds from them)."""
+    g = model.graph
+    const = {i.name for i in g.initializer}
+    for node in g.node:
+        if all(not i or i in const for i in node.input):
+            const.update(node.output)
+    return const
+
+
+def _attr(node: Any, name: str, default: Any) -> Any:
+    import onnx
+
+    for a in node.attribute:
+        if a.name == name:
+            return onnx.helper.get_attribute_value(a)
+    return default
+
+
+def _conv_class(op_type: str, conv: tuple[int, ...]) -> str:
+    cin, cout, kh, kw, groups = conv
+    if groups > 1 and groups == cin and op_type == "Conv":
+        return "depthwise"
+    if kh == kw == 1 and groups == 1:
+        return "pointwise"
+    return "dense"
+
+
+def _conv(node: Any, shapes: Mapping[str, Shape]) -> tuple[tuple[int, ...], int] | None:
+    w = shapes.get(node.input[1])
+    x = shapes.get(node.input[0])
+    y = shapes.get(node.output[0])
+    if w is None or x is None or y is None or len(w) != 4:
+        return None
+    groups = int(_attr(node, "group", 1))
+    if node.op_type == "ConvTranspose":  # weight: cin x cout/groups x kh x kw; MACs over input pixels
+        return (w[0], w[1] * groups, w[2], w[3], groups), x[2] * x[3]
+    return (w[1] * groups, w[0], w[2], w[3], groups), y[2] * y[3]
+
+
+def _matmul(node: Any, shapes: Mapping[str, Shape]) -> tuple[int, ...] | None:
+    a, b = shapes.get(node.input[0]), shapes.get(node.input[1])
+    if a is None or b is None or len(b) < 2:
+        return None
+    k = b[-2] if node.op_type == "MatMul" or not _attr(node, "transB", 0) else b[-1]
+    n = b[-1] if node.op_type == "MatMul" or not _attr(node, "transB", 0) else b[-2]
+    return (math.prod(a) // max(a[-1], 1), k, n)
+
+
+def _reduce_axes(node: Any, shapes: Mapping[str, Shape], const_values: Mapping[str, Sequence[int]]) -> tuple[int, ...]:
+    axes = _attr(node, "axes", None)
+    if axes is None and len(node.input) > 1:
+        axes = const_values.get(node.input[1])
+    rank = len(shapes.get(node.input[0], ()))
+    if axes is None:
+        return tuple(range(rank))
+    return tuple(sorted(int(a) % rank for a in axes)) if rank else tuple(int(a) for a in axes)
+
+
+def _const_ints(model: Any) -> dict[str, Sequence[int]]:
+    from onnx import numpy_helper
+
+    out: dict[str, Sequence[int]] = {}
+    for init in model.graph.initializer:
+        if init.data_type in (6, 7) and math.prod(init.dims) <= 8:  # int32/int64 axes
+            out[init.name] = [int(v) for v in numpy_helper.to_array(init).ravel()]
+    return out
+
+
+def _anchor(node: Any, shapes: Mapping[str, Shape], ints: Mapping[str, Sequence[int]]) -> str | None:
+    """The penalty a ReduceMean starts: channel statistics (LayerNorm) or spatial (global pool)."""
+    if node.op_type not in ("ReduceMean", "ReduceSum"):
+        return None
+    axes = _reduce_axes(node, shapes, ints)
+    if axes == (1,):
+        return "layernorm"
+    if axes in ((2, 3), (1, 2, 3)):
+        return "global_pool"
+    return None
+
+
+def _is_broadcast_scale(node: Any, shapes: Mapping[str, Shape], const: set[str]) -> bool:
+    """A Mul of a feature map by an N x C x 1 x 1 map computed from it (channel attention)."""
+    if node.op_type != "Mul" or len(node.input) != 2:
+        return False
+    ins = [shapes.get(i) for i in node.input]
+    if any(s is None or len(s) != 4 for s in ins) or any(i in const for i in node.input):
+        return False
+    small = [s for s in ins if s is not None and s[2] * s[3] == 1]
+    big = [s for s in ins if s is not None and s[2] * s[3] > 1]
+    return bool(small) and bool(big)
+
+
+def _tag_penalties(model: Any, shapes: Mapping[str, Shape], const: set[str]) -> dict[str, str]:
+    """node name -> penalty tag, following statistics chains forward from their anchors."""
+    ints = _const_ints(model)
+    tags: dict[str, str] = {}
+    tagged_tensors: dict[str, str] = {}
+    for node in model.graph.node:
+        tag = _PENALTY_BY_OP.get(node.op_type) or _anchor(node, shapes, ints)
+        if tag is None and node.op_type in _CHAIN_OPS:
+            tag = next((tagged_tensors[i] for i in node.input if i in tagged_tensors), None)
+        if tag is None and _is_broadcast_scale(node, shapes, const):
+            tag = "global_pool"
+        if tag is None:
+            continue
+        tags[node.name] = tag
+        chains = tag in ("layernorm", "global_pool") and node.op_type not in _CHAIN_END
+        if chains and node.op_type not in ("GlobalAveragePool", "GlobalMaxPool", "Mul"):
+            tagged_tensors.update((o, tag) for o in node.output)
+    return tags
+
+
+def _op_class(node: Any, conv: tuple[int, ...] | None) -> str:
+    if node.op_type in FREE_OPS:
+        return "free"
+    if node.op_type in CONV_OPS and conv is not None:
+        return _conv_class(node.op_type, conv)
+    if node.op_type in MATMUL_OPS and conv is not None:
+        return "pointwise"
+    return "elementwise"
+
+
+def _window(node: Any) -> int:
+    kernel = _attr(node, "kernel_shape", None)
+    return math.prod(kernel) if node.op_type in ("MaxPool", "AveragePool") and kernel else 1
+
+
+def _profile(node: Any, shapes: Mapping[str, Shape], const: set[str], tag: str | None) -> OpProfile:
+    conv, pixels = None, 0
+    if node.op_type in CONV_OPS:
+        found = _conv(node, shapes)
+        conv, pixels = (found[0], found[1]) if found else (None, 0)
+    elif node.op_type in MATMUL_OPS:
+        conv = _matmul(node, shapes)
+    acts = tuple(shapes[i] for i in node.input if i and i not in const and i in shapes)
+    outs = tuple(shapes[o] for o in node.output if o in shapes)
+    weights = sum(math.prod(shapes[i]) for i in node.input if i and i in const and i in shapes)
+    cls = _op_class(node, conv)
+    return OpProfile(node.name or node.output[0], node.op_type, cls, tag if cls != "free" else None,
+                     acts, outs, weights, conv, pixels, _window(node))
+
+
+def profile_graph(model: Any) -> list[OpProfile]:
+    """One profile per node of a shape-inferred ONNX model (see `workload.freeze_shape`).
+
+    Nodes that only compute constants (shape arithmetic) are left out: a runtime folds them.
+    """
+    shapes = _shapes(model)
+    const = _constants(model)
+    tags = _tag_penalties(model, shapes, const)
+    out = []
+    for node in model.graph.node:
+        if node.output and all(o in const for o in node.output):
+            continue
+        out.append(_profile(node, shapes, const, tags.get(node.name)))
+    return out
+
+
+def summarize(ops: Iterable[OpProfile]) -> dict[str, Any]:
+    """Counts per op type and penalty tag, and MACs (for reports and tests)."""
+    by_type: dict[str, int] = {}
+    by_tag: dict[str, int] = {}
+    macs = 0
+    for op in ops:
+        by_type[op.op_type] = by_type.get(op.op_type, 0) + 1
+        if op.penalty:
+            by_tag[op.penalty] = by_tag.get(op.penalty, 0) + 1
+        macs += op.macs()
+    return {"ops": dict(sorted(by_type.items())), "penalised": dict(sorted(by_tag.items())), "macs": macs}

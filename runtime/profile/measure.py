@@ -1,0 +1,141 @@
+"""The measurement protocol: warm-up, pinned threads, repeats until the median is stable.
+
+Every measured figure carries the protocol it was taken under (threads, repeats, warm-up,
+library versions, machine), because a latency without its protocol cannot be compared with
+another (nn-Meter #83: predictions "did not match" measurements taken differently).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+from attrs import field, frozen
+
+from archc.dsl.errors import ProfileError
+
+KINDS = ("measured", "modelled", "remote")
+
+
+def _positive(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value <= 0:
+        raise ValueError(f"`{attribute.name}` must be positive, not {value}")
+
+
+@frozen
+class Protocol:
+    """How one workload is timed.
+
+    `warmup` untimed runs first; then timed runs until, after `min_repeats`, the median moves by
+    less than `rel_tol` over the last `check_every` runs, or `max_repeats` runs or `time_cap_s`
+    seconds are reached (whichever comes first; `min_repeats` are always taken).
+    """
+
+    threads: int = field(default=1, validator=_positive)
+    warmup: int = field(default=3, validator=attrs.validators.ge(0))
+    min_repeats: int = field(default=10, validator=_positive)
+    max_repeats: int = field(default=200, validator=_positive)
+    time_cap_s: float = field(default=20.0, validator=_positive)
+    rel_tol: float = field(default=0.01, validator=_positive)
+    check_every: int = field(default=5, validator=_positive)
+
+    def to_json(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+@frozen
+class Measurement:
+    """One latency figure in milliseconds, labelled with how it was obtained.
+
+    `kind` is `measured` (timed on this machine), `modelled` (a cost model's estimate) or
+    `remote` (timed on another device: a phone over adb, a hosted AI Hub device).
+    """
+
+    median_ms: float
+    kind: str
+    iqr_ms: float | None = None
+    repeats: int = 0
+    stable: bool = True
+    protocol: Mapping[str, Any] = field(factory=dict)
+    extra: Mapping[str, Any] = field(factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"latency_ms": self.median_ms, "iqr_ms": self.iqr_ms, "repeats": self.repeats,
+                "stable": self.stable, "label": self.kind, **dict(self.extra)}
+
+    def scaled(self, factor: float) -> Measurement:
+        """The same figure for `factor` copies of the workload (a slot of N identical blocks)."""
+        iqr = None if self.iqr_ms is None else self.iqr_ms * factor
+        return attrs.evolve(self, median_ms=self.median_ms * factor, iqr_ms=iqr)
+
+
+def quartiles(samples: list[float]) -> tuple[float, float, float]:
+    """(q25, median, q75) of at least one sample."""
+    if len(samples) < 2:
+        return samples[0], samples[0], samples[0]
+    q = statistics.quantiles(samples, n=4, method="inclusive")
+    return q[0], statistics.median(samples), q[2]
+
+
+def _stable(samples: list[float], last_median: float | None, p: Protocol) -> tuple[bool, float]:
+    med = statistics.median(samples)
+    if last_median is None:
+        return False, med
+    return abs(med - last_median) <= p.rel_tol * med, med
+
+
+def time_runs(run: Callable[[], object], p: Protocol) -> tuple[list[float], bool]:
+    """Run `run` under protocol `p`; returns (seconds per timed run, whether the median settled)."""
+    for _ in range(p.warmup):
+        run()
+    samples: list[float] = []
+    start = time.perf_counter()
+    last: float | None = None
+    stable = False
+    while len(samples) < p.max_repeats:
+        t0 = time.perf_counter()
+        run()
+        samples.append(time.perf_counter() - t0)
+        if len(samples) < p.min_repeats:
+            continue
+        if (len(samples) - p.min_repeats) % p.check_every == 0:
+            stable, last = _stable(samples, last, p)
+            if stable:
+                break
+        if time.perf_counter() - start > p.time_cap_s:
+            break
+    return samples, stable
+
+
+def measure(run: Callable[[], object], p: Protocol, record: Mapping[str, Any]) -> Measurement:
+    """Time `run` under `p`; median and IQR in ms, with `record` (the full protocol) attached."""
+    try:
+        samples, stable = time_runs(run, p)
+    except ProfileError:
+        raise
+    except Exception as exc:  # a runtime failing on a graph is a profile error, not our bug
+        raise ProfileError(f"the workload failed to run: {type(exc).__name__}: {exc}", code="E0804") from exc
+    q25, med, q75 = quartiles(samples)
+    return Measurement(med * 1e3, "measured", (q75 - q25) * 1e3, len(samples), stable, dict(record))
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    return {"host": platform.node(), "cpu": _cpu_model(), "logical_cpus": os.cpu_count(),
+            "platform": platform.platform(), "python": platform.python_version()}
