@@ -78,7 +78,8 @@ def eval_cmd(spec: str, weights: str, datas: Sequence[str], split: str, choices:
     from archc.runtime.evaluate import evaluate
 
     checked = parse(spec)
-    model = build(checked, ";".join(choices) or None, weights, tlc_train_size=tuple(tlc) if tlc else None)
+    tlc_size = (tlc[0], tlc[1]) if tlc else None
+    model = build(checked, ";".join(choices) or None, weights, tlc_train_size=tlc_size)
     results = [evaluate(model, _open(d, split), limit) for d in datas]
     if as_json:
         print_json([r.to_json(per_image) for r in results])

@@ -28,7 +28,7 @@ MATMUL_OPS = frozenset({"MatMul", "Gemm"})
 # the ops a LayerNorm / spatial-statistics decomposition is made of, after its anchor ReduceMean
 _CHAIN_OPS = frozenset({"Sub", "Pow", "Mul", "ReduceMean", "ReduceSum", "Add", "Sqrt", "Div", "Reciprocal"})
 _CHAIN_END = frozenset({"Div", "Reciprocal"})
-_PENALTY_BY_OP = {"Slice": "split", "Split": "split", "DepthToSpace": "depth_to_space",
+_PENALTY_BY_OP = {"Split": "split", "DepthToSpace": "depth_to_space",
                   "SpaceToDepth": "depth_to_space", "GlobalAveragePool": "global_pool",
                   "GlobalMaxPool": "global_pool", "LayerNormalization": "layernorm"}
 PENALTIES = ("layernorm", "global_pool", "split", "depth_to_space")
@@ -185,13 +185,30 @@ def _is_broadcast_scale(node: Any, shapes: Mapping[str, Shape], const: set[str])
     return bool(small) and bool(big)
 
 
+def _slice_tag(node: Any, shapes: Mapping[str, Shape]) -> str | None:
+    """A Slice that cuts channels is a channel split; a spatial crop is an ordinary copy."""
+    x, y = shapes.get(node.input[0]), shapes.get(node.output[0])
+    if node.op_type != "Slice" or x is None or y is None or len(x) < 2 or len(y) < 2:
+        return None
+    return "split" if x[1] != y[1] else None
+
+
+def _tag_layout(model: Any, tags: dict[str, str]) -> None:
+    """Transposes into or out of a fused LayerNormalization belong to the LayerNorm (NCHW -> NHWC)."""
+    ln_in = {n.input[0] for n in model.graph.node if n.op_type == "LayerNormalization"}
+    ln_out = {o for n in model.graph.node if n.op_type == "LayerNormalization" for o in n.output}
+    for node in model.graph.node:
+        if node.op_type == "Transpose" and (set(node.output) & ln_in or set(node.input) & ln_out):
+            tags[node.name] = "layernorm"
+
+
 def _tag_penalties(model: Any, shapes: Mapping[str, Shape], const: set[str]) -> dict[str, str]:
     """node name -> penalty tag, following statistics chains forward from their anchors."""
     ints = _const_ints(model)
     tags: dict[str, str] = {}
     tagged_tensors: dict[str, str] = {}
     for node in model.graph.node:
-        tag = _PENALTY_BY_OP.get(node.op_type) or _anchor(node, shapes, ints)
+        tag = _PENALTY_BY_OP.get(node.op_type) or _anchor(node, shapes, ints) or _slice_tag(node, shapes)
         if tag is None and node.op_type in _CHAIN_OPS:
             tag = next((tagged_tensors[i] for i in node.input if i in tagged_tensors), None)
         if tag is None and _is_broadcast_scale(node, shapes, const):
@@ -202,12 +219,15 @@ def _tag_penalties(model: Any, shapes: Mapping[str, Shape], const: set[str]) -> 
         chains = tag in ("layernorm", "global_pool") and node.op_type not in _CHAIN_END
         if chains and node.op_type not in ("GlobalAveragePool", "GlobalMaxPool", "Mul"):
             tagged_tensors.update((o, tag) for o in node.output)
+    _tag_layout(model, tags)
     return tags
 
 
-def _op_class(node: Any, conv: tuple[int, ...] | None) -> str:
+def _op_class(node: Any, conv: tuple[int, ...] | None, acts: tuple[Shape, ...], outs: tuple[Shape, ...]) -> str:
     if node.op_type in FREE_OPS:
         return "free"
+    if node.op_type == "Slice" and acts and outs and acts[0] == outs[0]:
+        return "free"  # a crop that keeps everything
     if node.op_type in CONV_OPS and conv is not None:
         return _conv_class(node.op_type, conv)
     if node.op_type in MATMUL_OPS and conv is not None:
@@ -230,7 +250,7 @@ def _profile(node: Any, shapes: Mapping[str, Shape], const: set[str], tag: str |
     acts = tuple(shapes[i] for i in node.input if i and i not in const and i in shapes)
     outs = tuple(shapes[o] for o in node.output if o in shapes)
     weights = sum(math.prod(shapes[i]) for i in node.input if i and i in const and i in shapes)
-    cls = _op_class(node, conv)
+    cls = _op_class(node, conv, acts, outs)
     return OpProfile(node.name or node.output[0], node.op_type, cls, tag if cls != "free" else None,
                      acts, outs, weights, conv, pixels, _window(node))
 
