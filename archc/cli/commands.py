@@ -11,7 +11,7 @@ COMMANDS: dict[str, str | tuple[str, ...]] = {
     "compile": "compile_cmd",
     "fmt": "fmt_cmd",
     "blocks": "blocks_cmd",
-    "train": ("train_cmd", "eval_cmd"),
+    "train": ("train_cmd", "eval_cmd", "deblur_cmd"),
 }
 
 

@@ -93,3 +93,32 @@ def eval_cmd(spec: str, weights: str, datas: Sequence[str], split: str, choices:
     console.print(table)
     if per_image:
         console.print(json.dumps([r.to_json(True)["images"] for r in results], indent=1))
+
+
+@click.command("deblur")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--weights", required=True, type=click.Path(dir_okay=False))
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the restored PNGs.")
+@click.option("--choice", "choices", multiple=True, help="SLOT=BLOCK (repeatable).")
+@click.option("--tlc", nargs=2, type=int, help="Test-time local converter for training crops H W.")
+@click.option("--tile", type=int, help="Restore in overlapping tiles of this size (large images).")
+@click.option("--overlap", type=int, default=32, show_default=True)
+def deblur_cmd(spec: str, images: Sequence[str], weights: str, out: str, choices: Sequence[str],
+               tlc: tuple[int, int] | None, tile: int | None, overlap: int) -> None:
+    """Restore IMAGES (any size) with SPEC and WEIGHTS; writes OUT/<name>.png."""
+    import numpy as np
+    import torch
+
+    from archc.runtime.data.images import read_image, write_image
+    from archc.runtime.deblur import restore_image
+
+    tlc_size = (tlc[0], tlc[1]) if tlc else None
+    model = build(parse(spec), ";".join(choices) or None, weights, tlc_train_size=tlc_size)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    for path in images:
+        image = torch.from_numpy(np.ascontiguousarray(read_image(path).transpose(2, 0, 1)))
+        restored = restore_image(model, image, tile, overlap).numpy().transpose(1, 2, 0)
+        target = Path(out) / (Path(path).stem + ".png")
+        write_image(target, restored, bits=8)
+        console.print(f"wrote {target}")
