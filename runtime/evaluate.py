@@ -30,12 +30,14 @@ class EvalResult:
     dataset: str
     split: str
     images: tuple[ImageScore, ...]
+    protocol: str = "8bit"  # how 16-bit files were read (DPDD): "8bit" (>> 8) or "16bit"
 
     def mean(self, key: str) -> float:
         return float(np.mean([getattr(s, key) for s in self.images]))
 
     def to_json(self, per_image: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {"dataset": self.dataset, "split": self.split, "count": len(self.images),
+                               "bit_protocol": self.protocol,
                                **{k: self.mean(k) for k in ("psnr", "ssim", "ssim3d", "input_psnr")},
                                "protocol": "uint8 RGB, peak 255, crop 0; ssim: 2-D Gaussian; ssim3d: 11x11x11"}
         if per_image:
@@ -62,4 +64,4 @@ def evaluate(model: nn.Module, pairs: PairedImages, limit: int | None = None,
         scores.append(score)
         if on_image is not None:
             on_image(score)
-    return EvalResult(pairs.kind, pairs.split, tuple(scores))
+    return EvalResult(pairs.kind, pairs.split, tuple(scores), pairs.protocol)

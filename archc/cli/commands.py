@@ -12,6 +12,7 @@ COMMANDS: dict[str, str | tuple[str, ...]] = {
     "fmt": "fmt_cmd",
     "blocks": "blocks_cmd",
     "train": ("train_cmd", "eval_cmd", "deblur_cmd"),
+    "data": "data_cmd",
 }
 
 

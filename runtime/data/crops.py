@@ -29,8 +29,14 @@ class TrainCrops(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     """
 
     def __init__(
-        self, pairs: PairedImages, crop: int = 256, *, seed: int = 0, length: int | None = None,
-        augment: bool = True, preload: bool = True,
+        self,
+        pairs: PairedImages,
+        crop: int = 256,
+        *,
+        seed: int = 0,
+        length: int | None = None,
+        augment: bool = True,
+        preload: bool = True,
     ) -> None:
         if crop < 1:
             raise ValueError(f"crop must be positive, got {crop}")
@@ -72,8 +78,7 @@ class ValCrops(Dataset[tuple[str, torch.Tensor, torch.Tensor]]):
     than the crop is reflect-padded at the bottom and right.
     """
 
-    def __init__(self, pairs: PairedImages, crop: int | None = 256,
-                 at: Placement = "center") -> None:
+    def __init__(self, pairs: PairedImages, crop: int | None = 256, at: Placement = "center") -> None:
         self.pairs = pairs
         self.crop = crop
         self.at = at
@@ -100,7 +105,11 @@ class ValCrops(Dataset[tuple[str, torch.Tensor, torch.Tensor]]):
 
 
 def infinite_batches(
-    crops: TrainCrops, batch_size: int, *, seed: int = 0, drop_last: bool = True,
+    crops: TrainCrops,
+    batch_size: int,
+    *,
+    seed: int = 0,
+    drop_last: bool = True,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Endless shuffled batches in the calling process: (blur, sharp), each `B x 3 x c x c`.
 
@@ -114,7 +123,7 @@ def infinite_batches(
         if stop == 0:
             raise ValueError(f"{len(crops)} crops per epoch cannot fill a batch of {batch_size}")
         for start in range(0, stop, batch_size):
-            items = [crops[int(i)] for i in order[start:start + batch_size]]
+            items = [crops[int(i)] for i in order[start : start + batch_size]]
             yield torch.stack([b for b, _ in items]), torch.stack([s for _, s in items])
         epoch += 1
 
@@ -129,7 +138,6 @@ def _pad_to(image: np.ndarray, size: int) -> np.ndarray:
     if pad_h == 0 and pad_w == 0:
         return image
     return np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="reflect")
-
 
 
 def _dihedral(image: np.ndarray, flips: np.ndarray) -> np.ndarray:

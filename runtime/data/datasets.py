@@ -17,6 +17,7 @@ Layouts (facts/datasets.md):
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -25,11 +26,22 @@ from attrs import frozen
 from archc.dsl.errors import DataError
 
 from .crops import TrainCrops, ValCrops, infinite_batches
-from .images import BitProtocol
+from .images import BIT_PROTOCOLS, BitProtocol
 from .pairs import Pair, PairedImages, Sample
 
-__all__ = ["KINDS", "LayoutOptions", "PairedImages", "Pair", "Sample", "TrainCrops", "ValCrops",
-           "detect_kind", "infinite_batches", "open_dataset", "read_pair_list"]
+__all__ = [
+    "KINDS",
+    "LayoutOptions",
+    "PairedImages",
+    "Pair",
+    "Sample",
+    "TrainCrops",
+    "ValCrops",
+    "detect_kind",
+    "infinite_batches",
+    "open_dataset",
+    "read_pair_list",
+]
 
 PNG = (".png",)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -55,8 +67,14 @@ Loader = Callable[[Path, str, LayoutOptions], PairedImages]
 
 
 def open_dataset(
-    path: str | Path, kind: str = "auto", split: str = "test", *, gopro_blur: str = "blur",
-    protocol: BitProtocol | None = None, hide_subset: str = "all", check_sizes: bool = True,
+    path: str | Path,
+    kind: str = "auto",
+    split: str = "test",
+    *,
+    gopro_blur: str = "blur",
+    protocol: BitProtocol | None = None,
+    hide_subset: str = "all",
+    check_sizes: bool = True,
 ) -> PairedImages:
     """Open a paired dataset. `kind` is "auto" (detect) or one of `KINDS`.
 
@@ -69,9 +87,9 @@ def open_dataset(
     root = _require_dir(Path(path), "dataset folder")
     if kind == "auto":
         kind = detect_kind(root, split)
-    if kind not in _LOADERS:
-        raise DataError(f"unknown dataset kind `{kind}` for {root}", code="E0507",
-                        help=f"use 'auto' or one of: {', '.join(KINDS)}")
+    _check_choice("dataset kind", kind, KINDS, root)
+    if protocol is not None:
+        _check_choice("bit protocol", protocol, BIT_PROTOCOLS, root)
     options = LayoutOptions(gopro_blur=gopro_blur, protocol=protocol, hide_subset=hide_subset)
     dataset = _LOADERS[kind](root, split, options)
     if check_sizes:
@@ -87,10 +105,12 @@ def detect_kind(root: Path, split: str = "test") -> str:
                 return _realblur_variant(root)
             return kind
     raise DataError(
-        f"cannot tell the dataset layout of {root}", code="E0505",
+        f"cannot tell the dataset layout of {root}",
+        code="E0505",
         help="expected GoPro (<split>/<SEQ>/blur|sharp), RealBlur (RealBlur_J_test_list.txt), "
-             "HIDE (GT/ + test/test-*), DPDD (<split>_c/source|target) or a folder pair "
-             "(input/ + target/, blur/ + sharp/); or pass the kind explicitly")
+        "HIDE (GT/ + test/test-*), DPDD (<split>_c/source|target) or a folder pair "
+        "(input/ + target/, blur/ + sharp/); or pass the kind explicitly",
+    )
 
 
 def read_pair_list(list_file: Path) -> list[tuple[str, str]]:
@@ -99,16 +119,22 @@ def read_pair_list(list_file: Path) -> list[tuple[str, str]]:
     try:
         text = list_file.read_text()
     except OSError as exc:
-        raise DataError(f"cannot read pair list {list_file}: {exc}", code="E0501",
-                        help="the RealBlur list files sit at the dataset root") from exc
+        raise DataError(
+            f"cannot read pair list {list_file}: {exc}",
+            code="E0501",
+            help="the RealBlur list files sit at the dataset root",
+        ) from exc
     pairs = []
     for number, line in enumerate(text.splitlines(), start=1):
         tokens = line.split()
         if not tokens:
             continue
         if len(tokens) != 2:
-            raise DataError(f"{list_file}:{number}: expected 'GT_PATH BLUR_PATH', got {line!r}",
-                            code="E0506", help="each line holds two paths separated by a space")
+            raise DataError(
+                f"{list_file}:{number}: expected 'GT_PATH BLUR_PATH', got {line!r}",
+                code="E0506",
+                help="each line holds two paths separated by a space",
+            )
         pairs.append((tokens[0], tokens[1]))
     return pairs
 
@@ -131,8 +157,11 @@ def _load_realblur(variant: str) -> Loader:
     def load(root: Path, split: str, options: LayoutOptions) -> PairedImages:
         list_file = root / f"RealBlur_{variant}_{split}_list.txt"
         if not list_file.is_file():
-            raise DataError(f"RealBlur-{variant} pair list {list_file} does not exist",
-                            code="E0501", help="the official list files sit at the dataset root")
+            raise DataError(
+                f"RealBlur-{variant} pair list {list_file} does not exist",
+                code="E0501",
+                help="the official list files sit at the dataset root",
+            )
         pairs = [_realblur_pair(root, list_file, gt, blur) for gt, blur in read_pair_list(list_file)]
         return _dataset(pairs, f"realblur-{variant.lower()}", root, split, options)
 
@@ -142,8 +171,11 @@ def _load_realblur(variant: str) -> Loader:
 def _realblur_pair(root: Path, list_file: Path, gt: str, blur: str) -> Pair:
     for rel in (gt, blur):
         if not (root / rel).is_file():
-            raise DataError(f"{root / rel} listed in {list_file} does not exist", code="E0503",
-                            help="the dataset is incomplete or the list belongs to another copy")
+            raise DataError(
+                f"{root / rel} listed in {list_file} does not exist",
+                code="E0503",
+                help="the dataset is incomplete or the list belongs to another copy",
+            )
     scene = Path(blur).parent.parent.name
     return Pair(f"{scene}_{Path(blur).stem}", root / blur, root / gt)
 
@@ -155,8 +187,11 @@ def _load_hide(root: Path, split: str, options: LayoutOptions) -> PairedImages:
         for blur in sorted(_images(_require_dir(blur_dir, "HIDE blurred folder"), PNG)):
             sharp = gt_dir / blur.name
             if not sharp.is_file():
-                raise DataError(f"blurred image {blur} has no sharp twin {sharp}", code="E0503",
-                                help="HIDE keeps every sharp image in GT/ under the same name")
+                raise DataError(
+                    f"blurred image {blur} has no sharp twin {sharp}",
+                    code="E0503",
+                    help="HIDE keeps every sharp image in GT/ under the same name",
+                )
             pairs.append(Pair(blur.stem, blur, sharp))
     return _dataset(pairs, "hide", root, split, options)
 
@@ -167,8 +202,9 @@ def _hide_blur_dirs(root: Path, split: str, subset: str) -> list[Path]:
     if subset == "all":
         return [root / rel for rel in HIDE_SUBSETS.values()]
     if subset not in HIDE_SUBSETS:
-        raise DataError(f"unknown HIDE subset `{subset}` for {root}", code="E0507",
-                        help="use 'all', 'close-ups' or 'long-shot'")
+        raise DataError(
+            f"unknown HIDE subset `{subset}` for {root}", code="E0507", help="use 'all', 'close-ups' or 'long-shot'"
+        )
     return [root / HIDE_SUBSETS[subset]]
 
 
@@ -178,11 +214,13 @@ def _load_dpdd(root: Path, split: str, options: LayoutOptions) -> PairedImages:
     targets = sorted(_images(_require_dir(folder / "target", "DPDD target folder"), PNG))
     if len(sources) != len(targets):
         longer = sources if len(sources) > len(targets) else targets
-        extra = ", ".join(str(p) for p in longer[min(len(sources), len(targets)):][:5])
+        extra = ", ".join(str(p) for p in longer[min(len(sources), len(targets)) :][:5])
         raise DataError(
             f"{folder / 'source'} holds {len(sources)} images but {folder / 'target'} holds "
-            f"{len(targets)}; unpaired (by sorted order): {extra}", code="E0503",
-            help="DPDD pairs source and target by sorted order; both folders need the same count")
+            f"{len(targets)}; unpaired (by sorted order): {extra}",
+            code="E0503",
+            help="DPDD pairs source and target by sorted order; both folders need the same count",
+        )
     pairs = [Pair(s.stem, s, t) for s, t in zip(sources, targets, strict=True)]
     protocol = options.protocol or "8bit"
     return PairedImages(pairs, kind="dpdd", root=root, split=split, protocol=protocol)
@@ -192,8 +230,11 @@ def _load_folder(root: Path, split: str, options: LayoutOptions) -> PairedImages
     base = root / split if _folder_pair(root / split) else root
     found = _folder_pair(base)
     if found is None:
-        raise DataError(f"{base} has neither input/ + target/ nor blur/ + sharp/ folders",
-                        code="E0501", help="put blurred images in input/ and sharp ones in target/")
+        raise DataError(
+            f"{base} has neither input/ + target/ nor blur/ + sharp/ folders",
+            code="E0501",
+            help="put blurred images in input/ and sharp ones in target/",
+        )
     blur_name, sharp_name = found
     blur_dir = _require_dir(base / blur_name, "blurred folder")
     sharp_dir = _require_dir(base / sharp_name, "sharp folder")
@@ -224,21 +265,31 @@ KINDS: tuple[str, ...] = tuple(_LOADERS)
 
 
 def _realblur_variants(root: Path) -> list[str]:
-    return [v for v, folder in REALBLUR_FOLDERS.items()
-            if (root / folder).is_dir() or any(root.glob(f"RealBlur_{v}_*_list.txt"))]
+    return [
+        v
+        for v, folder in REALBLUR_FOLDERS.items()
+        if (root / folder).is_dir() or any(root.glob(f"RealBlur_{v}_*_list.txt"))
+    ]
 
 
 def _realblur_variant(root: Path) -> str:
     variants = _realblur_variants(root)
     if len(variants) > 1:
-        raise DataError(f"{root} holds both RealBlur-J and RealBlur-R", code="E0505",
-                        help="pass kind='realblur-j' or kind='realblur-r'")
+        raise DataError(
+            f"{root} holds both RealBlur-J and RealBlur-R",
+            code="E0505",
+            help="pass kind='realblur-j' or kind='realblur-r'",
+        )
     return f"realblur-{variants[0].lower()}"
 
 
 def _looks_gopro(root: Path, split: str) -> bool:
-    return any(d.is_dir() and (d / "sharp").is_dir()
-               for s in ("train", "test", split) if (root / s).is_dir() for d in (root / s).iterdir())
+    return any(
+        d.is_dir() and (d / "sharp").is_dir()
+        for s in ("train", "test", split)
+        if (root / s).is_dir()
+        for d in (root / s).iterdir()
+    )
 
 
 _DETECTORS: tuple[tuple[str, Callable[[Path, str], bool]], ...] = (
@@ -253,17 +304,26 @@ _DETECTORS: tuple[tuple[str, Callable[[Path, str], bool]], ...] = (
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _dataset(pairs: list[Pair], kind: str, root: Path, split: str,
-             options: LayoutOptions) -> PairedImages:
-    return PairedImages(pairs, kind=kind, root=root, split=split,
-                        protocol=options.protocol or "16bit")
+def _dataset(pairs: list[Pair], kind: str, root: Path, split: str, options: LayoutOptions) -> PairedImages:
+    return PairedImages(pairs, kind=kind, root=root, split=split, protocol=options.protocol or "16bit")
+
+
+def _check_choice(what: str, value: str, choices: tuple[str, ...], root: Path) -> None:
+    if value in choices:
+        return
+    close = difflib.get_close_matches(value, choices, n=1)
+    hint = f"did you mean `{close[0]}`? " if close else ""
+    raise DataError(
+        f"unknown {what} `{value}` for {root}", code="E0507", help=f"{hint}choose one of: {', '.join(choices)}"
+    )
 
 
 def _require_dir(path: Path, what: str) -> Path:
     if not path.is_dir():
         state = "is a file, not a folder" if path.exists() else "does not exist"
-        raise DataError(f"{what} {path} {state}", code="E0501",
-                        help="check the dataset path, the split name and the layout")
+        raise DataError(
+            f"{what} {path} {state}", code="E0501", help="check the dataset path, the split name and the layout"
+        )
     return path
 
 
@@ -276,8 +336,7 @@ def _images(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
     return [p for p in _visible(folder.iterdir()) if p.is_file() and p.suffix.lower() in suffixes]
 
 
-def _match_names(blur_dir: Path, sharp_dir: Path,
-                 suffixes: tuple[str, ...]) -> list[tuple[Path, Path]]:
+def _match_names(blur_dir: Path, sharp_dir: Path, suffixes: tuple[str, ...]) -> list[tuple[Path, Path]]:
     """(blur, sharp) files with identical names in the two folders, sorted by name; a file
     without its twin raises DataError naming it and the folder where the twin should be."""
     blurs = {p.name: p for p in _images(blur_dir, suffixes)}
@@ -291,5 +350,8 @@ def _report_orphans(names: list[str], have: Path, lack: Path, what: str, twin: s
     if not names:
         return
     more = f" (and {len(names) - 1} more)" if len(names) > 1 else ""
-    raise DataError(f"{what} image {have / names[0]} has no {twin} twin {lack / names[0]}{more}",
-                    code="E0503", help=f"every {what} image needs a {twin} image of the same name")
+    raise DataError(
+        f"{what} image {have / names[0]} has no {twin} twin {lack / names[0]}{more}",
+        code="E0503",
+        help=f"every {what} image needs a {twin} image of the same name",
+    )

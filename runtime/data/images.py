@@ -31,8 +31,7 @@ BitProtocol = Literal["8bit", "16bit"]
 BIT_PROTOCOLS: tuple[str, ...] = ("8bit", "16bit")
 
 # What Pillow raises on a truncated or malformed file, across its format plugins.
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error, struct.error,
-                  Image.DecompressionBombError)
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error, struct.error, Image.DecompressionBombError)
 
 # Pillow's raw modes for 16-bit PNG colour data (high byte kept) -> the low-byte twin.
 _LOW_BYTE_RAWMODE = {"RGB;16B": "RGB;16L", "RGBA;16B": "RGBA;16L"}
@@ -49,15 +48,14 @@ def read_raw(path: str | Path, *, protocol: BitProtocol = "16bit") -> np.ndarray
     """
     path = Path(path)
     _check_protocol(protocol)
-    with _decoding(path):
-        with Image.open(path) as im:
-            rawmode = _png_rawmode(im)
-            if rawmode in _LOW_BYTE_RAWMODE:
-                high = np.asarray(im.convert("RGB"))
-                if protocol == "8bit":
-                    return high
-                return _join_bytes(high, _decode_low_bytes(path, _LOW_BYTE_RAWMODE[rawmode]))
-            return _decode_plain(im, protocol)
+    with _decoding(path), Image.open(path) as im:
+        rawmode = _png_rawmode(im)
+        if rawmode in _LOW_BYTE_RAWMODE:
+            high = np.asarray(im.convert("RGB"))
+            if protocol == "8bit":
+                return high
+            return _join_bytes(high, _decode_low_bytes(path, _LOW_BYTE_RAWMODE[rawmode]))
+        return _decode_plain(im, protocol)
 
 
 def to_float(raw: np.ndarray) -> np.ndarray:
@@ -77,9 +75,8 @@ def read_image(path: str | Path, *, protocol: BitProtocol = "16bit") -> np.ndarr
 def read_size(path: str | Path) -> tuple[int, int]:
     """(height, width) of an image from its header only, without decoding the pixels."""
     path = Path(path)
-    with _decoding(path):
-        with Image.open(path) as im:
-            width, height = im.size
+    with _decoding(path), Image.open(path) as im:
+        width, height = im.size
     return height, width
 
 
@@ -90,23 +87,27 @@ def quantize(image: np.ndarray, bits: Literal[8, 16] = 8) -> np.ndarray:
     return scaled.astype(np.uint8 if bits == 8 else np.uint16)
 
 
-def write_image(path: str | Path, image: np.ndarray, *, bits: Literal[8, 16] | None = None) -> None:
+def write_image(
+    path: str | Path, image: np.ndarray, *, bits: Literal[8, 16] | None = None, compress_level: int = 6
+) -> None:
     """Write `H x W x 3` as an RGB PNG, atomically (`.NAME.tmp` in the same folder, then rename).
 
     uint8 / uint16 arrays are written as they are (8 / 16 bits); float arrays in [0, 1] are
-    quantised to `bits` (default 8).
+    quantised to `bits` (default 8). `compress_level` is zlib's 0..9 (1 is about 2.5x faster
+    than 6 for files about 15% larger).
     """
     path = Path(path)
     data = _as_storable(np.asarray(image), bits)
     tmp = path.parent / f".{path.name}.tmp"
     try:
         with open(tmp, "wb") as fh:
-            _encode_png(fh, data)
+            _encode_png(fh, data, compress_level)
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise DataError(f"cannot write image {path}: {exc}", code="E0509",
-                        help="check that the folder exists and is writable") from exc
+        raise DataError(
+            f"cannot write image {path}: {exc}", code="E0509", help="check that the folder exists and is writable"
+        ) from exc
 
 
 # --- decoding -------------------------------------------------------------------------------
@@ -117,22 +118,25 @@ def _decoding(path: Path) -> Iterator[None]:
     """Turn every failure of opening or decoding `path` into a DataError that names it."""
     if not path.is_file():
         what = "is a folder, not an image" if path.is_dir() else "does not exist"
-        raise DataError(f"image file {path} {what}", code="E0501",
-                        help="check the dataset path and layout")
+        raise DataError(f"image file {path} {what}", code="E0501", help="check the dataset path and layout")
     try:
         yield
     except _DECODE_ERRORS as exc:
-        raise DataError(f"cannot decode image {path}: {exc}", code="E0502",
-                        help="the file is corrupt, truncated or not an image; replace it") from exc
+        raise DataError(
+            f"cannot decode image {path}: {exc}",
+            code="E0502",
+            help="the file is corrupt, truncated or not an image; replace it",
+        ) from exc
 
 
 def _check_protocol(protocol: str) -> None:
     if protocol not in BIT_PROTOCOLS:
-        raise DataError(f"unknown bit protocol `{protocol}`", code="E0507",
-                        help="use '8bit' (value >> 8, /255) or '16bit' (/65535)")
+        raise DataError(
+            f"unknown bit protocol `{protocol}`", code="E0507", help="use '8bit' (value >> 8, /255) or '16bit' (/65535)"
+        )
 
 
-def _png_rawmode(im: Image.Image) -> str | None:
+def _png_rawmode(im: ImageFile.ImageFile) -> str | None:
     """The raw mode of a single-tile PNG (e.g. 'RGB;16B'), or None for anything else."""
     if im.format != "PNG" or len(im.tile) != 1:
         return None
@@ -146,7 +150,7 @@ def _decode_low_bytes(path: Path, rawmode: str) -> np.ndarray:
     with Image.open(path) as im:
         tile = im.tile[0]
         args = tile.args
-        new_args = rawmode if isinstance(args, str) else (rawmode, *args[1:])
+        new_args = (rawmode, *args[1:]) if isinstance(args, tuple) else rawmode
         im.tile = [ImageFile._Tile(tile.codec_name, tile.extents, tile.offset, new_args)]
         return np.asarray(im.convert("RGB"))
 
@@ -183,11 +187,11 @@ def _as_storable(image: np.ndarray, bits: Literal[8, 16] | None) -> np.ndarray:
     return quantize(image, bits or 8)
 
 
-def _encode_png(fh: IO[bytes], data: np.ndarray) -> None:
+def _encode_png(fh: IO[bytes], data: np.ndarray, compress_level: int) -> None:
     if data.dtype == np.uint8:
-        Image.fromarray(data, "RGB").save(fh, format="PNG")
+        Image.fromarray(data, "RGB").save(fh, format="PNG", compress_level=compress_level)
     else:
-        fh.write(encode_png16(data))
+        fh.write(encode_png16(data, level=compress_level))
 
 
 def encode_png16(data: np.ndarray, *, level: int = 6) -> bytes:
@@ -199,8 +203,12 @@ def encode_png16(data: np.ndarray, *, level: int = 6) -> bytes:
     filtered = rows - up  # uint8 arithmetic wraps modulo 256, as the PNG filter is defined
     body = np.concatenate([np.full((height, 1), 2, np.uint8), filtered], axis=1)
     header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
-            + _chunk(b"IDAT", zlib.compress(body.tobytes(), level)) + _chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(body.tobytes(), level))
+        + _chunk(b"IEND", b"")
+    )
 
 
 def _chunk(kind: bytes, payload: bytes) -> bytes:

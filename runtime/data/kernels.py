@@ -23,7 +23,7 @@ from scipy.signal import fftconvolve
 class KernelConfig:
     """Ranges the random kernels are drawn from (uniformly unless said otherwise)."""
 
-    length_px: tuple[float, float] = (10.0, 35.0)  # path length of the shake trajectory
+    length_px: tuple[float, float] = (7.0, 28.0)  # path length of the shake trajectory
     max_anxiety: float = 0.006  # anxiety ~ U(0, max_anxiety): more anxiety, more curvature
     steps: int = 1000  # trajectory samples (equal exposure time each)
     defocus_prob: float = 0.0  # chance of convolving a defocus disk as well
@@ -58,7 +58,11 @@ def random_kernel(rng: np.random.Generator, config: KernelConfig) -> Kernel:
 
 
 def shake_trajectory(
-    rng: np.random.Generator, length_px: float, *, anxiety: float, steps: int = 1000,
+    rng: np.random.Generator,
+    length_px: float,
+    *,
+    anxiety: float,
+    steps: int = 1000,
 ) -> tuple[np.ndarray, int]:
     """A random camera-shake path: `steps x 2` (x, y) points, each step `length_px / (steps - 1)`
     long, and the number of impulsive shakes it made.
@@ -97,12 +101,12 @@ def trajectory_psf(points: np.ndarray) -> np.ndarray:
     coords = centred + half
     base = np.floor(coords).astype(np.int64)
     frac = coords - base
-    psf = np.zeros(size * size)
+    flat = np.zeros(size * size)
     for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):
         weight = np.abs(1 - dx - frac[:, 0]) * np.abs(1 - dy - frac[:, 1])
         index = (base[:, 1] + dy) * size + (base[:, 0] + dx)
-        psf += np.bincount(index, weights=weight, minlength=size * size)
-    psf = psf.reshape(size, size)
+        flat += np.bincount(index, weights=weight, minlength=size * size)
+    psf = flat.reshape(size, size)
     return psf / psf.sum()
 
 

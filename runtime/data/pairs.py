@@ -46,12 +46,20 @@ class PairedImages:
     """
 
     def __init__(
-        self, pairs: Sequence[Pair], *, kind: str, root: Path, split: str,
+        self,
+        pairs: Sequence[Pair],
+        *,
+        kind: str,
+        root: Path,
+        split: str,
         protocol: BitProtocol = "16bit",
     ) -> None:
         if not pairs:
-            raise DataError(f"no image pairs found for split `{split}` under {root}", code="E0508",
-                            help="check the dataset path, the split name and the layout")
+            raise DataError(
+                f"no image pairs found for split `{split}` under {root}",
+                code="E0508",
+                help="check the dataset path, the split name and the layout",
+            )
         _check_unique_names(pairs, root)
         self.pairs: tuple[Pair, ...] = tuple(pairs)
         self.kind = kind
@@ -71,8 +79,10 @@ class PairedImages:
         return (self[i] for i in range(len(self)))
 
     def __repr__(self) -> str:
-        return (f"PairedImages(kind={self.kind!r}, split={self.split!r}, pairs={len(self)}, "
-                f"protocol={self.protocol!r}, root={str(self.root)!r})")
+        return (
+            f"PairedImages(kind={self.kind!r}, split={self.split!r}, pairs={len(self)}, "
+            f"protocol={self.protocol!r}, root={str(self.root)!r})"
+        )
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -112,8 +122,10 @@ def _check_same_size(pair: Pair, blur: tuple[int, ...], sharp: tuple[int, ...]) 
     if tuple(blur) != tuple(sharp):
         raise DataError(
             f"image sizes differ: {pair.blur} is {blur[1]}x{blur[0]} but its sharp twin "
-            f"{pair.sharp} is {sharp[1]}x{sharp[0]} (W x H)", code="E0504",
-            help="a blurred image and its sharp target must have the same size")
+            f"{pair.sharp} is {sharp[1]}x{sharp[0]} (W x H)",
+            code="E0504",
+            help="a blurred image and its sharp target must have the same size",
+        )
 
 
 def _check_unique_names(pairs: Sequence[Pair], root: Path) -> None:
@@ -121,7 +133,8 @@ def _check_unique_names(pairs: Sequence[Pair], root: Path) -> None:
     for pair in pairs:
         if pair.name in seen:
             raise DataError(
-                f"two pairs under {root} have the same name `{pair.name}`: "
-                f"{seen[pair.name].blur} and {pair.blur}", code="E0506",
-                help="sample names must be unique within a split")
+                f"two pairs under {root} have the same name `{pair.name}`: {seen[pair.name].blur} and {pair.blur}",
+                code="E0506",
+                help="sample names must be unique within a split",
+            )
         seen[pair.name] = pair

@@ -54,7 +54,7 @@ def _grace_hopper() -> np.ndarray:
     from matplotlib import cbook
     from PIL import Image
 
-    with cbook.get_sample_data("grace_hopper.jpg") as fh, Image.open(fh) as im:
+    with Image.open(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))) as im:
         return np.asarray(im.convert("RGB"))
 
 
@@ -85,14 +85,18 @@ def photo_names(*, colour: bool | None = None) -> tuple[str, ...]:
 def load_photo(name: str) -> np.ndarray:
     """The photograph `name` as `H x W x 3` uint8; DataError when unknown or not loadable."""
     if name not in _BY_NAME:
-        raise DataError(f"no source photograph named `{name}`", code="E0510",
-                        help=f"choose from: {', '.join(photo_names())}")
+        raise DataError(
+            f"no source photograph named `{name}`", code="E0510", help=f"choose from: {', '.join(photo_names())}"
+        )
     photo = _BY_NAME[name]
     try:
         image = photo.load()
     except (ImportError, OSError, ValueError) as exc:
-        raise DataError(f"cannot load photograph `{name}` shipped with {photo.package}: {exc}",
-                        code="E0510", help=f"reinstall {photo.package}") from exc
+        raise DataError(
+            f"cannot load photograph `{name}` shipped with {photo.package}: {exc}",
+            code="E0510",
+            help=f"reinstall {photo.package}",
+        ) from exc
     return _as_rgb(image)
 
 
