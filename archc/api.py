@@ -67,16 +67,23 @@ def compile_ir(spec: Spec | str | Path, choice: ChoiceLike = None) -> nx.DiGraph
 
 
 def build(spec: Spec | str | Path, choice: ChoiceLike = None, weights: str | Path | None = None,
-          tlc_train_size: tuple[int, int] | None = None) -> nn.Module:
+          tlc_train_size: tuple[int, int] | None = None, surrogates: str | Path | None = None) -> nn.Module:
     """The torch module of `spec` with `choice` applied.
 
     `weights` may be an official NAFNet checkpoint (`.pth`, dict under `params`) or an archc
     `.safetensors` file. `tlc_train_size=(H, W)` applies NAFNet's test-time local converter for a
-    network trained on H x W crops (the module is then returned in eval mode).
+    network trained on H x W crops (the module is then returned in eval mode). `surrogates` is a
+    bank folder from `archc distill`: `weights` is then its teacher, and every chosen slot that does
+    not keep its original block takes the bank's trained surrogate (DistillError if it has none).
     """
     s = as_spec(spec)
-    model: ArchNet = lower(to_ir(s, choice_of(s, choice)))
-    if weights is not None:
+    chosen = choice_of(s, choice)
+    model: ArchNet = lower(to_ir(s, chosen))
+    if surrogates is not None:
+        from archc.runtime.distill.bank import plug_surrogates
+
+        plug_surrogates(model, s, chosen, weights, surrogates)
+    elif weights is not None:
         apply_state(model, load_state(weights), source=str(weights))
     if tlc_train_size is not None:
         apply_tlc(model, tlc_train_size, s.in_channels)

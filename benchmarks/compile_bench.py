@@ -29,6 +29,7 @@ from archc.compiler.lower import lower  # noqa: E402
 from archc.compiler.onnx_export import export_onnx  # noqa: E402
 from archc.dsl.check import check  # noqa: E402
 from archc.runtime.blocks import all_blocks  # noqa: E402
+
 from reference_nafnet import RefNAFNet  # noqa: E402
 
 

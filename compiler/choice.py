@@ -68,7 +68,7 @@ def resolve_choice(spec: Spec, items: Mapping[str, Block | str] | Iterable[tuple
                 raise LoweringError(f"slot `{name}` is excluded from the search and keeps `{allowed[0]}`",
                                     code="E0303", help="remove the `exclude` line to make it searchable")
             raise LoweringError(f"`{block.canonical}` is not a candidate of slot `{name}`", code="E0304",
-                                help=f"its candidates are {quoted_list(allowed)}")
+                                help=f"its candidates are {quoted_list(allowed, conj='and')}")
         if name in out:
             raise LoweringError(f"slot `{name}` is chosen twice", code="E0305")
         out[name] = block

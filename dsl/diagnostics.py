@@ -40,6 +40,11 @@ class Label:
     message: str
 
 
+def labels_at(span: Span | None, message: str) -> tuple[Label, ...]:
+    """One label, or none where the span is unknown (a node built by code, not parsed)."""
+    return (Label(span, message),) if span is not None else ()
+
+
 @frozen
 class Diagnostic:
     """One problem: a stable code, a message, where it is, and how to fix it."""
@@ -81,18 +86,21 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     return matches[0] if matches else None
 
 
-def quoted_list(words: Iterable[str], limit: int = 12) -> str:
+def quoted_list(words: Iterable[str], limit: int = 12, conj: str = "or") -> str:
+    """`a`, `b` or `c` (`conj="and"` to enumerate rather than offer a choice)."""
     items = [f"`{w}`" for w in words]
     if len(items) > limit:
         items = [*items[:limit], f"... ({len(items) - limit} more)"]
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + " or " + items[-1]
+    return ", ".join(items[:-1]) + f" {conj} " + items[-1]
 
 
 def _source_line(text: str, line: int) -> str:
+    """The line as a terminal can show it: control characters (a NUL, an escape) become U+FFFD."""
     lines = text.splitlines()
-    return lines[line - 1] if 0 < line <= len(lines) else ""
+    src = lines[line - 1] if 0 < line <= len(lines) else ""
+    return "".join(ch if ch == "\t" or ch.isprintable() else "\ufffd" for ch in src)
 
 
 def _caret_line(span: Span, source_line: str) -> str:

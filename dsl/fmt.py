@@ -109,7 +109,8 @@ def format_file(file: ast.SpecFile) -> str:
 def _own_line(file: ast.SpecFile, comment: ast.Comment) -> bool:
     assert comment.span is not None
     for arch in file.archs:
-        for node in (*arch.settings, *arch.stages):
+        nodes: tuple[ast.Setting | ast.StageDecl, ...] = (*arch.settings, *arch.stages)
+        for node in nodes:
             if node.span and node.span.end_line == comment.span.line and node.span.end_column <= comment.span.column:
                 return False
         if arch.span and comment.span.line in (arch.span.line, arch.span.end_line):

@@ -12,9 +12,10 @@ from typing import Protocol
 import lark
 from attrs import frozen
 
-from .diagnostics import Diagnostic, Span
+from .diagnostics import Diagnostic, Span, quoted_list
 from .errors import RegistryError
 
+_COLLIDING_RULE = re.compile(r"<([a-z_][a-z0-9_]*) :")
 _RULE_DEF = re.compile(r"^[!?]?([a-z_][a-z0-9_]*)\s*(?:\{[^}]*\})?\s*:", re.MULTILINE)
 
 
@@ -101,6 +102,31 @@ def _param_keys(parser: lark.Lark, blocks: Iterable[str]) -> dict[str, frozenset
     return {b: frozenset(v) for b, v in keys.items()}
 
 
+def _owner(rule: str, blocks: Iterable[str]) -> str | None:
+    """The block whose fragment defines `rule` (the longest name that prefixes it: `naf_bn_param`)."""
+    owners = [b for b in blocks if rule == b or rule.startswith(f"{b}_")]
+    return max(owners, key=len, default=None)
+
+
+def _compose_error(exc: Exception, blocks: list[str]) -> RegistryError:
+    """Name the fragments that clash rather than quote Lark's collision report."""
+    rules = set(_COLLIDING_RULE.findall(str(exc)))
+    clashing = sorted({o for r in rules if (o := _owner(r, blocks)) is not None})
+    if len(clashing) >= 2:
+        return RegistryError(
+            f"the grammar fragments of blocks {quoted_list(clashing, conj='and')} do not compose: "
+            "the same text could be read as either block",
+            help="give every block its own keyword (a fragment's keyword is usually its block name)",
+            code="E0902",
+        )
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return RegistryError(
+        f"the block grammar fragments ({', '.join(blocks)}) do not compose: {first}",
+        help="check the fragments added last (`archc blocks` lists where each comes from)",
+        code="E0902",
+    )
+
+
 @functools.lru_cache(maxsize=16)
 def _build(core: str, fragments: tuple[tuple[str, str, str], ...]) -> Grammar:
     text = core + "".join(f"\n// ---- {path}\n{body}\n" for _, path, body in fragments)
@@ -115,12 +141,7 @@ def _build(core: str, fragments: tuple[tuple[str, str, str], ...]) -> Grammar:
             strict=True,
         )
     except lark.exceptions.GrammarError as exc:
-        names = ", ".join(name for name, _, _ in fragments)
-        raise RegistryError(
-            f"the block grammar fragments ({names}) do not compose: {exc}",
-            help="two fragments probably define the same keyword or rule; rename one",
-            code="E0902",
-        ) from exc
+        raise _compose_error(exc, [name for name, _, _ in fragments]) from exc
     blocks = tuple(name for name, _, _ in fragments)
     return Grammar(parser, blocks, _display_names(parser), _param_keys(parser, blocks))
 

@@ -160,10 +160,9 @@ def _binary_error(path: str, raw: bytes, pos: int, message: str) -> SpecSyntaxEr
     line_start = raw.rfind(b"\n", 0, pos) + 1
     line = raw.count(b"\n", 0, pos) + 1
     col = len(raw[line_start:pos].decode("utf-8", "replace")) + 1
-    shown = raw.decode("utf-8", "replace").replace("\x00", "\ufffd")  # a NUL would end the terminal line
     span = Span(path, line, col, line, col + 1)
     diag = Diagnostic("E0101", message, span, help="a spec must be a text file; is this the right path?")
-    return SpecSyntaxError([diag], {path: shown})
+    return SpecSyntaxError([diag], {path: raw.decode("utf-8", "replace")})
 
 
 def _decode(raw: bytes, path: str) -> str:
@@ -193,11 +192,13 @@ def read_spec_text(path_or_text: str | Path) -> tuple[str, str]:
     try:
         raw = candidate.read_bytes()
     except FileNotFoundError:
-        raise SpecSyntaxError(f"no such spec file: {candidate}", code="E0100",
-                              help="check the path; specs usually live in `specs/`") from None
+        raise SpecSyntaxError(
+            f"no such spec file: {candidate}", code="E0100", help="check the path; specs usually live in `specs/`"
+        ) from None
     except IsADirectoryError:
-        raise SpecSyntaxError(f"{candidate} is a folder, not a spec file", code="E0100",
-                              help="name one `.arch` file inside it") from None
+        raise SpecSyntaxError(
+            f"{candidate} is a folder, not a spec file", code="E0100", help="name one `.arch` file inside it"
+        ) from None
     except OSError as exc:
         raise SpecSyntaxError(f"cannot read {candidate}: {exc.strerror}", code="E0100") from None
     return str(candidate), _decode(raw, str(candidate))
@@ -225,8 +226,12 @@ def parse_text(text: str, path: str, grammar: Grammar) -> ast.SpecFile:
     """Parse a whole `.arch` text; raises SpecSyntaxError with one rendered diagnostic."""
     if not _COMMENT.sub("", text).strip():
         message = "the spec is empty" if not text.strip() else "the spec holds only comments"
-        diag = Diagnostic("E0108", message, Span(path, 1, 1, 1, 2),
-                          help="a spec starts with `arch NAME {` (see specs/nafnet_tiny.arch)")
+        diag = Diagnostic(
+            "E0108",
+            message,
+            Span(path, 1, 1, 1, 2),
+            help="a spec starts with `arch <name> {` (see specs/nafnet_tiny.arch)",
+        )
         raise SpecSyntaxError([diag], {path: text})
     tree = _parse(text, path, grammar, "start")
     spec = _ToAst(path, grammar.blocks).transform(tree)

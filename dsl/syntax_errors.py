@@ -7,7 +7,8 @@ Each `_token_<case>` function looks at one kind of mistake and returns a diagnos
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
+from copy import copy
 from typing import Any
 
 import lark
@@ -49,7 +50,7 @@ def _keywords(grammar: Grammar, expected: frozenset[str]) -> list[str]:
     return [d.strip("`") for d in shown if d.startswith("`") and _WORD.match(d.strip("`"))]
 
 
-def _accepted(parser: Any, fallback: Sequence[str]) -> frozenset[str]:
+def _accepted(parser: Any, fallback: Iterable[str]) -> frozenset[str]:
     """The terminals the parser state really accepts (LALR's `expected` merges states)."""
     try:
         return frozenset(parser.accepts()) - _HIDDEN
@@ -73,6 +74,7 @@ class _Ctx:
     tok: Token
     expected: frozenset[str]
     stack: tuple[Any, ...]  # the parser's value stack: tokens not yet reduced are still open
+    parser: Any = None  # Lark's interactive parser at the error, to try what would have fitted
 
     @property
     def word(self) -> str:
@@ -94,19 +96,40 @@ class _Ctx:
         return describe(self.grammar, self.expected)
 
 
+def _unclosed(c: _Ctx) -> tuple[tuple[Label, ...], str]:
+    """A label on the innermost bracket still open, and a hint when its closer would fit here."""
+    opener = next((t for t in reversed(c.tokens()) if t.type in _CLOSERS), None)
+    if opener is None or (c.tok.type != "$END" and opener.line == c.tok.line):
+        return (), ""
+    closer = _CLOSERS[opener.type]
+    if c.tok.type != "$END" and not _fits_after(c, closer):
+        return (), ""  # closing the bracket would not help: the token is wrong for another reason
+    span = Span(c.path, opener.line, opener.column, opener.end_line, opener.end_column)  # type: ignore[arg-type]
+    label = (Label(span, f"this `{opener}` is not closed"),)
+    return label, (f"; is a closing {c.grammar.display[closer]} missing?" if closer in c.expected else "")
+
+
+def _fits_after(c: _Ctx, closer: str) -> bool:
+    """Would the offending token be accepted once `closer` were inserted before it?"""
+    if closer not in c.expected or c.parser is None:
+        return False
+    trial = c.parser.copy(deepcopy_values=False)
+    trial.parser_state.parse_conf = copy(trial.parser_state.parse_conf)
+    trial.parser_state.parse_conf.callbacks = {}  # no tree building: this is only a trial
+    try:
+        trial.feed_token(Token(closer, ""))
+    except lark.UnexpectedInput:
+        return False
+    return c.tok.type in _accepted(trial, ())
+
+
 def _token_at_end(c: _Ctx) -> Diagnostic | None:
     if c.tok.type != "$END":
         return None
-    help = f"expected {c.expected_text()}"
-    labels: tuple[Label, ...] = ()
-    opener = next((t for t in reversed(c.tokens()) if t.type in _CLOSERS), None)
-    if opener is not None:
-        closer = c.grammar.display[_CLOSERS[opener.type]]
-        span = Span(c.path, opener.line, opener.column, opener.end_line, opener.end_column)  # type: ignore[arg-type]
-        labels = (Label(span, f"this `{opener}` is never closed"),)
-        if _CLOSERS[opener.type] in c.expected:
-            help += f"; is a closing {closer} missing?"
-    return Diagnostic("E0102", "unexpected end of file", end_span(c.path, c.text), labels, help)
+    labels, hint = _unclosed(c)
+    return Diagnostic(
+        "E0102", "unexpected end of file", end_span(c.path, c.text), labels, f"expected {c.expected_text()}{hint}"
+    )
 
 
 def _owner_block(c: _Ctx) -> str | None:
@@ -119,17 +142,25 @@ def _token_unknown_block(c: _Ctx) -> Diagnostic | None:
     if not (c.expected and c.expected <= c.grammar.block_terminals and c.is_word):
         return None
     guess = did_you_mean(c.word, c.grammar.blocks)
-    help = f"did you mean `{guess}`?" if guess else f"the loaded blocks are {quoted_list(sorted(c.grammar.blocks), 40)}"
-    return Diagnostic("E0103", f"unknown block `{c.word}`", c.span, help=help,
-                      note="a new block kind is added with a grammar fragment (see `archc blocks`)")
+    help = (
+        f"did you mean `{guess}`?"
+        if guess
+        else f"the loaded blocks are {quoted_list(sorted(c.grammar.blocks), 40, 'and')}"
+    )
+    return Diagnostic(
+        "E0103",
+        f"unknown block `{c.word}`",
+        c.span,
+        help=help,
+        note="a new block kind is added with a grammar fragment (see `archc blocks`)",
+    )
 
 
 def _token_no_params(c: _Ctx) -> Diagnostic | None:
     last = c.stack[-1] if c.stack else None
     if c.tok.type != "LPAR" or not isinstance(last, Token) or last.type not in c.grammar.block_terminals:
         return None
-    return Diagnostic("E0109", f"block `{last}` takes no parameters", c.span,
-                      help=f"write `{last}` alone")
+    return Diagnostic("E0109", f"block `{last}` takes no parameters", c.span, help=f"write `{last}` alone")
 
 
 def _token_unknown_param(c: _Ctx) -> Diagnostic | None:
@@ -139,7 +170,7 @@ def _token_unknown_param(c: _Ctx) -> Diagnostic | None:
         return None
     names = sorted(c.grammar.display[k].strip("`") for k in keys)
     guess = did_you_mean(c.word, names)
-    help = f"did you mean `{guess}`?" if guess else f"its parameters are {quoted_list(names)}"
+    help = f"did you mean `{guess}`?" if guess else f"its parameters are {quoted_list(names, conj='and')}"
     return Diagnostic("E0104", f"`{c.word}` is not a parameter of block `{owner}`", c.span, help=help)
 
 
@@ -155,10 +186,15 @@ def _token_reserved(c: _Ctx) -> Diagnostic | None:
     if "NAME" not in c.expected or c.tok.type == "NAME" or not c.is_word:
         return None
     if c.tok.type == "REPEAT":
-        return Diagnostic("E0110", f"`{c.word}` reads as a repeat count, not a name", c.span,
-                          help="a name cannot be `x` followed by digits; choose another name")
-    return Diagnostic("E0110", f"`{c.word}` is a keyword and cannot be used as a name", c.span,
-                      help="choose another name")
+        return Diagnostic(
+            "E0110",
+            f"`{c.word}` reads as a repeat count, not a name",
+            c.span,
+            help="a name cannot be `x` followed by digits; choose another name",
+        )
+    return Diagnostic(
+        "E0110", f"`{c.word}` is a keyword and cannot be used as a name", c.span, help="choose another name"
+    )
 
 
 def _token_unexpected(c: _Ctx) -> Diagnostic:
@@ -166,7 +202,10 @@ def _token_unexpected(c: _Ctx) -> Diagnostic:
     help = f"did you mean `{guess}`?" if guess else f"expected {c.expected_text()}"
     if c.tok.type == "RBRACE" and c.expected <= {"ARCH", "SEARCH", "$END"}:
         help += "; is this `}` one too many?"
-    return Diagnostic("E0106", f"unexpected `{c.word}`", c.span, help=help)
+    if c.tok.type == "RPAR" and c.tokens() and c.tokens()[-1].type == "COMMA":
+        help += "; is the `,` before it one too many?"
+    labels, hint = _unclosed(c) if not guess else ((), "")
+    return Diagnostic("E0106", f"unexpected `{c.word}`", c.span, labels, help + hint)
 
 
 _TOKEN_CASES: tuple[Callable[[_Ctx], Diagnostic | None], ...] = (
@@ -183,7 +222,7 @@ def token_diagnostic(exc: lark.UnexpectedToken, grammar: Grammar, path: str, tex
     """The diagnostic for a token the grammar does not allow where it stands."""
     parser = exc.interactive_parser
     stack = tuple(getattr(getattr(parser, "parser_state", None), "value_stack", ()) or ())
-    c = _Ctx(grammar, path, text, exc.token, _accepted(parser, exc.expected), stack)
+    c = _Ctx(grammar, path, text, exc.token, _accepted(parser, exc.expected), stack, parser)
     for case in _TOKEN_CASES:
         diag = case(c)
         if diag is not None:
@@ -191,16 +230,17 @@ def token_diagnostic(exc: lark.UnexpectedToken, grammar: Grammar, path: str, tex
     return _token_unexpected(c)
 
 
-def char_diagnostic(exc: lark.UnexpectedCharacters, grammar: Grammar, path: str, text: str,
-                    start: str) -> Diagnostic:
+def char_diagnostic(exc: lark.UnexpectedCharacters, grammar: Grammar, path: str, text: str, start: str) -> Diagnostic:
     """The diagnostic for a character that starts no token at all (`@`, `.` in `2.5`, ...)."""
-    char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else "?"
+    pos = exc.pos_in_stream or 0
+    char = text[pos] if pos < len(text) else "?"
+    shown = f"`{char}`" if char.isprintable() else f"U+{ord(char):04X}"
     span = Span(path, exc.line, exc.column, exc.line, exc.column + 1)
     expected = _expected_before(grammar, text, start)
     help = f"expected {describe(grammar, expected)}" if expected else "remove it"
-    if char == "." and text[exc.pos_in_stream - 1 : exc.pos_in_stream].isdigit():
+    if char == "." and text[pos - 1 : pos].isdigit():
         help += "; decimal numbers are not part of the language"
-    return Diagnostic("E0107", f"unexpected character `{char}`", span, help=help)
+    return Diagnostic("E0107", f"unexpected character {shown}", span, help=help)
 
 
 def _expected_before(grammar: Grammar, text: str, start: str) -> frozenset[str]:

@@ -56,7 +56,7 @@ def _search_line(spec: Spec) -> str | None:
 
 
 def _write_outputs(spec: Spec, g: nx.DiGraph, counts: Counts, out: Path, emits: Sequence[str],
-                   choice: str | None, weights: str | None) -> list[str]:
+                   choice: str | None, weights: str | None, surrogates: str | None = None) -> list[str]:
     written = []
     stem = spec.name
     if "ir" in emits:
@@ -71,7 +71,7 @@ def _write_outputs(spec: Spec, g: nx.DiGraph, counts: Counts, out: Path, emits: 
     if "onnx" in emits:
         from archc.compiler.onnx_export import export_onnx
 
-        model = build(spec, choice, weights)
+        model = build(spec, choice, weights, surrogates=surrogates)
         report = export_onnx(model, out / f"{stem}.onnx", spec.in_channels)
         written.append(f"{stem}.onnx ({report.nodes} nodes, opset {report.opset})")
     return written
@@ -81,12 +81,14 @@ def _write_outputs(spec: Spec, g: nx.DiGraph, counts: Counts, out: Path, emits: 
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--choice", "choices", multiple=True, help="SLOT=BLOCK (repeatable, or `a=x;b=y`).")
 @click.option("--weights", type=click.Path(dir_okay=False), help="Checkpoint to load (NAFNet .pth or .safetensors).")
+@click.option("--surrogates", type=click.Path(file_okay=False),
+              help="Surrogate bank from `archc distill` (RUN/surrogates); --weights is its teacher.")
 @click.option("--out", "out", type=click.Path(file_okay=False), help="Folder to write ONNX, IR and counts into.")
 @click.option("--emit", "emits", multiple=True, type=click.Choice(EMITS),
               help="What to write (default with --out: onnx, ir, counts). ir/dot without --out print to stdout.")
 @click.option("--size", nargs=2, type=int, default=(256, 256), show_default=True, help="Input H W for MAC counts.")
 @click.option("--json", "as_json", is_flag=True, help="Print counts as JSON instead of a table.")
-def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, out: str | None,
+def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, surrogates: str | None, out: str | None,
                 emits: Sequence[str], size: tuple[int, int], as_json: bool) -> None:
     """Check SPEC, print its stages with parameters and MACs, and write IR / ONNX."""
     checked = parse(spec)
@@ -107,7 +109,8 @@ def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, out: str
         if line:
             console.print(line)
     if out is not None:
-        written = _write_outputs(checked, g, counts, Path(out), emits or ("onnx", "ir", "counts"), choice, weights)
+        written = _write_outputs(checked, g, counts, Path(out), emits or ("onnx", "ir", "counts"), choice, weights,
+                                 surrogates)
         if not as_json:
             for w in written:
                 console.print(f"wrote {Path(out) / w}")

@@ -65,6 +65,8 @@ def train_cmd(spec: str, data: str, out: str, iters: int | None, minutes: float 
 @click.command("eval")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--weights", required=True, type=click.Path(dir_okay=False))
+@click.option("--surrogates", type=click.Path(file_okay=False),
+              help="Surrogate bank from `archc distill` (RUN/surrogates); --weights is its teacher.")
 @click.option("--data", "datas", required=True, multiple=True, type=click.Path(file_okay=False))
 @click.option("--split", default="test", show_default=True)
 @click.option("--choice", "choices", multiple=True, help="SLOT=BLOCK (repeatable).")
@@ -72,14 +74,14 @@ def train_cmd(spec: str, data: str, out: str, iters: int | None, minutes: float 
 @click.option("--limit", type=int, help="Evaluate only the first N images.")
 @click.option("--per-image", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
-def eval_cmd(spec: str, weights: str, datas: Sequence[str], split: str, choices: Sequence[str],
+def eval_cmd(spec: str, weights: str, surrogates: str | None, datas: Sequence[str], split: str, choices: Sequence[str],
              tlc: tuple[int, int] | None, limit: int | None, per_image: bool, as_json: bool) -> None:
     """PSNR / SSIM of SPEC with WEIGHTS on each dataset (NAFNet's protocol)."""
     from archc.runtime.evaluate import evaluate
 
     checked = parse(spec)
     tlc_size = (tlc[0], tlc[1]) if tlc else None
-    model = build(checked, ";".join(choices) or None, weights, tlc_train_size=tlc_size)
+    model = build(checked, ";".join(choices) or None, weights, tlc_train_size=tlc_size, surrogates=surrogates)
     results = [evaluate(model, _open(d, split), limit) for d in datas]
     if as_json:
         print_json([r.to_json(per_image) for r in results])
@@ -99,12 +101,14 @@ def eval_cmd(spec: str, weights: str, datas: Sequence[str], split: str, choices:
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--weights", required=True, type=click.Path(dir_okay=False))
+@click.option("--surrogates", type=click.Path(file_okay=False),
+              help="Surrogate bank from `archc distill` (RUN/surrogates); --weights is its teacher.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the restored PNGs.")
 @click.option("--choice", "choices", multiple=True, help="SLOT=BLOCK (repeatable).")
 @click.option("--tlc", nargs=2, type=int, help="Test-time local converter for training crops H W.")
 @click.option("--tile", type=int, help="Restore in overlapping tiles of this size (large images).")
 @click.option("--overlap", type=int, default=32, show_default=True)
-def deblur_cmd(spec: str, images: Sequence[str], weights: str, out: str, choices: Sequence[str],
+def deblur_cmd(spec: str, images: Sequence[str], weights: str, surrogates: str | None, out: str, choices: Sequence[str],
                tlc: tuple[int, int] | None, tile: int | None, overlap: int) -> None:
     """Restore IMAGES (any size) with SPEC and WEIGHTS; writes OUT/<name>.png."""
     import numpy as np
@@ -114,7 +118,7 @@ def deblur_cmd(spec: str, images: Sequence[str], weights: str, out: str, choices
     from archc.runtime.deblur import restore_image
 
     tlc_size = (tlc[0], tlc[1]) if tlc else None
-    model = build(parse(spec), ";".join(choices) or None, weights, tlc_train_size=tlc_size)
+    model = build(parse(spec), ";".join(choices) or None, weights, tlc_train_size=tlc_size, surrogates=surrogates)
     Path(out).mkdir(parents=True, exist_ok=True)
     for path in images:
         image = torch.from_numpy(np.ascontiguousarray(read_image(path).transpose(2, 0, 1)))

@@ -24,5 +24,5 @@ class Profiler(abc.ABC):
         """The protocol every figure of this device is taken under (written beside each figure)."""
         return {"device": self.name, "kind": self.kind}
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook; most backends hold nothing
         """Release sessions, temporary files or connections."""

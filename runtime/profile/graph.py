@@ -21,16 +21,33 @@ from attrs import frozen
 
 Shape = tuple[int, ...]
 
-FREE_OPS = frozenset({"Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Constant", "Shape",
-                      "ConstantOfShape", "Dropout", "Cast"})
+FREE_OPS = frozenset(
+    {
+        "Identity",
+        "Reshape",
+        "Flatten",
+        "Squeeze",
+        "Unsqueeze",
+        "Constant",
+        "Shape",
+        "ConstantOfShape",
+        "Dropout",
+        "Cast",
+    }
+)
 CONV_OPS = frozenset({"Conv", "ConvTranspose"})
 MATMUL_OPS = frozenset({"MatMul", "Gemm"})
 # the ops a LayerNorm / spatial-statistics decomposition is made of, after its anchor ReduceMean
 _CHAIN_OPS = frozenset({"Sub", "Pow", "Mul", "ReduceMean", "ReduceSum", "Add", "Sqrt", "Div", "Reciprocal"})
 _CHAIN_END = frozenset({"Div", "Reciprocal"})
-_PENALTY_BY_OP = {"Split": "split", "DepthToSpace": "depth_to_space",
-                  "SpaceToDepth": "depth_to_space", "GlobalAveragePool": "global_pool",
-                  "GlobalMaxPool": "global_pool", "LayerNormalization": "layernorm"}
+_PENALTY_BY_OP = {
+    "Split": "split",
+    "DepthToSpace": "depth_to_space",
+    "SpaceToDepth": "depth_to_space",
+    "GlobalAveragePool": "global_pool",
+    "GlobalMaxPool": "global_pool",
+    "LayerNormalization": "layernorm",
+}
 PENALTIES = ("layernorm", "global_pool", "split", "depth_to_space")
 CLASSES = ("dense", "depthwise", "pointwise", "elementwise")
 
@@ -185,10 +202,16 @@ def _is_broadcast_scale(node: Any, shapes: Mapping[str, Shape], const: set[str])
     return bool(small) and bool(big)
 
 
+def _node_id(node: Any) -> str:
+    return str(node.name or node.output[0])
+
+
 def _slice_tag(node: Any, shapes: Mapping[str, Shape]) -> str | None:
     """A Slice that cuts channels is a channel split; a spatial crop is an ordinary copy."""
+    if node.op_type != "Slice":
+        return None
     x, y = shapes.get(node.input[0]), shapes.get(node.output[0])
-    if node.op_type != "Slice" or x is None or y is None or len(x) < 2 or len(y) < 2:
+    if x is None or y is None or len(x) < 2 or len(y) < 2:
         return None
     return "split" if x[1] != y[1] else None
 
@@ -199,7 +222,7 @@ def _tag_layout(model: Any, tags: dict[str, str]) -> None:
     ln_out = {o for n in model.graph.node if n.op_type == "LayerNormalization" for o in n.output}
     for node in model.graph.node:
         if node.op_type == "Transpose" and (set(node.output) & ln_in or set(node.input) & ln_out):
-            tags[node.name] = "layernorm"
+            tags[_node_id(node)] = "layernorm"
 
 
 def _tag_penalties(model: Any, shapes: Mapping[str, Shape], const: set[str]) -> dict[str, str]:
@@ -215,7 +238,7 @@ def _tag_penalties(model: Any, shapes: Mapping[str, Shape], const: set[str]) -> 
             tag = "global_pool"
         if tag is None:
             continue
-        tags[node.name] = tag
+        tags[_node_id(node)] = tag
         chains = tag in ("layernorm", "global_pool") and node.op_type not in _CHAIN_END
         if chains and node.op_type not in ("GlobalAveragePool", "GlobalMaxPool", "Mul"):
             tagged_tensors.update((o, tag) for o in node.output)
@@ -251,8 +274,18 @@ def _profile(node: Any, shapes: Mapping[str, Shape], const: set[str], tag: str |
     outs = tuple(shapes[o] for o in node.output if o in shapes)
     weights = sum(math.prod(shapes[i]) for i in node.input if i and i in const and i in shapes)
     cls = _op_class(node, conv, acts, outs)
-    return OpProfile(node.name or node.output[0], node.op_type, cls, tag if cls != "free" else None,
-                     acts, outs, weights, conv, pixels, _window(node))
+    return OpProfile(
+        _node_id(node),
+        node.op_type,
+        cls,
+        tag if cls != "free" else None,
+        acts,
+        outs,
+        weights,
+        conv,
+        pixels,
+        _window(node),
+    )
 
 
 def profile_graph(model: Any) -> list[OpProfile]:
@@ -267,7 +300,7 @@ def profile_graph(model: Any) -> list[OpProfile]:
     for node in model.graph.node:
         if node.output and all(o in const for o in node.output):
             continue
-        out.append(_profile(node, shapes, const, tags.get(node.name)))
+        out.append(_profile(node, shapes, const, tags.get(_node_id(node))))
     return out
 
 

@@ -31,9 +31,11 @@ def _positive(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
 class Protocol:
     """How one workload is timed.
 
-    `warmup` untimed runs first; then timed runs until, after `min_repeats`, the median moves by
-    less than `rel_tol` over the last `check_every` runs, or `max_repeats` runs or `time_cap_s`
-    seconds are reached (whichever comes first; `min_repeats` are always taken).
+    `warmup` untimed runs first; then timed runs until, after `min_repeats`, the median is stable:
+    it moved by less than `rel_tol` over the last `check_every` runs *and* its standard error
+    (from the IQR: 1.25 x IQR / 1.35 / sqrt(n)) is below `rel_tol` of it, so noisy workloads get
+    more runs. `max_repeats` runs or `time_cap_s` seconds stop it earlier (`min_repeats` are
+    always taken); a run stopped that way is reported `stable: false`.
     """
 
     threads: int = field(default=1, validator=_positive)
@@ -65,8 +67,16 @@ class Measurement:
     extra: Mapping[str, Any] = field(factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"latency_ms": self.median_ms, "iqr_ms": self.iqr_ms, "repeats": self.repeats,
-                "stable": self.stable, "label": self.kind, **dict(self.extra)}
+        pinned = {k: self.protocol[k] for k in ("threads", "warmup") if k in self.protocol}
+        return {
+            "latency_ms": self.median_ms,
+            "iqr_ms": self.iqr_ms,
+            "repeats": self.repeats,
+            "stable": self.stable,
+            "label": self.kind,
+            **pinned,
+            **dict(self.extra),
+        }
 
     def scaled(self, factor: float) -> Measurement:
         """The same figure for `factor` copies of the workload (a slot of N identical blocks)."""
@@ -83,10 +93,11 @@ def quartiles(samples: list[float]) -> tuple[float, float, float]:
 
 
 def _stable(samples: list[float], last_median: float | None, p: Protocol) -> tuple[bool, float]:
-    med = statistics.median(samples)
+    q25, med, q75 = quartiles(samples)
     if last_median is None:
         return False, med
-    return abs(med - last_median) <= p.rel_tol * med, med
+    std_err = 1.2533 * (q75 - q25) / 1.349 / len(samples) ** 0.5
+    return abs(med - last_median) <= p.rel_tol * med and std_err <= p.rel_tol * med, med
 
 
 def time_runs(run: Callable[[], object], p: Protocol) -> tuple[list[float], bool]:
@@ -121,7 +132,8 @@ def measure(run: Callable[[], object], p: Protocol, record: Mapping[str, Any]) -
     except Exception as exc:  # a runtime failing on a graph is a profile error, not our bug
         raise ProfileError(f"the workload failed to run: {type(exc).__name__}: {exc}", code="E0804") from exc
     q25, med, q75 = quartiles(samples)
-    return Measurement(med * 1e3, "measured", (q75 - q25) * 1e3, len(samples), stable, dict(record))
+    extra = {"load_1min": round(os.getloadavg()[0], 2)} if hasattr(os, "getloadavg") else {}
+    return Measurement(med * 1e3, "measured", (q75 - q25) * 1e3, len(samples), stable, dict(record), extra)
 
 
 def _cpu_model() -> str:
@@ -137,5 +149,10 @@ def _cpu_model() -> str:
 
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
-    return {"host": platform.node(), "cpu": _cpu_model(), "logical_cpus": os.cpu_count(),
-            "platform": platform.platform(), "python": platform.python_version()}
+    return {
+        "host": platform.node(),
+        "cpu": _cpu_model(),
+        "logical_cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }

@@ -38,10 +38,18 @@ class OrtCpuProfiler(Profiler):
         import onnxruntime as ort
         import torch
 
-        return {"device": self.name, "kind": self.kind, "runtime": "onnxruntime",
-                "provider": "CPUExecutionProvider", "onnxruntime": ort.__version__, "torch": torch.__version__,
-                "graph_optimization": "ORT_ENABLE_ALL", "execution_mode": "sequential",
-                **self.protocol.to_json(), "machine": machine()}
+        return {
+            "device": self.name,
+            "kind": self.kind,
+            "runtime": "onnxruntime",
+            "provider": "CPUExecutionProvider",
+            "onnxruntime": ort.__version__,
+            "torch": torch.__version__,
+            "graph_optimization": "ORT_ENABLE_ALL",
+            "execution_mode": "sequential",
+            **self.protocol.to_json(),
+            "machine": machine(),
+        }
 
     def profile(self, workload: Workload) -> Measurement:
         sess = session(workload.onnx_bytes(), self.protocol.threads)

@@ -33,8 +33,15 @@ class TorchCpuProfiler(Profiler):
         self.description = f"PyTorch eager on this machine's CPU, {protocol.threads} thread(s), inference_mode"
 
     def record(self) -> dict[str, Any]:
-        return {"device": self.name, "kind": self.kind, "runtime": "torch", "torch": torch.__version__,
-                "mode": "eval + inference_mode", **self.protocol.to_json(), "machine": machine()}
+        return {
+            "device": self.name,
+            "kind": self.kind,
+            "runtime": "torch",
+            "torch": torch.__version__,
+            "mode": "eval + inference_mode",
+            **self.protocol.to_json(),
+            "machine": machine(),
+        }
 
     def profile(self, workload: Workload) -> Measurement:
         module = workload.module.eval()

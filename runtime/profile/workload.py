@@ -22,7 +22,7 @@ from archc.dsl.errors import ProfileError
 
 _CACHE: OrderedDict[str, bytes] = OrderedDict()
 _CACHE_SIZE = 64
-_TRACE = 32  # the traced sample is small; the graph is dynamic and frozen at the real size later
+_TRACE = 64  # the traced sample is small; the graph is dynamic and frozen at the real size later
 
 
 @frozen
@@ -34,6 +34,7 @@ class Workload:
     module: nn.Module = field(eq=False, repr=False)
     channels: int
     size: tuple[int, int]
+    cache_key: str | None = None  # when `key` alone does not identify the module (whole networks)
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
@@ -41,12 +42,13 @@ class Workload:
 
     def onnx_bytes(self) -> bytes:
         """The ONNX graph with its input fixed to `shape` (cached by key)."""
-        hit = _CACHE.get(self.key)
+        key = self.cache_key or self.key
+        hit = _CACHE.get(key)
         if hit is not None:
-            _CACHE.move_to_end(self.key)
+            _CACHE.move_to_end(key)
             return hit
         data = freeze_shape(self._export(), self.shape).SerializeToString()
-        _CACHE[self.key] = data
+        _CACHE[key] = data
         if len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
         return data

@@ -8,7 +8,7 @@ import torch
 import archc
 from archc.compiler.counts import count
 
-from conftest import FIXTURES, SPECS
+from helpers import FIXTURES, SPECS
 from macs import hook_macs
 
 REF = json.loads((FIXTURES / "reference.json").read_text())

@@ -10,7 +10,7 @@ import torch
 import archc
 from archc.compiler.weights import load_state
 
-from conftest import FIXTURES, SPECS, fixture
+from helpers import FIXTURES, SPECS, fixture
 from reference_nafnet import RefNAFNet, gopro_w32, tiny
 
 REF = json.loads((FIXTURES / "reference.json").read_text())

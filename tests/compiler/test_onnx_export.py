@@ -10,7 +10,7 @@ import torch
 import archc
 from archc.compiler.onnx_export import export_onnx
 
-from conftest import SPECS, fixture
+from helpers import SPECS, fixture
 
 
 def _run(path: str, x: torch.Tensor) -> np.ndarray:

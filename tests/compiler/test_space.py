@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import archc
 from archc.compiler.space import SearchSpace
 
-from conftest import SPECS
+from helpers import SPECS
 
 BLOCKS = ["naf", "naf(sca=off)", "naf_relu", "naf_bn", "dsconv", "mbconv(expand=2)", "identity"]
 STAGES = ["enc1", "enc2", "mid", "dec2", "dec1"]

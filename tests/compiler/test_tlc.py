@@ -8,7 +8,7 @@ import torch.nn.functional as F
 import archc
 from archc.compiler.tlc import LocalAvgPool2d
 
-from conftest import SPECS
+from helpers import SPECS
 
 
 def _integral_box_mean(x: torch.Tensor, k1: int, k2: int) -> torch.Tensor:

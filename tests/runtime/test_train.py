@@ -14,7 +14,7 @@ import archc
 from archc.runtime.data.datasets import open_dataset
 from archc.runtime.train import TrainConfig, psnr_loss, train
 
-from conftest import SPECS
+from helpers import SPECS
 
 
 def _gopro(root: Path) -> Path:

@@ -1,0 +1,197 @@
+"""`archc profile`: a spec's block table on a device, one network predicted vs profiled, or the
+table validated on random networks. Writes RUN/latency.json (see archc.runtime.profile.record)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from archc.api import choice_of, parse
+from archc.runtime.profile.measure import Protocol
+from archc.runtime.profile.run import Request, execute
+
+from .output import console, err_console, print_json
+
+
+def parse_options(items: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise click.BadParameter(f"`{item}` is not KEY=VALUE", param_hint="--device-option")
+        key, value = item.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _ms(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.3f}" if abs(x) < 100 else f"{x:.1f}"
+
+
+def block_table(data: dict[str, Any]) -> Table:
+    label = data["label"]
+    h, w = data["input_size"]
+    table = Table(title=f"{data['arch']} on {data['device']['name']} ({label}), input {h}x{w}", title_justify="left")
+    for col, justify in (
+        ("slot", "left"),
+        ("level", "right"),
+        ("feature", "right"),
+        ("candidate", "left"),
+        (f"ms ({label})", "right"),
+        ("vs original", "right"),
+        ("IQR ms", "right"),
+        ("runs", "right"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    original: dict[str, float] = {}
+    last = None
+    for row in data["blocks"]:
+        if last is not None and row["slot"] != last:
+            table.add_section()
+        last = row["slot"]
+        fig = data["measurements"][row["key"]]
+        if row["index"] == 0:
+            original[row["slot"]] = row["net_ms"]
+        delta = row["net_ms"] - original.get(row["slot"], row["net_ms"])
+        iqr = None if fig.get("iqr_ms") is None else fig["iqr_ms"] * row["count"]
+        table.add_row(
+            row["slot"],
+            str(row["level"]),
+            "x".join(map(str, row["feature"])),
+            row["candidate"] + (f" x{row['count']}" if row["count"] > 1 else ""),
+            _ms(row["latency_ms"]),
+            "original" if row["index"] == 0 else f"{delta:+.3f}",
+            _ms(iqr),
+            str(fig.get("repeats") or "-"),
+        )
+    return table
+
+
+def summary_lines(data: dict[str, Any]) -> list[str]:
+    label = data["label"]
+    base, fixed, corr = data["baseline"], data["fixed"], data["correction"]
+    lines = [
+        f"fixed part (every slot removed): {_ms(fixed['latency_ms'])} ms {label}",
+        f"baseline network: {_ms(base['latency_ms'])} ms {label}; fixed + blocks = "
+        f"{_ms(base['latency_ms'] - corr['overhead_ms'])} ms; correction {corr['overhead_ms']:+.3f} ms "
+        "(added to every prediction)",
+    ]
+    for net in data["networks"]:
+        if net["source"] == "--choice":
+            lines.append(
+                f"network {net['choice']}: predicted {_ms(net['predicted_ms'])} ms, "
+                f"{label} {_ms(net['measured_ms'])} ms ({net['error_pct']:+.1f} %)"
+            )
+    v = data.get("validation")
+    if v and v.get("n"):
+        tau = v.get("kendall_tau")
+        lines.append(
+            f"validation on {v['n']} random networks ({label}): {100 * v['within_10pct']:.0f} % within "
+            f"+-10 %, RMSPE {v['rmspe_pct']:.1f} %, max {v['max_abs_error_pct']:.1f} %"
+            + (f", Kendall tau {tau:.2f}" if tau is not None else "")
+        )
+        u = v["uncorrected"]
+        lines.append(
+            f"  without the correction: {100 * u['within_10pct']:.0f} % within +-10 %, RMSPE {u['rmspe_pct']:.1f} %"
+        )
+    return lines
+
+
+@click.command("profile")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option(
+    "--device",
+    "device",
+    default="cpu",
+    show_default=True,
+    help="Device name (`archc devices` lists them): cpu, torch-cpu, s24, adb:SERIAL, qai-hub:NAME, ...",
+)
+@click.option(
+    "--size", nargs=2, type=int, default=None, help="Input H W (default: the device's stated resolution, else 256 256)."
+)
+@click.option("--out", "out", type=click.Path(file_okay=False), help="Run folder for latency.json.")
+@click.option(
+    "--choice",
+    "choices",
+    multiple=True,
+    help="Also predict and profile this network (SLOT=BLOCK, repeatable or `a=x;b=y`).",
+)
+@click.option(
+    "--validate",
+    "validate_n",
+    type=click.IntRange(0),
+    default=0,
+    help="Predict and profile N random networks; report share within +-10 % and RMSPE.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --validate draws.")
+@click.option("--threads", type=click.IntRange(1), default=1, show_default=True, help="Intra-op threads.")
+@click.option("--warmup", type=click.IntRange(0), default=3, show_default=True, help="Untimed runs first.")
+@click.option("--repeats", type=click.IntRange(1), default=10, show_default=True, help="Minimum timed runs.")
+@click.option("--max-repeats", type=click.IntRange(1), default=200, show_default=True)
+@click.option(
+    "--time-cap",
+    type=click.FloatRange(min=0.001),
+    default=20.0,
+    show_default=True,
+    help="Seconds of timed runs per workload before stopping (after --repeats).",
+)
+@click.option(
+    "--device-option",
+    "device_options",
+    multiple=True,
+    help="KEY=VALUE for remote devices (adb: perf_test, ep, runs; qai-hub: options).",
+)
+@click.option("--devices-dir", type=click.Path(file_okay=False), help="Extra folder of device files.")
+@click.option("--resume", is_flag=True, help="Reuse figures of an earlier run in --out (same device and size).")
+@click.option("--json", "as_json", is_flag=True, help="Print latency.json instead of tables.")
+def profile_cmd(
+    spec: str,
+    device: str,
+    size: tuple[int, int] | None,
+    out: str | None,
+    choices: Sequence[str],
+    validate_n: int,
+    seed: int,
+    threads: int,
+    warmup: int,
+    repeats: int,
+    max_repeats: int,
+    time_cap: float,
+    device_options: Sequence[str],
+    devices_dir: str | None,
+    resume: bool,
+    as_json: bool,
+) -> None:
+    """Profile every (slot, candidate) block of SPEC, the fixed rest and the baseline on a device."""
+    checked = parse(spec)
+    choice = choice_of(checked, ";".join(choices)) if choices else None
+    protocol = Protocol(
+        threads=threads, warmup=warmup, min_repeats=repeats, max_repeats=max(repeats, max_repeats), time_cap_s=time_cap
+    )
+    req = Request(
+        checked,
+        device,
+        tuple(size) if size else None,
+        Path(out) if out else None,  # type: ignore[arg-type]
+        protocol,
+        parse_options(device_options),
+        devices_dir,
+        choice,
+        validate_n,
+        seed,
+        resume,
+    )
+    record, _ = execute(req, lambda key: err_console.print(f"[dim]profiling {key}[/dim]"))
+    if as_json:
+        print_json(record.data)
+        return
+    console.print(block_table(record.data))
+    for line in summary_lines(record.data):
+        console.print(line)
+    if record.path is not None:
+        console.print(f"wrote {record.path}")

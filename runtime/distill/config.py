@@ -1,0 +1,68 @@
+"""The settings of one distillation run, checked once, and the subset of them a resumed run must share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from attrs import frozen
+
+from .errors import DistillError
+
+GRANULARITIES = ("slot", "block")
+INITS = ("inherit", "fresh")
+
+
+@frozen
+class DistillConfig:
+    """How every surrogate is trained.
+
+    `fraction` of the training pairs (a subset drawn by `seed`) gives `crops_per_image` fixed
+    `crop x crop` crops each; surrogates train `iters` AdamW steps (NAFNet's betas 0.9/0.9, cosine
+    from `lr` to `lr_min`) on batches of `batch` cached feature maps. `granularity` "slot" trains the
+    candidate repeated over the slot's blocks against the slot's input -> output; "block" trains one
+    candidate per block against that block's input -> output. `init` "inherit" starts a candidate of
+    the original's kind from the teacher's tensors where names and shapes match; "fresh" never does.
+    `threads` per job defaults to max(1, cores // jobs).
+    """
+
+    fraction: float = 0.25
+    iters: int = 400
+    batch: int = 8
+    crop: int = 64
+    crops_per_image: int = 4
+    lr: float = 1e-3
+    lr_min: float = 1e-7
+    weight_decay: float = 0.0
+    seed: int = 0
+    granularity: str = "slot"
+    init: str = "inherit"
+    jobs: int = 1
+    threads: int | None = None
+
+    def check(self) -> DistillConfig:
+        """Return self, or raise DistillError naming the first bad setting."""
+        problems = [msg for bad, msg in _checks(self) if bad]
+        if problems:
+            raise DistillError(problems[0], code="E1101", help="see `archc distill --help` for the valid ranges")
+        return self
+
+    def run_key(self) -> dict[str, Any]:
+        """The settings that decide the surrogates: a resumed run must repeat them exactly."""
+        skip = {"jobs", "threads"}
+        return {k: v for k, v in attrs.asdict(self).items() if k not in skip}
+
+
+def _checks(c: DistillConfig) -> list[tuple[bool, str]]:
+    return [
+        (not 0.0 < c.fraction <= 1.0, f"--fraction must be in (0, 1], not {c.fraction}"),
+        (c.iters < 1, f"--iters must be positive, not {c.iters}"),
+        (c.batch < 1, f"--batch must be positive, not {c.batch}"),
+        (c.crop < 1, f"--crop must be positive, not {c.crop}"),
+        (c.crops_per_image < 1, f"--crops-per-image must be positive, not {c.crops_per_image}"),
+        (c.lr <= 0.0, f"--lr must be positive, not {c.lr}"),
+        (c.jobs < 1, f"--jobs must be positive, not {c.jobs}"),
+        (c.threads is not None and c.threads < 1, f"--threads must be positive, not {c.threads}"),
+        (c.granularity not in GRANULARITIES, f"--granularity must be one of {GRANULARITIES}, not {c.granularity!r}"),
+        (c.init not in INITS, f"--init must be one of {INITS}, not {c.init!r}"),
+    ]

@@ -1,0 +1,135 @@
+"""Training one surrogate against cached teacher features, and measuring its fit.
+
+Feature loss: the squared error normalised by the teacher output's energy,
+`sum ||f(x) - y||^2 / sum ||y||^2` over a batch (x, y: the teacher's maps at the job's input and
+output). It is scale-free, so one learning rate fits every level of the U-Net. The fit is reported
+on the held-out crops two ways: `fit_nmse`, that same ratio, and `fit_rel_change`,
+`sum ||f(x) - y||^2 / sum ||y - x||^2`, the share of the teacher block's change to its input that the
+surrogate misses (an `identity` scores exactly 1, a perfect surrogate 0).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import torch
+from attrs import frozen
+from torch import nn
+
+from archc.runtime.blocks import get as get_block
+
+from .config import DistillConfig
+from .features import batch_of, in_order
+from .plan import Job
+
+FEATURE_LOSS = "sum ||f(x) - y||^2 / sum ||y||^2 (L2 normalised by the teacher output's energy)"
+StepCallback = Callable[[int, float], None]
+
+
+@frozen
+class FitStats:
+    """What training one surrogate gave. `train_loss`: mean feature loss of the last 10 % of steps."""
+
+    steps: int
+    train_loss: float | None  # None when nothing was trained
+    fit_nmse: float
+    fit_rel_change: float
+    seconds: float
+    inherited: int  # tensors copied from the teacher at init
+
+
+def feature_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """`sum ||pred - target||^2 / sum ||target||^2` over a `B x C x h x w` batch."""
+    return (pred - target).pow(2).sum() / target.pow(2).sum().clamp_min(1e-12)
+
+
+def build_candidate(job: Job) -> nn.Sequential:
+    """The candidate block repeated over the job's blocks, with fresh weights."""
+    defn = get_block(job.kind)
+    params = defn.params(**job.params)
+    return nn.Sequential(*(defn.build(params, job.channels) for _ in range(job.repeat)))
+
+
+def inherit(module: nn.Module, teacher: Mapping[str, torch.Tensor]) -> int:
+    """Copy every teacher tensor whose name and shape match one of `module`'s; returns how many."""
+    own = module.state_dict()
+    hits = {k: v for k, v in teacher.items() if k in own and own[k].shape == v.shape}
+    module.load_state_dict(hits, strict=False)
+    return len(hits)
+
+
+def cosine(cfg: DistillConfig, step: int) -> float:
+    return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1.0 + math.cos(math.pi * step / cfg.iters))
+
+
+def batch_index(seed: int, step: int, count: int, batch: int) -> np.ndarray:
+    """The crops of `step`: a pure function of (seed, step); sorted, so memory-mapped reads go forward."""
+    return np.sort(np.random.default_rng([seed, step]).integers(0, count, size=batch))
+
+
+def train_steps(
+    module: nn.Module,
+    train: np.ndarray,
+    boundaries: tuple[int, int],
+    cfg: DistillConfig,
+    seed: int,
+    on_step: StepCallback | None = None,
+) -> float:
+    """`cfg.iters` AdamW (NAFNet's betas) steps on the feature loss; returns the mean loss of the last 10 % of steps."""
+    opt = torch.optim.AdamW(module.parameters(), lr=cfg.lr, betas=(0.9, 0.9), weight_decay=cfg.weight_decay)
+    module.train()
+    tail: list[float] = []
+    for step in range(cfg.iters):
+        for group in opt.param_groups:
+            group["lr"] = cosine(cfg, step)
+        x, y = batch_of(train, boundaries, batch_index(seed, step, train.shape[1], cfg.batch))
+        loss = feature_loss(module(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if step >= cfg.iters - max(1, cfg.iters // 10):
+            tail.append(float(loss.detach()))
+        if on_step is not None:
+            on_step(step + 1, float(loss.detach()))
+    return float(np.mean(tail))
+
+
+def measure_fit(module: nn.Module, held: np.ndarray, boundaries: tuple[int, int], batch: int) -> tuple[float, float]:
+    """(fit_nmse, fit_rel_change) over every held-out crop (see the module docstring)."""
+    err = energy = change = 0.0
+    module.eval()
+    with torch.inference_mode():
+        for x, y in in_order(held, boundaries, batch):
+            err += float((module(x) - y).pow(2).sum())
+            energy += float(y.pow(2).sum())
+            change += float((y - x).pow(2).sum())
+    return err / max(energy, 1e-12), err / max(change, 1e-12)
+
+
+def fit(
+    job: Job,
+    train: np.ndarray,
+    held: np.ndarray,
+    boundaries: tuple[int, int],
+    cfg: DistillConfig,
+    seed: int,
+    teacher: Mapping[str, torch.Tensor] | None = None,
+    on_step: StepCallback | None = None,
+) -> tuple[nn.Sequential, FitStats]:
+    """Train the job's surrogate (seeded by `seed`; initialised from `teacher` tensors when given).
+
+    `train`, `held`: cached feature arrays `boundaries x N x C x h x w`; `boundaries` picks the
+    job's input and output maps. A candidate without tensors is not trained (0 steps).
+    """
+    start = time.perf_counter()
+    torch.manual_seed(seed)
+    module = build_candidate(job)
+    inherited = inherit(module, teacher) if teacher else 0
+    trainable = any(p.requires_grad for p in module.parameters())
+    loss = train_steps(module, train, boundaries, cfg, seed, on_step) if trainable else None
+    nmse, rel = measure_fit(module, held, boundaries, cfg.batch)
+    steps = cfg.iters if trainable else 0
+    return module, FitStats(steps, loss, nmse, rel, time.perf_counter() - start, inherited)

@@ -1,0 +1,221 @@
+"""The block table: every (slot, candidate) block at its own feature shape, the fixed rest of the
+network, and the whole baseline, on one device; and predictions of any network from it.
+
+A network's predicted latency is
+
+    fixed + sum over slots of count x (block - empty) + overhead
+
+where `fixed` is the network with every searchable slot removed (so everything outside the
+slots: stem, head, downs, ups, skips, excluded stages), `block` one block measured alone at the
+slot's feature shape, `empty` the same runtime running an empty graph at that shape (its
+per-call cost, which a block inside a network does not pay), and `overhead` what the sum does
+not account for on the baseline (HW-NAS-Bench's additivity check: `--validate` measures how well
+the sum holds on other networks). Blocks of the same kind at the same shape are measured once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from attrs import frozen
+
+from archc.compiler.choice import canonical_choice
+from archc.compiler.ir import ir_to_json, to_ir
+from archc.compiler.lower import lower
+from archc.compiler.space import SearchSpace
+from archc.dsl.spec import Block, Slot, Spec
+from archc.runtime.blocks import get as get_block
+
+from .backend import Profiler
+from .measure import Measurement
+from .record import RunRecord
+from .workload import Workload
+
+Progress = Callable[[str], None]
+
+
+def padded(size: tuple[int, int], levels: int) -> tuple[int, int]:
+    m = 2**levels
+    return (-(-size[0] // m) * m, -(-size[1] // m) * m)
+
+
+@frozen
+class Unit:
+    """One row of the table: candidate `block` in `slot` at feature shape channels x H x W."""
+
+    slot: str
+    stage: str
+    level: int
+    channels: int
+    hw: tuple[int, int]
+    block: Block
+    index: int
+    count: int
+
+    @property
+    def key(self) -> str:
+        return shape_key(self.block.canonical, self.channels, self.hw)
+
+    @property
+    def empty_key(self) -> str:
+        return shape_key("identity", self.channels, self.hw)
+
+
+def shape_key(name: str, channels: int, hw: tuple[int, int]) -> str:
+    return f"{name}@{channels}x{hw[0]}x{hw[1]}"
+
+
+def identity_block() -> Block:
+    return Block("identity", get_block("identity").params())
+
+
+def block_workload(block: Block, channels: int, hw: tuple[int, int]) -> Workload:
+    defn = get_block(block.kind)
+    return Workload(shape_key(block.canonical, channels, hw), defn.build(block.params, channels), channels, hw)
+
+
+def network_workload(spec: Spec, choice: Mapping[str, Block], size: tuple[int, int], name: str = "") -> Workload:
+    """The whole network of `spec` with `choice` (unchecked: any block may fill any slot)."""
+    g = to_ir(spec, choice)
+    label = name or f"net:{g.graph['choice'] or 'baseline'}"
+    key = shape_key(label, spec.in_channels, size)
+    graph = json.dumps(ir_to_json(g), sort_keys=True, default=str)
+    cache = f"{hashlib.sha1(graph.encode()).hexdigest()}@{size[0]}x{size[1]}"
+    return Workload(key, lower(g).eval(), spec.in_channels, size, cache)
+
+
+def units(spec: Spec, space: SearchSpace, size: tuple[int, int]) -> list[Unit]:
+    g = to_ir(spec)
+    hw0 = padded(size, spec.levels)
+    out = []
+    for slot in space.slots:
+        d = g.nodes[slot.stage]
+        hw = (hw0[0] >> d["level"], hw0[1] >> d["level"])
+        out += [
+            Unit(slot.name, slot.stage, d["level"], d["channels_out"], hw, c, i, slot.count)
+            for i, c in enumerate(slot.candidates)
+        ]
+    return out
+
+
+def fixed_choice(space: SearchSpace) -> dict[str, Block]:
+    return {s.name: identity_block() for s in space.slots}
+
+
+@frozen
+class LatencyTable:
+    """What prediction needs: per-key figures (ms), the units, fixed, baseline and overhead."""
+
+    spec: Spec
+    space: SearchSpace
+    size: tuple[int, int]
+    figures: Mapping[str, float]
+    units: tuple[Unit, ...]
+    fixed_ms: float
+    baseline_ms: float
+
+    def unit(self, slot: Slot, block: Block) -> Unit:
+        for u in self.units:
+            if u.slot == slot.name and u.block.canonical == block.canonical:
+                return u
+        raise KeyError((slot.name, block.canonical))
+
+    def net_ms(self, u: Unit) -> float:
+        return u.count * (self.figures[u.key] - self.figures[u.empty_key])
+
+    def block_sum(self, choice: Mapping[str, Block]) -> float:
+        return sum(self.net_ms(self.unit(s, choice.get(s.name, s.original))) for s in self.space.slots)
+
+    @property
+    def overhead_ms(self) -> float:
+        return self.baseline_ms - self.fixed_ms - self.block_sum({})
+
+    def predict(self, choice: Mapping[str, Block], corrected: bool = True) -> float:
+        """Predicted latency (ms) of the network with `choice` (slots not named keep the original)."""
+        return self.fixed_ms + self.block_sum(choice) + (self.overhead_ms if corrected else 0.0)
+
+
+def _figure(profiler: Profiler, w: Workload, record: RunRecord, cache: dict[str, Any], progress: Progress) -> float:
+    if w.key in cache:
+        return float(cache[w.key]["latency_ms"])
+    progress(w.key)
+    m: Measurement = profiler.profile(w)
+    cache[w.key] = m.to_json()
+    record.add_measurement(w.key, m.to_json())
+    return m.median_ms
+
+
+def _rows(table: LatencyTable) -> list[dict[str, Any]]:
+    rows = []
+    for u in table.units:
+        block, empty = table.figures[u.key], table.figures[u.empty_key]
+        rows.append(
+            {
+                "slot": u.slot,
+                "stage": u.stage,
+                "level": u.level,
+                "feature": [u.channels, *u.hw],
+                "candidate": u.block.canonical,
+                "index": u.index,
+                "count": u.count,
+                "key": u.key,
+                "block_ms": block,
+                "empty_ms": empty,
+                "latency_ms": u.count * block,
+                "net_ms": table.net_ms(u),
+            }
+        )
+    return rows
+
+
+def build_table(
+    spec: Spec,
+    profiler: Profiler,
+    size: tuple[int, int],
+    record: RunRecord,
+    reuse: Mapping[str, Any] | None = None,
+    progress: Progress = lambda key: None,
+) -> LatencyTable:
+    """Profile every unique block, the empty graph at each shape, the fixed part and the baseline,
+    writing each figure into `record` as soon as it is taken."""
+    space = SearchSpace.of(spec)
+    cache: dict[str, Any] = dict(reuse or {})
+    record.data["measurements"].update(cache)
+    rows = units(spec, space, size)
+    figures: dict[str, float] = {}
+    for u in rows:
+        for block, key in ((u.block, u.key), (identity_block(), u.empty_key)):
+            if key not in figures:
+                figures[key] = _figure(profiler, block_workload(block, u.channels, u.hw), record, cache, progress)
+    fixed_w = network_workload(spec, fixed_choice(space), size, "fixed")
+    fixed = _figure(profiler, fixed_w, record, cache, progress)
+    record.put(
+        "fixed", {"key": fixed_w.key, "latency_ms": fixed, "choice": canonical_choice(spec, fixed_choice(space))}
+    )
+    base_w = network_workload(spec, {}, size, "baseline")
+    base = _figure(profiler, base_w, record, cache, progress)
+    record.put("baseline", {"key": base_w.key, "latency_ms": base, "choice": canonical_choice(spec, {})})
+    table = LatencyTable(spec, space, size, figures, tuple(rows), fixed, base)
+    record.put("blocks", _rows(table))
+    record.put("correction", {"kind": "additive", "overhead_ms": table.overhead_ms})
+    return table
+
+
+def table_from_record(spec: Spec, data: Mapping[str, Any]) -> LatencyTable:
+    """Rebuild the table of a finished run (its latency.json) for predictions."""
+    space = SearchSpace.of(spec)
+    size = (int(data["input_size"][0]), int(data["input_size"][1]))
+    meas = data["measurements"]
+    figures = {k: float(v["latency_ms"]) for k, v in meas.items()}
+    return LatencyTable(
+        spec,
+        space,
+        size,
+        figures,
+        tuple(units(spec, space, size)),
+        float(data["fixed"]["latency_ms"]),
+        float(data["baseline"]["latency_ms"]),
+    )

@@ -1,0 +1,95 @@
+"""Predicted vs measured: networks predicted from the block table and profiled end to end.
+
+`validate` draws N distinct networks from the search space (never the baseline, on which the
+correction is fitted), and reports nn-Meter's figures: the share of predictions within +-10 % of
+the measurement and the root-mean-square percentage error, plus Kendall's tau (does the table
+rank networks as the device does?).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from archc.compiler.choice import canonical_choice
+from archc.dsl.spec import Block
+
+from .backend import Profiler
+from .record import RunRecord
+from .table import LatencyTable, Progress, network_workload
+
+
+def error_pct(predicted: float, measured: float) -> float:
+    return 100.0 * (predicted - measured) / measured
+
+
+def summary(predicted: Sequence[float], measured: Sequence[float]) -> dict[str, Any]:
+    """Within-10 % share, RMSPE, mean/max absolute % error and Kendall's tau."""
+    if not predicted:
+        return {"n": 0}
+    err = np.array([error_pct(p, m) for p, m in zip(predicted, measured, strict=True)])
+    out: dict[str, Any] = {
+        "n": len(err),
+        "within_10pct": float(np.mean(np.abs(err) <= 10.0)),
+        "rmspe_pct": float(math.sqrt(np.mean(err**2))),
+        "mean_abs_error_pct": float(np.mean(np.abs(err))),
+        "max_abs_error_pct": float(np.max(np.abs(err))),
+    }
+    if len(err) >= 3:
+        from scipy.stats import kendalltau
+
+        tau = kendalltau(predicted, measured).statistic
+        out["kendall_tau"] = None if math.isnan(tau) else float(tau)
+    return out
+
+
+def compare(
+    table: LatencyTable,
+    profiler: Profiler,
+    choice: Mapping[str, Block],
+    record: RunRecord,
+    source: str,
+    progress: Progress = lambda key: None,
+) -> dict[str, Any]:
+    """Predict one network from the table and profile it end to end; the row is recorded."""
+    w = network_workload(table.spec, choice, table.size)
+    progress(w.key)
+    measured = profiler.profile(w)
+    predicted = table.predict(choice)
+    row = {
+        "choice": canonical_choice(table.spec, choice),
+        "predicted_ms": predicted,
+        "uncorrected_ms": table.predict(choice, corrected=False),
+        "measured_ms": measured.median_ms,
+        "iqr_ms": measured.iqr_ms,
+        "repeats": measured.repeats,
+        "label": measured.kind,
+        "error_pct": error_pct(predicted, measured.median_ms),
+        "source": source,
+    }
+    record.add_network(row)
+    return row
+
+
+def validate(
+    table: LatencyTable,
+    profiler: Profiler,
+    n: int,
+    record: RunRecord,
+    seed: int = 0,
+    progress: Progress = lambda key: None,
+) -> dict[str, Any]:
+    """Draw `n` networks (seeded), compare each, and record the summary under `validation`."""
+    space = table.space
+    draws = space.sample(np.random.default_rng(seed), n, exclude=[(0,) * len(space.slots)])
+    rows = []
+    for idx in draws:
+        rows.append(compare(table, profiler, space.decode(idx), record, "validate", progress))
+    pred = [r["predicted_ms"] for r in rows]
+    meas = [r["measured_ms"] for r in rows]
+    result = {**summary(pred, meas), "seed": seed, "uncorrected": summary([r["uncorrected_ms"] for r in rows], meas)}
+    record.put("validation", result)
+    return result

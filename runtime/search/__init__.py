@@ -1,0 +1,1 @@
+"""Multi-objective search over a spec's search space: strategies, journal, Pareto analysis, export."""

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from attrs import frozen
+from distill_helpers import FAST, write_data, write_spec, write_teacher
+
+import archc
+from archc.runtime.data.datasets import open_dataset
+from archc.runtime.distill import DistillRun, distill
+
+
+@frozen
+class Micro:
+    spec: Path
+    data: Path
+    teacher: Path
+
+
+@pytest.fixture(scope="session")
+def micro(tmp_path_factory: pytest.TempPathFactory) -> Micro:
+    root = tmp_path_factory.mktemp("micro")
+    spec = write_spec(root)
+    return Micro(spec, write_data(root / "data"), write_teacher(spec, root / "teacher.safetensors"))
+
+
+@pytest.fixture(scope="session")
+def micro_run(micro: Micro, tmp_path_factory: pytest.TempPathFactory) -> DistillRun:
+    """Every surrogate of the micro search space, FAST settings (shared; tests must not write into it)."""
+    spec = archc.parse(micro.spec)
+    teacher = archc.build(spec, weights=micro.teacher)
+    pairs = open_dataset(micro.data, split="train")
+    return distill(spec, teacher, micro.teacher, pairs, tmp_path_factory.mktemp("run"), FAST)

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from archc.dsl.errors import ProfileError
+from archc.runtime.profile import measure
+from archc.runtime.profile.measure import Protocol, quartiles, time_runs
+
+
+class FakeClock:
+    """perf_counter that only moves when the workload runs, by the durations given."""
+
+    def __init__(self, durations: list[float]) -> None:
+        self.now = 0.0
+        self.durations = itertools.cycle(durations)
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def run(self) -> None:
+        self.now += next(self.durations)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    c = FakeClock([0.010])
+    monkeypatch.setattr(measure.time, "perf_counter", c.perf_counter)
+    return c
+
+
+def test_a_steady_workload_stops_once_the_median_settles(clock: FakeClock) -> None:
+    p = Protocol(warmup=2, min_repeats=5, max_repeats=100, check_every=5)
+    samples, stable = time_runs(clock.run, p)
+    assert stable
+    assert len(samples) == 10  # min repeats, then one more check window confirms the median
+    assert all(s == pytest.approx(0.010) for s in samples)
+
+
+def test_a_noisy_workload_runs_until_the_time_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    c = FakeClock([0.001, 0.010, 0.002, 0.020])
+    monkeypatch.setattr(measure.time, "perf_counter", c.perf_counter)
+    p = Protocol(warmup=0, min_repeats=4, max_repeats=10_000, time_cap_s=0.5)
+    samples, stable = time_runs(c.run, p)
+    assert not stable
+    assert 0.5 <= sum(samples) <= 0.55
+
+
+def test_min_repeats_are_always_taken(clock: FakeClock) -> None:
+    samples, _ = time_runs(clock.run, Protocol(warmup=0, min_repeats=7, time_cap_s=1e-9))
+    assert len(samples) == 7
+
+
+def test_measure_reports_median_iqr_and_protocol(clock: FakeClock) -> None:
+    m = measure.measure(clock.run, Protocol(warmup=0, min_repeats=3), {"threads": 1, "warmup": 0, "x": "y"})
+    assert m.kind == "measured"
+    assert m.median_ms == pytest.approx(10.0)
+    assert m.iqr_ms == pytest.approx(0.0)
+    figure = m.to_json()
+    assert figure["label"] == "measured" and figure["threads"] == 1 and figure["repeats"] == m.repeats
+
+
+def test_a_failing_workload_is_a_profile_error() -> None:
+    def boom() -> None:
+        raise RuntimeError("no kernel for op X")
+
+    with pytest.raises(ProfileError, match="no kernel for op X"):
+        measure.measure(boom, Protocol(warmup=0, min_repeats=1), {})
+
+
+def test_quartiles_and_protocol_checks() -> None:
+    assert quartiles([1.0, 2.0, 3.0, 4.0, 5.0]) == (2.0, 3.0, 4.0)
+    assert quartiles([2.0]) == (2.0, 2.0, 2.0)
+    with pytest.raises(ValueError, match="threads"):
+        Protocol(threads=0)
+
+
+def test_machine_record_names_the_cpu() -> None:
+    info = measure.machine()
+    assert info["logical_cpus"] and info["python"] and info["cpu"]

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from profile_helpers import TINY
+
+import archc
+from archc.dsl.errors import ProfileError
+from archc.runtime.profile import run as run_mod
+from archc.runtime.profile.backend import Profiler
+from archc.runtime.profile.devices import resolve
+from archc.runtime.profile.measure import Measurement
+from archc.runtime.profile.run import Request, execute
+from archc.runtime.profile.table import table_from_record
+from archc.runtime.profile.workload import Workload
+
+
+def test_latency_json_of_a_cpu_run(tiny_cpu_run: Path) -> None:
+    data = json.loads((tiny_cpu_run / "latency.json").read_text())
+    assert data["format"] == "archc-latency/1" and data["status"] == "complete" and data["error"] is None
+    assert data["label"] == "measured" and data["device"]["name"] == "cpu" and data["input_size"] == [32, 32]
+    assert data["protocol"]["threads"] == 1 and "onnxruntime" in data["protocol"]
+    assert len(data["blocks"]) == 16  # 4 slots x 4 candidates
+    blocks = {k for k in data["measurements"] if not k.startswith(("fixed", "baseline", "net:"))}
+    assert blocks == {
+        f"{c}@{s}" for c in ("naf", "naf(sca=off)", "dsconv", "identity") for s in ("8x32x32", "16x16x16")
+    }  # enc1/dec1 and enc2/dec2 share shapes
+    row = next(r for r in data["blocks"] if r["slot"] == "enc2" and r["candidate"] == "dsconv")
+    assert row["feature"] == [16, 16, 16] and row["level"] == 1
+    assert row["net_ms"] == pytest.approx(row["block_ms"] - row["empty_ms"])
+    assert all(fig["label"] == "measured" for fig in data["measurements"].values())
+
+
+def test_the_table_predicts_the_baseline_exactly(tiny_cpu_run: Path) -> None:
+    data = json.loads((tiny_cpu_run / "latency.json").read_text())
+    table = table_from_record(archc.parse(TINY), data)
+    assert table.predict({}) == pytest.approx(data["baseline"]["latency_ms"])
+    assert table.overhead_ms == pytest.approx(data["correction"]["overhead_ms"])
+    v = data["validation"]
+    assert v["n"] == 6 and 0.0 <= v["within_10pct"] <= 1.0 and v["rmspe_pct"] >= 0
+    assert len(data["networks"]) == 6 and all(n["source"] == "validate" for n in data["networks"])
+
+
+def test_a_modelled_device_is_additive_over_blocks() -> None:
+    """HW-NAS-Bench's check on a device where it must hold: the cost model sums over nodes."""
+    record, table = execute(Request(archc.parse(TINY), "s24", (64, 64), validate_n=5))
+    assert record.data["label"] == "modelled"
+    assert record.data["validation"]["rmspe_pct"] < 1.0
+
+
+class Flaky(Profiler):
+    """The s24 model, failing after `ok` workloads (a phone unplugged mid-run)."""
+
+    kind = "modelled"
+    name = "flaky"
+
+    def __init__(self, ok: int) -> None:
+        self.inner = resolve("s24")
+        self.ok = ok
+        self.calls = 0
+
+    def profile(self, workload: Workload) -> Measurement:
+        self.calls += 1
+        if self.calls > self.ok:
+            raise ProfileError("device went away", code="E0813")
+        return self.inner.profile(workload)
+
+
+def test_a_failure_keeps_what_was_measured_and_resume_reuses_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flaky = Flaky(3)
+    monkeypatch.setattr(run_mod, "resolve", lambda *a: flaky)
+    req = Request(archc.parse(TINY), "flaky", (32, 32), tmp_path)
+    with pytest.raises(ProfileError, match="device went away"):
+        execute(req)
+    data: dict[str, Any] = json.loads((tmp_path / "latency.json").read_text())
+    assert data["status"] == "failed" and data["error"] == "device went away"
+    assert len(data["measurements"]) == 3
+
+    again = Flaky(100)
+    monkeypatch.setattr(run_mod, "resolve", lambda *a: again)
+    execute(Request(archc.parse(TINY), "flaky", (32, 32), tmp_path, resume=True))
+    data = json.loads((tmp_path / "latency.json").read_text())
+    assert data["status"] == "complete" and again.calls == len(data["measurements"]) - 3
