@@ -44,9 +44,9 @@ def parse(path_or_text: str | Path, plugins: Iterable[str | Path] = ()) -> Spec:
 def parse_block(text: str, spec_path: str = "<choice>") -> Block:
     """`naf(sca=off)` -> a checked Block."""
     ref = parse_block_text(text, load_grammar(), spec_path)
-    from archc.dsl.ast import ArchDecl, Name, SpecFile, StageDecl
+    from archc.dsl.ast import ArchDecl, Name, Run, SpecFile, StageDecl
 
-    probe = SpecFile((ArchDecl(Name("probe"), (), (StageDecl("middle", Name("m"), ref),)),), (), path=spec_path)
+    probe = SpecFile((ArchDecl(Name("probe"), (), (StageDecl("middle", Name("m"), (Run(ref),)),)),), (), path=spec_path)
     return check(probe, all_blocks(), text).stages[0].block
 
 

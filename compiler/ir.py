@@ -39,23 +39,24 @@ def _segment(block: Block, start: int, stop: int, slot: str | None) -> dict[str,
 
 
 def stage_segments(spec: Spec, stage: Stage, choice: Mapping[str, Block]) -> list[dict[str, Any]]:
-    """The blocks of one stage as runs [start, stop) of one kind, after applying `choice`."""
+    """The blocks of one stage as runs [start, stop) of one kind and one slot, after `choice`."""
+    blocks: list[Block] = stage.blocks()
+    owner: list[str | None] = [None] * stage.repeat
     slots = [] if spec.search is None else [
         s for s in (*spec.search.slots, *spec.search.fixed) if s.stage == stage.name
     ]
     if stage.name in choice:
-        return [_segment(choice[stage.name], 0, stage.repeat, stage.name)]
-    cuts: list[tuple[int, int, Block, str | None]] = []
-    for slot in sorted(slots, key=lambda s: s.start):
-        cuts.append((slot.start, slot.stop, choice.get(slot.name, slot.original), slot.name))
-    out, pos = [], 0
-    for start, stop, block, name in cuts:
-        if start > pos:
-            out.append(_segment(stage.block, pos, start, None))
-        out.append(_segment(block, start, stop, name))
-        pos = stop
-    if pos < stage.repeat:
-        out.append(_segment(stage.block, pos, stage.repeat, None))
+        blocks, owner = [choice[stage.name]] * stage.repeat, [stage.name] * stage.repeat
+    for slot in slots:
+        for i in range(slot.start, slot.stop):
+            blocks[i] = choice.get(slot.name, blocks[i])
+            owner[i] = slot.name
+    out: list[dict[str, Any]] = []
+    start = 0
+    for i in range(1, stage.repeat + 1):
+        if i == stage.repeat or blocks[i].canonical != blocks[start].canonical or owner[i] != owner[start]:
+            out.append(_segment(blocks[start], start, i, owner[start]))
+            start = i
     return out
 
 

@@ -45,13 +45,25 @@ class Setting:
 
 
 @frozen
-class StageDecl:
-    role: str  # "encoder" | "middle" | "decoder"
-    name: Name
+class Run:
+    """`naf x28`: one block kind repeated."""
+
     block: BlockRef
     repeat: int = 1
     repeat_span: Span | None = field(default=None, eq=False)
+
+
+@frozen
+class StageDecl:
+    role: str  # "encoder" | "middle" | "decoder"
+    name: Name
+    runs: tuple[Run, ...]
     span: Span | None = field(default=None, eq=False)
+
+    @property
+    def block(self) -> BlockRef:
+        """The block of the first run (most stages have one run)."""
+        return self.runs[0].block
 
 
 @frozen

@@ -202,30 +202,34 @@ class _Checker:
             counters[decl.role] += 1
             level = {"encoder": index, "middle": levels, "decoder": levels - 1 - index}[decl.role]
             level = max(level, 0)
-            block = self.block(decl.block) or self._stand_in(decl.block)
-            repeat = self._repeat(decl)
-            if block is not None:
-                out.append(Stage(decl.name.value, decl.role, index, level, width * 2**level, block, repeat, decl.span))
+            runs = tuple((self.block(r.block) or self._stand_in(r.block), self._repeat(r)) for r in decl.runs)
+            if all(b is not None for b, _ in runs):
+                out.append(Stage(decl.name.value, decl.role, index, level, width * 2**level,
+                                 runs, decl.span))  # type: ignore[arg-type]
+            total = sum(n for _, n in runs)
+            if total > MAX_REPEAT and len(decl.runs) > 1:
+                self.error("E0227", f"stage `{decl.name.value}` has {total} blocks (at most {MAX_REPEAT})",
+                           decl.name.span, help="NAFNet's deepest stage repeats 28 blocks")
         return tuple(out)
 
-    def _repeat(self, decl: ast.StageDecl) -> int:
-        if decl.repeat < 1:
+    def _repeat(self, run: ast.Run) -> int:
+        if run.repeat < 1:
             self.error(
                 "E0226",
                 "a stage needs at least one block",
-                decl.repeat_span,
+                run.repeat_span,
                 help="write `x1` or more; to remove a stage's blocks use the `identity` block",
             )
             return 1
-        if decl.repeat > MAX_REPEAT:
+        if run.repeat > MAX_REPEAT:
             self.error(
                 "E0227",
-                f"repeat count {decl.repeat} is too large (at most {MAX_REPEAT})",
-                decl.repeat_span,
+                f"repeat count {run.repeat} is too large (at most {MAX_REPEAT})",
+                run.repeat_span,
                 help="NAFNet's deepest stage repeats 28 blocks",
             )
             return 1
-        return decl.repeat
+        return run.repeat
 
     def _check_stage_names(self, arch: ast.ArchDecl) -> None:
         seen: dict[str, ast.StageDecl] = {}

@@ -96,8 +96,9 @@ class SearchChecker:
         decls = [i for i in decl.items if isinstance(i, ast.SlotsDecl)]
         for extra in decls[1:]:
             self.error("E0241", "`slots` is declared twice", extra.span, help="list every slot in one `slots` line")
-        if not decls:
-            return [Slot(s.name, s.name, 0, s.repeat, s.block, (s.block,), (), s.span) for s in spec.stages]
+        if not decls:  # every stage of one block kind is a slot; mixed stages stay as written
+            return [Slot(s.name, s.name, 0, s.repeat, s.block, (s.block,), (), s.span)
+                    for s in spec.stages if len(s.runs) == 1]
         out: list[Slot] = []
         covered: dict[tuple[str, int], Slot] = {}
         for ref in decls[0].slots:
@@ -154,7 +155,16 @@ class SearchChecker:
                 help=f"use [a:b] with 0 <= a < b <= {stage.repeat}",
             )
             return None
-        return Slot(str(ref), stage.name, start, stop, stage.block, (stage.block,), (), ref.span)
+        original = stage.run_at(start, stop)
+        if original is None:
+            self.error(
+                "E0258",
+                f"slot `{ref}` spans blocks of different kinds in stage `{stage.name}`",
+                ref.span,
+                help="a slot must lie within one run of the stage, e.g. one side of a `+`",
+            )
+            return None
+        return Slot(str(ref), stage.name, start, stop, original, (original,), (), ref.span)
 
     def _lookup(self, ref: ast.SlotRef, names: Mapping[str, Slot], action: str) -> Slot | None:
         """The slot `ref` names; `action` says what the line wanted to do with it."""

@@ -33,8 +33,8 @@ def _setting_text(s: ast.Setting) -> str:
 
 
 def _stage_text(s: ast.StageDecl) -> str:
-    repeat = f" x{s.repeat}" if s.repeat != 1 else ""
-    return f"{s.role} {s.name.value}: {block_text(s.block)}{repeat}"
+    runs = " + ".join(block_text(r.block) + (f" x{r.repeat}" if r.repeat != 1 else "") for r in s.runs)
+    return f"{s.role} {s.name.value}: {runs}"
 
 
 def _item_text(item: ast.SearchItem) -> str:

@@ -92,11 +92,13 @@ class _ToAst(Transformer):
     def stage(self, meta: Any, c: list[ast.StageDecl]) -> ast.StageDecl:
         return c[0]
 
+    def run(self, meta: Any, c: list[Any]) -> ast.Run:
+        if len(c) > 1:
+            return ast.Run(c[0], int(str(c[1])[1:]), self._tok(c[1]))
+        return ast.Run(c[0])
+
     def _stage(self, role: str, meta: Any, c: list[Any]) -> ast.StageDecl:
-        repeat, repeat_span = 1, None
-        if len(c) > 2:
-            repeat, repeat_span = int(str(c[2])[1:]), self._tok(c[2])
-        return ast.StageDecl(role, self._name(c[0]), c[1], repeat, repeat_span, self._s(meta))
+        return ast.StageDecl(role, self._name(c[0]), tuple(c[1:]), self._s(meta))
 
     def encoder(self, meta: Any, c: list[Any]) -> ast.StageDecl:
         return self._stage("encoder", meta, c)

@@ -33,16 +33,37 @@ class Block:
 
 @frozen
 class Stage:
-    """One U-Net stage: `repeat` blocks of one kind at one resolution level."""
+    """One U-Net stage: `repeat` blocks at one resolution level, as runs of one kind each."""
 
     name: str
     role: str  # encoder | middle | decoder
     index: int  # position among the stages of its role (0 = first listed)
     level: int  # 0 = full resolution
     channels: int
-    block: Block
-    repeat: int
+    runs: tuple[tuple[Block, int], ...]  # (block, count) in order
     span: Span | None = field(default=None, eq=False)
+
+    @property
+    def repeat(self) -> int:
+        return sum(n for _, n in self.runs)
+
+    @property
+    def block(self) -> Block:
+        """The block of the first run (the only one, for most stages)."""
+        return self.runs[0][0]
+
+    def blocks(self) -> list[Block]:
+        """One entry per block position."""
+        return [b for b, n in self.runs for _ in range(n)]
+
+    def run_at(self, start: int, stop: int) -> Block | None:
+        """The block kind of positions [start, stop) when they lie in one run, else None."""
+        pos = 0
+        for block, n in self.runs:
+            if pos <= start and stop <= pos + n:
+                return block
+            pos += n
+        return None
 
 
 @frozen

@@ -72,10 +72,25 @@ def block_table(data: dict[str, Any]) -> Table:
     return table
 
 
+def protocol_line(data: dict[str, Any]) -> str:
+    p = data["protocol"]
+    if data["label"] == "modelled":
+        return f"modelled by {p.get('model_file')} ({p.get('precision')}); resolution: {p.get('resolution_assumed')}"
+    if "min_repeats" not in p:
+        return f"{data['label']} with {p.get('runtime', data['device']['name'])}"
+    versions = ", ".join(f"{k} {p[k]}" for k in ("onnxruntime", "torch") if k in p)
+    return (
+        f"protocol: {p['threads']} thread(s), {p.get('clock', 'wall')} clock, {p['warmup']} warm-up runs, "
+        f">= {p['min_repeats']} timed runs until the median settles (cap {p['time_cap_s']:g} s); "
+        f"{versions}; {p['machine']['cpu']}"
+    )
+
+
 def summary_lines(data: dict[str, Any]) -> list[str]:
     label = data["label"]
     base, fixed, corr = data["baseline"], data["fixed"], data["correction"]
     lines = [
+        protocol_line(data),
         f"fixed part (every slot removed): {_ms(fixed['latency_ms'])} ms {label}",
         f"baseline network: {_ms(base['latency_ms'])} ms {label}; fixed + blocks = "
         f"{_ms(base['latency_ms'] - corr['overhead_ms'])} ms; correction {corr['overhead_ms']:+.3f} ms "
@@ -141,6 +156,13 @@ def summary_lines(data: dict[str, Any]) -> list[str]:
     help="Seconds of timed runs per workload before stopping (after --repeats).",
 )
 @click.option(
+    "--clock",
+    type=click.Choice(("wall", "cpu")),
+    default="wall",
+    show_default=True,
+    help="Time runs by elapsed time, or by this process's CPU time (1 thread; for a machine shared with other jobs).",
+)
+@click.option(
     "--device-option",
     "device_options",
     multiple=True,
@@ -162,6 +184,7 @@ def profile_cmd(
     repeats: int,
     max_repeats: int,
     time_cap: float,
+    clock: str,
     device_options: Sequence[str],
     devices_dir: str | None,
     resume: bool,
@@ -170,9 +193,17 @@ def profile_cmd(
     """Profile every (slot, candidate) block of SPEC, the fixed rest and the baseline on a device."""
     checked = parse(spec)
     choice = choice_of(checked, ";".join(choices)) if choices else None
-    protocol = Protocol(
-        threads=threads, warmup=warmup, min_repeats=repeats, max_repeats=max(repeats, max_repeats), time_cap_s=time_cap
-    )
+    try:
+        protocol = Protocol(
+            threads=threads,
+            warmup=warmup,
+            min_repeats=repeats,
+            max_repeats=max(repeats, max_repeats),
+            time_cap_s=time_cap,
+            clock=clock,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     req = Request(
         checked,
         device,
