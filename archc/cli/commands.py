@@ -13,6 +13,7 @@ COMMANDS: dict[str, str | tuple[str, ...]] = {
     "blocks": "blocks_cmd",
     "train": ("train_cmd", "eval_cmd", "deblur_cmd"),
     "data": "data_cmd",
+    "search": ("search_cmd", "export_cmd"),
 }
 
 

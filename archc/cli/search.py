@@ -1,0 +1,134 @@
+"""`archc search` and `archc export`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from archc.api import parse
+from archc.dsl.errors import SearchError
+
+from .output import console
+
+
+def _space(spec, saliency: str | None):  # type: ignore[no-untyped-def]
+    from archc.compiler.space import SearchSpace
+
+    excluded: tuple[str, ...] = ()
+    if spec.search is not None and spec.search.saliency_rules:
+        if saliency is None:
+            raise SearchError("the spec has `exclude top K by METRIC` but no saliency run was given", code="E0711",
+                              help="run `archc saliency ... --out RUN` and pass `--saliency RUN`")
+        from archc.runtime.saliency.resolve import resolve
+
+        excluded = resolve(spec, saliency).excluded
+    return SearchSpace.of(spec, exclude=excluded)
+
+
+def _latency(spec, space, device: str, latency: str | None, out: Path, size: tuple[int, int] | None):  # type: ignore[no-untyped-def]
+    from archc.runtime.profile.run import Request, execute
+    from archc.runtime.profile.table import table_from_record
+
+    if latency is not None:
+        data = json.loads(Path(latency).read_text())
+        table = table_from_record(spec, data)
+        kind = data.get("label", data.get("device", {}).get("kind", "measured"))
+    else:
+        _, table = execute(Request(spec, device, size=size, out=out / "profile"))
+        kind = "modelled" if device not in ("cpu", "ort-cpu", "torch-cpu") else "measured"
+    source = "modelled" if kind == "modelled" else "predicted from measured block table"
+    return table, source
+
+
+def _front_table(results: dict[str, Any]) -> Table:
+    evals = results["evaluations"]
+    table = Table(title=f"Pareto front ({len(results['pareto'])} of {len(evals)} networks)", title_justify="left")
+    for col in ("#", "latency ms", "PSNR drop dB", "network", "pick"):
+        table.add_column(col, justify="right" if col in ("#", "latency ms", "PSNR drop dB") else "left")
+    for i in results["pareto"]:
+        e = evals[i]
+        picks = [p for p, j in (("knee", results["knee"]), ("fastest", results["fastest"])) if j == i]
+        table.add_row(str(i), f"{e['objectives']['latency_ms']:.2f}", f"{e['objectives']['psnr_drop']:.3f}",
+                      e["canonical"], ", ".join(picks))
+    return table
+
+
+@click.command("search")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--weights", required=True, type=click.Path(dir_okay=False), help="Teacher weights.")
+@click.option("--surrogates", required=True, type=click.Path(file_okay=False), help="Surrogate bank folder.")
+@click.option("--data", required=True, type=click.Path(file_okay=False), help="Dataset (its test split validates).")
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--latency", type=click.Path(dir_okay=False), help="A latency.json from `archc profile` to reuse.")
+@click.option("--size", nargs=2, type=int, help="Profiling input H W (default: the device's).")
+@click.option("--budget", type=int, help="Networks to evaluate (default: the spec's `budget`, else 100).")
+@click.option("--strategy", type=click.Choice(["botorch", "random", "nsga2"]), default="botorch", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--saliency", type=click.Path(), help="Saliency run resolving `exclude top K by METRIC`.")
+@click.option("--max-latency", type=float, help="Constraint: latency at most MS.")
+@click.option("--max-drop", type=float, help="Constraint: PSNR drop at most DB.")
+@click.option("--budget-ms", "budgets_ms", multiple=True, type=float, help="Report the best network under MS.")
+@click.option("--val-images", type=int, default=8, show_default=True)
+@click.option("--crop", type=int, default=128, show_default=True)
+@click.option("--out", required=True, type=click.Path(file_okay=False))
+def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str, latency: str | None,
+               size: tuple[int, int] | None, budget: int | None, strategy: str, seed: int, saliency: str | None,
+               max_latency: float | None, max_drop: float | None, budgets_ms: Sequence[float], val_images: int,
+               crop: int, out: str) -> None:
+    """Search SPEC's slots x candidates for the PSNR-drop / latency Pareto front, without training."""
+    from archc.runtime.data.datasets import open_dataset
+    from archc.runtime.search.objectives import NetworkObjectives, QualityEvaluator, latency_matrix, rows_latency
+    from archc.runtime.search.run import SearchSetup, run
+
+    checked = parse(spec)
+    space = _space(checked, saliency)
+    out_dir = Path(out)
+    table, source = _latency(checked, space, device, latency, out_dir, tuple(size) if size else None)
+    base, matrix = latency_matrix(space, table.predict)
+    rows = rows_latency(base, matrix)
+    console.print(f"space: {space.size:,} networks over {len(space.slots)} slots; latency {source} on {device}")
+    quality = QualityEvaluator(checked, space, weights, surrogates, open_dataset(data, split="test"),
+                               val_images, crop)
+    objectives = NetworkObjectives(quality, lambda idx: float(rows([list(idx)])[0]))
+    setup = SearchSetup(checked, space, objectives, rows, source, device,
+                        {"teacher": weights, "surrogates": surrogates, "data": data,
+                         "validation": {"images": quality.names, "crop": crop},
+                         "teacher_psnr": quality.teacher_scores[0]})
+    n = budget or (checked.search.budget if checked.search and checked.search.budget else 100)
+    with Progress(TextColumn("search"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+                  TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("search", total=min(n, space.size), info="")
+
+        def on_eval(ev):  # type: ignore[no-untyped-def]
+            bar.update(task, completed=ev.order + 1,
+                       info=f"drop {ev.psnr_drop:.3f} dB, {ev.latency_ms:.2f} ms ({ev.strategy})")
+
+        results = run(setup, out_dir, strategy, n, seed, budgets_ms=budgets_ms, max_latency=max_latency,
+                      max_drop=max_drop, on_eval=on_eval)
+    console.print(_front_table(results))
+    console.print(f"wrote {out_dir / 'search.json'}, {out_dir / 'front.png'}")
+
+
+@click.command("export")
+@click.argument("run", type=click.Path())
+@click.option("--pick", default="knee", show_default=True, help="knee, fastest, best-under=MS, or an index.")
+@click.option("--out", required=True, type=click.Path(file_okay=False))
+def export_cmd(run: str, pick: str, out: str) -> None:
+    """Write one network of a search RUN as a fixed .arch spec, safetensors weights and ONNX."""
+    from archc.runtime.search.export import export
+
+    s = export(run, pick, out)
+    console.print(f"{pick}: {s['canonical']}")
+    console.print(f"  PSNR drop {s['objectives']['psnr_drop']:.3f} dB, latency {s['objectives']['latency_ms']:.3f} ms")
+    if s["reproduced_psnr"] is not None:
+        console.print(f"  exported spec reproduces PSNR {s['reproduced_psnr']:.3f} dB "
+                      f"(reported {s['reported_psnr']:.3f} dB)")
+    for key in ("spec", "weights"):
+        console.print(f"wrote {s[key]}")
+    console.print(f"wrote {s['onnx']['path']}")

@@ -1,0 +1,98 @@
+"""Export one network of a finished search: a fixed `.arch` spec (every slot resolved, no search
+part), its weights (teacher + surrogates) as safetensors, the simplified ONNX, and a check that
+the exported spec rebuilds the network and reproduces the reported PSNR."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from archc.api import build, parse
+from archc.compiler.emit_arch import arch_text
+from archc.compiler.files import write_text_atomic
+from archc.compiler.ir import to_ir
+from archc.compiler.onnx_export import export_onnx
+from archc.compiler.weights import save_safetensors
+from archc.dsl.errors import SearchError
+
+from .run import RESULTS
+
+
+def load_results(run: str | Path) -> dict[str, Any]:
+    path = Path(run) / RESULTS if Path(run).is_dir() else Path(run)
+    if not path.is_file():
+        raise SearchError(f"no search results at {path}", code="E0720", help="run `archc search ... --out RUN` first")
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+def pick_index(results: dict[str, Any], pick: str) -> int:
+    """`knee`, `fastest`, `best-under=MS` or a position in `evaluations`."""
+    if pick in ("knee", "fastest"):
+        return int(results[pick])
+    if pick.startswith("best-under="):
+        budget = float(pick.split("=", 1)[1])
+        ok = [(e["objectives"]["psnr_drop"], e["objectives"]["latency_ms"], i)
+              for i, e in enumerate(results["evaluations"]) if e["objectives"]["latency_ms"] <= budget]
+        if not ok:
+            raise SearchError(f"no evaluated network runs within {budget:g} ms", code="E0721",
+                              help="raise the budget or pick `fastest`")
+        return min(ok)[2]
+    if pick.isdigit() and int(pick) < len(results["evaluations"]):
+        return int(pick)
+    raise SearchError(f"cannot pick `{pick}`", code="E0722",
+                      help=f"use knee, fastest, best-under=MS or an index below {len(results['evaluations'])}")
+
+
+def _psnr_on(model: torch.nn.Module, results: dict[str, Any]) -> float | None:
+    from archc.runtime.data.crops import ValCrops
+    from archc.runtime.data.datasets import open_dataset
+    from archc.runtime.metrics import psnr
+
+    data, val = results.get("data"), results.get("validation")
+    if not data or not val or not Path(data).exists():
+        return None
+    pairs = open_dataset(data, split="test")
+    view = ValCrops(pairs, val["crop"])
+    items = [view[i] for i in range(len(view)) if view[i][0] in set(val["images"])]
+    blur = torch.stack([b for _, b, _ in items])
+    model.eval()
+    with torch.inference_mode():
+        out = model(blur).clamp(0, 1).numpy().transpose(0, 2, 3, 1)
+    return float(np.mean([psnr(o, s.numpy().transpose(1, 2, 0)) for o, (_, _, s) in zip(out, items, strict=True)]))
+
+
+def export(run: str | Path, pick: str, out: str | Path) -> dict[str, Any]:
+    results = load_results(run)
+    index = pick_index(results, pick)
+    ev = results["evaluations"][index]
+    spec = parse(results["spec_text"]) if results.get("spec_text") else parse(results["spec"])
+    model = build(spec, ev["choice"], results["teacher"], surrogates=results.get("surrogates"))
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = f"{spec.name}_{pick.replace('=', '_').replace('.', 'p')}"
+    comment = (f"Exported from a search of {spec.name} ({pick}: evaluation {index}).\n"
+               f"{ev['canonical']}\nPSNR drop {ev['objectives']['psnr_drop']:.3f} dB, "
+               f"latency {ev['objectives']['latency_ms']:.3f} ms ({results['latency_source']} on {results['device']})")
+    text = arch_text(to_ir(spec, _blocks(spec, ev['choice'])), name, comment)
+    write_text_atomic(out_dir / f"{name}.arch", text)
+    weights = out_dir / f"{name}.safetensors"
+    save_safetensors(model, weights, {"spec": text, "choice": ev["canonical"], "source": str(run)})
+    onnx_report = export_onnx(model, out_dir / f"{name}.onnx", spec.in_channels)
+    rebuilt = build(parse(out_dir / f"{name}.arch"), None, weights)
+    reproduced = _psnr_on(rebuilt, results)
+    summary = {"pick": pick, "index": index, "canonical": ev["canonical"], "objectives": ev["objectives"],
+               "spec": str(out_dir / f"{name}.arch"), "weights": str(weights), "onnx": onnx_report.to_json(),
+               "reproduced_psnr": reproduced,
+               "reported_psnr": ev["objectives"].get("psnr")}
+    write_text_atomic(out_dir / "export.json", json.dumps(summary, indent=1) + "\n")
+    return summary
+
+
+def _blocks(spec, choice: dict[str, str]):  # type: ignore[no-untyped-def]
+    from archc.api import choice_of
+
+    return choice_of(spec, choice)

@@ -1,0 +1,85 @@
+"""The objectives of a network of the search space, evaluated without training.
+
+Quality: the teacher with the chosen slots replaced by their distilled surrogates, scored on a
+fixed validation subset (centre crops) with NAFNet's protocol; PSNR drop = teacher PSNR - network
+PSNR (dB, mean over images). Latency: predicted from the device's block table (exact and
+deterministic, so the search models it exactly), or measured end to end per network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from archc.api import build
+from archc.compiler.space import SearchSpace
+from archc.dsl.spec import Block, Spec
+from archc.runtime.data.crops import ValCrops
+from archc.runtime.data.pairs import PairedImages
+from archc.runtime.metrics import psnr, ssim
+
+Indices = tuple[int, ...]
+
+
+def latency_matrix(space: SearchSpace, predict: Callable[[Mapping[str, Block]], float]) -> tuple[float, np.ndarray]:
+    """Split an additive predictor into (constant, slots x candidates matrix of deltas) so that a
+    batch of index rows is predicted with one gather. Checked exact for additive predictors."""
+    base = predict({})
+    m = np.zeros((len(space.slots), max(space.radices)))
+    for i, slot in enumerate(space.slots):
+        for c, block in enumerate(slot.candidates):
+            m[i, c] = predict({slot.name: block}) - base
+    return base, m
+
+
+def rows_latency(base: float, matrix: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    cols = np.arange(matrix.shape[0])
+
+    def f(rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=int).reshape(-1, matrix.shape[0])
+        return base + matrix[cols, rows].sum(axis=1)
+
+    return f
+
+
+class QualityEvaluator:
+    """PSNR (and SSIM) of assembled networks on a fixed validation batch, against the teacher."""
+
+    def __init__(self, spec: Spec, space: SearchSpace, teacher: str | Path, bank: str | Path | None,
+                 pairs: PairedImages, images: int = 8, crop: int | None = 128) -> None:
+        self.spec, self.space, self.teacher, self.bank = spec, space, teacher, bank
+        view = ValCrops(pairs, crop)
+        items = [view[i] for i in range(min(images, len(view)))]
+        self.names = [n for n, _, _ in items]
+        self.blur = torch.stack([b for _, b, _ in items])
+        self.sharp = [s.numpy().transpose(1, 2, 0) for _, _, s in items]
+        self.teacher_scores = self._scores(build(spec, None, teacher))
+
+    def _scores(self, model: torch.nn.Module) -> tuple[float, float]:
+        model.eval()
+        with torch.inference_mode():
+            out = model(self.blur).clamp(0, 1).numpy().transpose(0, 2, 3, 1)
+        return (float(np.mean([psnr(o, s) for o, s in zip(out, self.sharp, strict=True)])),
+                float(np.mean([ssim(o, s) for o, s in zip(out, self.sharp, strict=True)])))
+
+    def model(self, idx: Indices) -> torch.nn.Module:
+        return build(self.spec, self.space.decode(idx), self.teacher, surrogates=self.bank)
+
+    def __call__(self, idx: Indices) -> dict[str, float]:
+        p, s = self._scores(self.model(idx))
+        return {"psnr": p, "ssim": s, "psnr_drop": self.teacher_scores[0] - p,
+                "ssim_drop": self.teacher_scores[1] - s}
+
+
+class NetworkObjectives:
+    """quality + latency -> the dict the search engine journals."""
+
+    def __init__(self, quality: Callable[[Indices], dict[str, float]],
+                 latency: Callable[[Indices], float]) -> None:
+        self.quality, self.latency = quality, latency
+
+    def __call__(self, idx: Indices) -> dict[str, float]:
+        return {**self.quality(idx), "latency_ms": float(self.latency(idx))}

@@ -1,0 +1,83 @@
+"""One search run: resolve the space, set up objectives and a strategy, run, write the results."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from attrs import field, frozen
+
+from archc.compiler.choice import canonical_choice
+from archc.compiler.files import write_text_atomic
+from archc.compiler.space import SearchSpace
+from archc.dsl.errors import SearchError
+from archc.dsl.spec import Spec
+
+from .bo import BoTorchStrategy
+from .engine import Strategy, run_search
+from .journal import Evaluation, Journal
+from .nsga2 import NSGA2Strategy
+from .random_search import RandomStrategy
+from .report import default_reference, plot_front, summarise
+
+STRATEGIES = ("botorch", "random", "nsga2")
+JOURNAL, RESULTS, PLOT = "journal.jsonl", "search.json", "front.png"
+
+
+@frozen
+class SearchSetup:
+    spec: Spec
+    space: SearchSpace
+    objectives: Callable[[tuple[int, ...]], dict[str, float]]
+    latency_rows: Callable[[np.ndarray], np.ndarray] | None  # exact latency for BO, when predicted
+    latency_source: str  # "modelled" | "measured" | "predicted from measured block table"
+    device: str
+    meta: dict[str, Any] = field(factory=dict)
+
+
+def make_strategy(name: str, setup: SearchSetup, seed: int, budget: int, max_latency: float | None,
+                  max_drop: float | None) -> Strategy:
+    if name == "random":
+        return RandomStrategy(setup.space, seed)
+    if name == "nsga2":
+        return NSGA2Strategy(setup.space, seed, population_size=int(np.clip(budget // 4, 8, 50)))
+    if name == "botorch":
+        return BoTorchStrategy(setup.space, seed, latency=setup.latency_rows, max_latency=max_latency,
+                               max_drop=max_drop)
+    raise SearchError(f"unknown strategy `{name}`", code="E0710", help=f"use one of {', '.join(STRATEGIES)}")
+
+
+def _baseline(history: Sequence[Evaluation]) -> Evaluation | None:
+    return next((e for e in history if not any(e.indices)), None)
+
+
+def run(setup: SearchSetup, out: Path, strategy: str = "botorch", budget: int = 100, seed: int = 0,
+        batch: int = 1, budgets_ms: Sequence[float] = (), max_latency: float | None = None,
+        max_drop: float | None = None, on_eval: Callable[[Evaluation], None] | None = None) -> dict[str, Any]:
+    """Run (or resume) a search into `out`; returns the search.json content."""
+    out.mkdir(parents=True, exist_ok=True)
+    strat = make_strategy(strategy, setup, seed, budget, max_latency, max_drop)
+    history = run_search(setup.space, setup.objectives, strat, budget, Journal(out / JOURNAL), batch, seed, on_eval)
+    baseline = _baseline(history)
+    ref = default_reference(history, baseline)
+    budgets = sorted({*budgets_ms, *([max_latency] if max_latency else [])})
+    results = {
+        "spec": setup.spec.path, "spec_text": setup.spec.text, "device": setup.device,
+        "latency_source": setup.latency_source, "strategy": strategy, "seed": seed, "budget": budget,
+        "space": {"slots": [s.name for s in setup.space.slots], "excluded": list(setup.space.excluded),
+                  "size": setup.space.size},
+        "constraints": {"max_latency_ms": max_latency, "max_psnr_drop": max_drop},
+        **setup.meta,
+        "evaluations": [{**e.to_json(), "choice": {s.name: s.candidates[i].canonical for s, i in
+                                                   zip(setup.space.slots, e.indices, strict=True)}}
+                        for e in history],
+        **summarise(history, ref, budgets, baseline),
+    }
+    results["baseline_canonical"] = canonical_choice(setup.spec, {})
+    write_text_atomic(out / RESULTS, json.dumps(results, indent=1) + "\n")
+    label = f"latency on {setup.device} (ms, {setup.latency_source})"
+    plot_front(history, results, out / PLOT, f"{setup.spec.name}: {strategy}, {len(history)} networks", label)
+    return results
