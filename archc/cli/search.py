@@ -89,7 +89,7 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
     checked = parse(spec)
     space = _space(checked, saliency)
     out_dir = Path(out)
-    table, source = _latency(checked, space, device, latency, out_dir, tuple(size) if size else None)
+    table, source = _latency(checked, space, device, latency, out_dir, (size[0], size[1]) if size else None)
     base, matrix = latency_matrix(space, table.predict)
     rows = rows_latency(base, matrix)
     console.print(f"space: {space.size:,} networks over {len(space.slots)} slots; latency {source} on {device}")

@@ -21,8 +21,7 @@ Indices = tuple[int, ...]
 Objectives = dict[str, float]
 
 
-class Evaluator(Protocol):
-    def __call__(self, indices: Indices) -> Objectives: ...
+Evaluator = Callable[[Indices], Objectives]
 
 
 class Strategy(Protocol):
