@@ -24,8 +24,11 @@ class NSGA2Strategy:
     def __init__(self, space: SearchSpace, seed: int = 0, population_size: int = 20) -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.space = space
-        self.dists: dict[str, optuna.distributions.BaseDistribution] = {f"s{i}": optuna.distributions.CategoricalDistribution(list(range(len(s.candidates))))
-                      for i, s in enumerate(space.slots)}
+        Dist = optuna.distributions.BaseDistribution
+        self.dists: dict[str, Dist] = {
+            f"s{i}": optuna.distributions.CategoricalDistribution(list(range(len(s.candidates))))
+            for i, s in enumerate(space.slots)
+        }
         sampler = optuna.samplers.NSGAIISampler(population_size=population_size, seed=seed)
         self.study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
         self.pending: dict[tuple[int, ...], optuna.trial.Trial] = {}
