@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import optuna
+from optuna.distributions import BaseDistribution
 
 from archc.compiler.space import SearchSpace
 
@@ -24,8 +25,7 @@ class NSGA2Strategy:
     def __init__(self, space: SearchSpace, seed: int = 0, population_size: int = 20) -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.space = space
-        Dist = optuna.distributions.BaseDistribution
-        self.dists: dict[str, Dist] = {
+        self.dists: dict[str, BaseDistribution] = {
             f"s{i}": optuna.distributions.CategoricalDistribution(list(range(len(s.candidates))))
             for i, s in enumerate(space.slots)
         }
