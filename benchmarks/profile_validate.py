@@ -33,10 +33,18 @@ def main() -> None:
     ap.add_argument("--time-cap", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="cpu: time by process CPU time (1 thread), for a machine shared with other jobs",
+    )
     ap.add_argument("--out", default=None, help="run folder (default: a temporary one)")
     args = ap.parse_args()
     out = Path(args.out or tempfile.mkdtemp(prefix="profile_validate_"))
-    protocol = Protocol(threads=args.threads, warmup=2, min_repeats=args.repeats, time_cap_s=args.time_cap)
+    protocol = Protocol(
+        threads=args.threads, warmup=2, min_repeats=args.repeats, time_cap_s=args.time_cap, clock=args.clock
+    )
     req = Request(
         archc.parse(args.spec), args.device, tuple(args.size), out, protocol, validate_n=args.n, seed=args.seed
     )

@@ -14,6 +14,9 @@ COMMANDS: dict[str, str | tuple[str, ...]] = {
     "train": ("train_cmd", "eval_cmd", "deblur_cmd"),
     "data": "data_cmd",
     "search": ("search_cmd", "export_cmd"),
+    "profile": "profile_cmd",
+    "devices": "devices_cmd",
+    "calibrate": "calibrate_cmd",
 }
 
 

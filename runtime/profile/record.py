@@ -91,7 +91,10 @@ def read(path: Path) -> dict[str, Any]:
 
 
 def reusable(previous: Mapping[str, Any], header: Mapping[str, Any]) -> dict[str, Any]:
-    """Measurements of an earlier run of the same arch, device and input size (for --resume)."""
-    same = all(previous.get(k) == header.get(k) for k in ("arch", "input_size"))
+    """Measurements of an earlier run of the same arch, device, input size and timing protocol
+    (threads, clock) -- the figures a resumed run may reuse."""
+    same = all(previous.get(k) == header.get(k) for k in ("arch", "input_size", "label"))
     same = same and (previous.get("device") or {}).get("name") == header["device"]["name"]
+    before, now = previous.get("protocol") or {}, header.get("protocol") or {}
+    same = same and all(before.get(k) == now.get(k) for k in ("threads", "clock", "model_file"))
     return dict(previous.get("measurements") or {}) if same else {}

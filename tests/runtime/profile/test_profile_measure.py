@@ -79,3 +79,12 @@ def test_quartiles_and_protocol_checks() -> None:
 def test_machine_record_names_the_cpu() -> None:
     info = measure.machine()
     assert info["logical_cpus"] and info["python"] and info["cpu"]
+
+
+def test_the_cpu_clock_times_by_process_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    c = FakeClock([0.004])
+    monkeypatch.setattr(measure.time, "process_time", c.perf_counter)
+    samples, _ = time_runs(c.run, Protocol(warmup=0, min_repeats=3, max_repeats=3, clock="cpu"))
+    assert samples == pytest.approx([0.004] * 3)
+    with pytest.raises(ValueError, match="only with 1 thread"):
+        Protocol(threads=2, clock="cpu")
