@@ -17,6 +17,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -83,9 +84,10 @@ def main() -> None:
     spec = archc.parse(args.spec)
     model = _model(spec).to(args.device).eval()
     data = _batches(args.batches, args.batch, args.size)
+    params = sum(p.numel() for p in model.parameters())
     print(
-        f"{spec.name}: {sum(p.numel() for p in model.parameters()):,} params; {args.batches} batches of "
-        f"{args.batch} x 3 x {args.size} x {args.size}; {args.threads} threads; {args.device}; torch {torch.__version__}"
+        f"{spec.name}: {params:,} params; {args.batches} batches of {args.batch} x 3 x {args.size} x {args.size}; "
+        f"{args.threads} threads; {args.device}; torch {torch.__version__}"
     )
     x, y = (t.to(args.device) for t in data[0])
     fb = forward_backward(model, x, y)
@@ -95,7 +97,7 @@ def main() -> None:
         print(f"{'metric':<10} {'seconds':>9} {'per batch':>10} {'x fwd+bwd':>10}")
         for m in metrics:
             probe = Probe.of(model, data, blocks=paths, device=args.device)
-            secs = _timed(lambda m=m, probe=probe: run_measures(probe, [m]))
+            secs = _timed(partial(run_measures, probe, [m]))
             per = secs if m == "synflow" else secs / args.batches  # synflow: one all-ones sample, no batches
             label = "(1 pass)" if m == "synflow" else ""
             print(f"{m:<10} {secs:9.2f} {per:10.2f} {per / fb:10.2f} {label}")

@@ -17,6 +17,12 @@ COMMANDS: dict[str, str | tuple[str, ...]] = {
     "profile": "profile_cmd",
     "devices": "devices_cmd",
     "calibrate": "calibrate_cmd",
+    "saliency": "saliency_cmd",
+    "explain": "explain_cmd",
+    "distill": "distill_cmd",
+    "finetune": "finetune_cmd",
+    "run": "run_cmd",
+    "report": "report_cmd",
 }
 
 

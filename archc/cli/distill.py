@@ -171,7 +171,11 @@ def distill_cmd(
     no_report: bool,
     as_json: bool,
 ) -> None:
-    """Distill surrogates of every (slot, candidate) of SPEC's search space from the teacher WEIGHTS."""
+    """Distill a surrogate for every (slot, candidate) of SPEC's search space from the frozen teacher
+    WEIGHTS: the candidate learns to map the teacher's features at the slot's input to those at its
+    output (loss: squared error over the teacher output's energy), on a seeded --fraction of the
+    training pairs. Writes OUT/surrogates/ (one safetensors per surrogate + manifest.json) and
+    OUT/distill.json (fit and plug-in PSNR drop of each). Rerun with the same settings to resume."""
     from archc.runtime.data.datasets import open_dataset
     from archc.runtime.distill import DistillConfig, distill, plan_jobs
 

@@ -5,9 +5,10 @@ bank that plugs into the teacher."""
 from .bank import Bank, BankEntry, assemble, load_bank, plug_surrogates
 from .config import DistillConfig
 from .errors import DistillError
+from .execute import Event
 from .fit import FEATURE_LOSS
 from .plan import Job, plan_jobs
-from .run import DistillRun, Event, distill
+from .run import DistillRun, distill
 
 __all__ = [
     "FEATURE_LOSS",

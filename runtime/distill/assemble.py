@@ -26,6 +26,16 @@ from .plan import Job, entry_stem, plan_jobs
 from .worker import read_result, result_path
 
 
+@attrs.frozen
+class Provenance:
+    """What every entry of one run shares."""
+
+    cfg: DistillConfig
+    teacher_sha256: str
+    teacher_file: str
+    train_crops: int
+
+
 def merged_tensors(run: Path, parts: Sequence[Job]) -> dict[str, torch.Tensor]:
     """The slot's surrogate state (`<i>.<name>`): one job's keys as they are, or part i's `0.*` as `i.*`."""
     if len(parts) == 1:
@@ -63,16 +73,6 @@ def entry_stats(
         "fit_rel_change": rel,
         "seconds": sum(r["seconds"] for r in records),
     }
-
-
-@attrs.frozen
-class Provenance:
-    """What every entry of one run shares."""
-
-    cfg: DistillConfig
-    teacher_sha256: str
-    teacher_file: str
-    train_crops: int
 
 
 def make_entry(parts: Sequence[Job], prov: Provenance, file: str | None, stats: dict[str, Any]) -> BankEntry:

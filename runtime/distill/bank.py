@@ -104,8 +104,11 @@ def write_manifest(bank: Bank, feature_loss: str) -> Path:
 
 
 def load_bank(path: str | Path) -> Bank:
-    """Read `path/manifest.json` (or a manifest file given directly); raises DistillError."""
+    """Read `path/manifest.json` (`path`: the bank folder, its run folder, or the manifest itself);
+    raises DistillError when it is missing or not a surrogate manifest."""
     root = Path(path)
+    if (root / "surrogates" / MANIFEST).is_file() and not (root / MANIFEST).exists():
+        root = root / "surrogates"  # the run folder itself
     manifest = root if root.is_file() else root / MANIFEST
     try:
         data = json.loads(manifest.read_text(encoding="utf-8"))

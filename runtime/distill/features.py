@@ -130,7 +130,7 @@ def _cache_split(
 
 def _open_map(
     stack: contextlib.ExitStack, spec: Spec, slot: Slot, boundaries: int, crops: CropSet, path: Path
-) -> np.ndarray:
+) -> np.memmap:
     stage = spec.stage(slot.stage)
     size = crops.crop >> stage.level
     tmp = stack.enter_context(atomic_path(path))

@@ -10,23 +10,17 @@ a pool of spawned processes, each with max(1, cores // jobs) torch threads.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
-import multiprocessing
-import os
-import queue as queues
-import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import torch
 from attrs import frozen
 
 from archc.compiler.files import write_text_atomic
 from archc.compiler.lower import ArchNet
-from archc.dsl.errors import ArchError
 from archc.dsl.spec import Spec
 from archc.runtime.data.pairs import PairedImages
 
@@ -35,26 +29,12 @@ from .bank import Bank, file_sha256
 from .config import DistillConfig
 from .crops import distill_crops
 from .errors import DistillError
+from .execute import Event, EventCallback, emit, feature_threads, run_here, run_pool, torch_threads
 from .features import cache_features
 from .plan import Job, plan_jobs, select_slots
-from .worker import JobTask, init_worker, result_path, run_in_worker, run_job
+from .worker import JobTask, result_path
 
 CONFIG_FILE = "distill.config.json"
-
-
-@frozen
-class Event:
-    """Progress: `kind` is "features" (step/total crops done), "skip" (a job already done),
-    "start", "step" (step/total of `job`, with its loss) or "done"."""
-
-    kind: str
-    job: str | None = None
-    step: int = 0
-    total: int = 0
-    loss: float | None = None
-
-
-EventCallback = Callable[[Event], None]
 
 
 @frozen
@@ -65,20 +45,6 @@ class DistillRun:
     trained: tuple[str, ...]  # job ids trained by this call
     reused: tuple[str, ...]  # job ids whose result an earlier call had written
     seconds: float
-
-
-def cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def threads_per_job(cfg: DistillConfig) -> int:
-    return cfg.threads or max(1, cores() // cfg.jobs)
-
-
-def feature_threads(cfg: DistillConfig) -> int:
-    """Threads of the teacher's feature pass: all the jobs' together. Fixed by the settings, not by
-    the caller's torch state, because the thread count can change the features' last bits."""
-    return cfg.threads * cfg.jobs if cfg.threads else cores()
 
 
 def check_run(out: Path, spec: Spec, cfg: DistillConfig, teacher_sha: str) -> None:
@@ -134,85 +100,10 @@ def prepare_features(
             on_event(Event("features", step=done, total=total))
 
     slots = select_slots(spec, slot_names)
-    cache_features(teacher, spec, slots, {"train": train, "heldout": held}, out / "features", cfg.granularity, on_batch)
-
-
-def _emit(on_event: EventCallback | None, event: Event) -> None:
-    if on_event is not None:
-        on_event(event)
-
-
-@contextlib.contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def run_here(tasks: Sequence[JobTask], cfg: DistillConfig, on_event: EventCallback | None) -> None:
-    """Run the tasks one after another in this process."""
-    with torch_threads(threads_per_job(cfg)):
-        for task in tasks:
-            _emit(on_event, Event("start", task.job.id, 0, cfg.iters))
-            run_job(task, lambda job, step, loss: _emit(on_event, Event("step", job, step, cfg.iters, loss)))
-            _emit(on_event, Event("done", task.job.id, cfg.iters, cfg.iters))
-
-
-def _plugin_files() -> tuple[str, ...]:
-    """Block plugin files loaded in this process (`archc --plugin`), for the workers to load too."""
-    return tuple(
-        str(m.__file__)
-        for n, m in sorted(sys.modules.items())
-        if n.startswith("archc_plugin_") and getattr(m, "__file__", None)
-    )
-
-
-def _drain(progress: Any, cfg: DistillConfig, on_event: EventCallback | None) -> None:
-    while True:
-        try:
-            kind, job, step, loss, _ = progress.get_nowait()
-        except queues.Empty:
-            return
-        _emit(on_event, Event(kind, job, step, cfg.iters, loss))
-
-
-def _result(future: Future[dict[str, Any]], task: JobTask) -> None:
-    try:
-        future.result()
-    except ArchError:
-        raise
-    except Exception as exc:
-        raise DistillError(
-            f"surrogate job `{task.job.id}` failed: {type(exc).__name__}: {exc}",
-            code="E1111",
-            help="rerun with --jobs 1 and --debug to see the traceback",
-        ) from exc
-
-
-def run_pool(tasks: Sequence[JobTask], cfg: DistillConfig, on_event: EventCallback | None) -> None:
-    """Run the tasks in `cfg.jobs` spawned processes; progress flows back through a queue."""
-    ctx = multiprocessing.get_context("spawn")
-    progress = ctx.Queue()
-    pool = ProcessPoolExecutor(
-        max_workers=min(cfg.jobs, len(tasks)),
-        mp_context=ctx,
-        initializer=init_worker,
-        initargs=(threads_per_job(cfg), progress, _plugin_files()),
-    )
-    try:
-        futures = {pool.submit(run_in_worker, t): t for t in tasks}
-        pending: set[Future[dict[str, Any]]] = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-            _drain(progress, cfg, on_event)
-            for future in done:
-                _result(future, futures[future])
-                _emit(on_event, Event("done", futures[future].job.id, cfg.iters, cfg.iters))
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    with torch_threads(feature_threads(cfg)):
+        cache_features(
+            teacher, spec, slots, {"train": train, "heldout": held}, out / "features", cfg.granularity, on_batch
+        )
 
 
 def distill(
@@ -232,13 +123,45 @@ def distill(
     """
     start, run = time.perf_counter(), Path(out)
     cfg.check()
+    with run_lock(run):
+        return _distill(spec, teacher, teacher_file, pairs, run, cfg, slots, on_event, start)
+
+
+@contextlib.contextmanager
+def run_lock(run: Path) -> Iterator[None]:
+    """Hold `run/.lock` (an advisory lock the OS drops when the process dies, even by SIGKILL), so
+    two runs never train into one folder at once."""
+    run.mkdir(parents=True, exist_ok=True)
+    with open(run / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DistillError(
+                f"another `archc distill` is running on {run}",
+                code="E1112",
+                help="wait for it to finish, or pass another --out folder",
+            ) from None
+        yield
+
+
+def _distill(
+    spec: Spec,
+    teacher: ArchNet,
+    teacher_file: str | Path,
+    pairs: PairedImages,
+    run: Path,
+    cfg: DistillConfig,
+    slots: Sequence[str] | None,
+    on_event: EventCallback | None,
+    start: float,
+) -> DistillRun:
     jobs = plan_jobs(spec, slots, cfg.granularity)
     teacher_sha = file_sha256(teacher_file)
     check_run(run, spec, cfg, teacher_sha)
     pending = [j for j in jobs if not result_path(run / "jobs", j).exists()]
     for job in jobs:
         if job not in pending:
-            _emit(on_event, Event("skip", job.id, cfg.iters, cfg.iters))
+            emit(on_event, Event("skip", job.id, cfg.iters, cfg.iters))
     prepare_features(spec, teacher, pairs, run, cfg, sorted({j.slot for j in pending}), on_event)
     originals = {s.name: s.original.kind for s in select_slots(spec, slots)}
     tasks = [

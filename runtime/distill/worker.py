@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import attrs
+import numpy as np
 import torch
 from attrs import frozen
 
@@ -26,6 +28,7 @@ from .plan import Job, job_seed, job_stem
 StepReport = Callable[[str, int, float], None]  # (job id, step, loss)
 
 _queue: Any = None  # a worker process's progress queue, set by `init_worker`
+ORPHAN_CHECK_SECONDS = 1.0
 
 
 @frozen
@@ -52,8 +55,6 @@ def read_result(path: Path) -> dict[str, Any]:
 
 def run_job(task: JobTask, report: StepReport | None = None) -> dict[str, Any]:
     """Train the task's surrogate and write its result file; returns the result's metadata."""
-    import numpy as np
-
     job, granularity = task.job, task.cfg.granularity
     train, held = (np.load(feature_path(task.features, job.slot, s), mmap_mode="r") for s in ("train", "heldout"))
     boundaries = (boundary_index(granularity, job.offsets[0]), boundary_index(granularity, job.offsets[1]))
@@ -75,10 +76,19 @@ def init_worker(threads: int, queue: Any, plugins: tuple[str, ...] = ()) -> None
     global _queue
     torch.set_num_threads(threads)
     _queue = queue
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     if plugins:
         from archc.runtime.blocks import load_plugins
 
         load_plugins(plugins)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A killed parent leaves its pool's workers waiting forever on the call queue (they hold its
+    write end too): exit as soon as the parent is gone. A resumed run redoes the unfinished job."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os._exit(1)
 
 
 def run_in_worker(task: JobTask) -> dict[str, Any]:

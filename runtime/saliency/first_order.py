@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 import torch
@@ -24,7 +24,7 @@ from attrs import frozen
 from torch import nn
 
 from .fisher import fisher_hooks
-from .probe import Probe
+from .probe import Probe, Scored
 from .residual import residual_scales
 
 PerBatch = dict[str, np.ndarray]  # name -> one value per batch
@@ -34,12 +34,12 @@ PerBatch = dict[str, np.ndarray]  # name -> one value per batch
 class GradView:
     """The copy right after one backward pass: weights carry `.grad`."""
 
-    layers: Mapping[str, nn.Module]
+    layers: Mapping[str, Scored]
     blocks: Mapping[str, nn.Module]
     fisher: Mapping[str, float]
 
 
-def _weight_grad(m: nn.Module) -> torch.Tensor:
+def _weight_grad(m: Scored) -> torch.Tensor:
     g = m.weight.grad
     return torch.zeros_like(m.weight) if g is None else g
 
@@ -88,7 +88,8 @@ def first_order(
     rows: dict[str, list[dict[str, float]]] = {n: [] for n in names}
     for k, (x, y) in enumerate(probe.batches):
         probe.model.zero_grad(set_to_none=True)
-        with fisher_hooks(layers) if "fisher" in names else nullcontext({}) as stats:
+        hooks: AbstractContextManager[dict[str, float]] = fisher_hooks(layers) if "fisher" in names else nullcontext({})
+        with hooks as stats:
             probe.loss(probe.model(x), y).backward()
         view = GradView(layers, blocks, dict(stats))
         for n in names:

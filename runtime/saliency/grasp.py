@@ -20,16 +20,19 @@ from .probe import Probe
 
 def _batch_grasp(probe: Probe, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
     layers = probe.layers()
-    weights = [m.weight for m in layers.values()]
+    weights: list[torch.Tensor] = [m.weight for m in layers.values()]
     loss = probe.loss(probe.model(x), y)
     grads = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
-    z = sum(((g.detach() * g).sum() for g in grads if g is not None), torch.zeros((), device=loss.device))
+    z = torch.zeros((), device=loss.device)
+    for g in grads:
+        if g is not None:
+            z = z + (g.detach() * g).sum()
     if not z.requires_grad:  # no second-order path (e.g. every gradient is constant)
         return dict.fromkeys(layers, 0.0)
     hg = torch.autograd.grad(z, weights, allow_unused=True)
     return {
         n: 0.0 if h is None else float(-(w.detach() * h).double().sum())
-        for (n, w), h in zip(((n, m.weight) for n, m in layers.items()), hg, strict=True)
+        for (n, w), h in zip(zip(layers, weights, strict=True), hg, strict=True)
     }
 
 

@@ -22,6 +22,7 @@ Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Batch = tuple[torch.Tensor, torch.Tensor]  # (input, target), each `B x C x H x W`
 
 SCORED = (nn.Conv2d, nn.Linear)  # the layer types zero-cost-nas scores
+Scored = nn.Conv2d | nn.Linear
 
 
 def _l1(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -61,7 +62,7 @@ class Probe:
         moved = tuple((x.to(device), y.to(device)) for x, y in batches)
         return cls(twin, moved, loss, tuple(blocks))
 
-    def layers(self) -> dict[str, nn.Module]:
+    def layers(self) -> dict[str, Scored]:
         """The scored layers (Conv2d and Linear) of the copy, by module name."""
         return {n: m for n, m in self.model.named_modules() if isinstance(m, SCORED)}
 

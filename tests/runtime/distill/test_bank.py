@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -56,7 +57,7 @@ def test_build_loads_the_surrogates(micro: Micro, micro_run: DistillRun) -> None
             assert torch.equal(value, teacher[key]), key
 
 
-def _stage_io(model: torch.nn.Module, x: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+def _stage_io(model: Any, x: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     seen: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
     hooks = [
         model.stage_module(name).register_forward_hook(lambda m, a, y, n=name: seen.__setitem__(n, (a[0], y)))

@@ -15,7 +15,8 @@ import archc
 from archc.compiler.weights import load_state
 from archc.runtime.data.datasets import open_dataset
 from archc.runtime.distill import DistillConfig, DistillError, DistillRun, Event, distill
-from archc.runtime.distill.run import EventCallback
+from archc.runtime.distill.execute import EventCallback
+from archc.runtime.distill.run import run_lock
 
 
 class _Kill(Exception):
@@ -98,3 +99,10 @@ def test_block_granularity_assembles_one_file_per_slot_and_candidate(micro: Micr
     assert {k.split(".")[0] for k in tensors} == {"0", "1"}
     model = archc.build(micro.spec, {"enc2": "dsconv"}, micro.teacher, surrogates=run.bank.root)
     assert torch.equal(model.state_dict()["encoders.1.1.pw.weight"], tensors["1.pw.weight"])
+
+
+def test_one_run_at_a_time_per_folder(micro: Micro, tmp_path: Path) -> None:
+    with run_lock(tmp_path), pytest.raises(DistillError, match="another `archc distill` is running") as err:
+        _run(micro, tmp_path, slots=["dec1"])
+    assert err.value.diagnostics[0].code == "E1112"
+    assert _run(micro, tmp_path, attrs.evolve(FAST, iters=1), slots=["dec1"]).trained  # the lock is released

@@ -8,14 +8,14 @@ import math
 import numpy as np
 import pytest
 import torch
+from saliency_nets import SEARCHED, batches, randomised
 from scipy.stats import spearmanr
 
 import archc
 from archc.runtime.metrics import psnr
 from archc.runtime.saliency.ablate import ablate, spearman
+from archc.runtime.saliency.residual import residual_scales
 from archc.runtime.saliency.units import block_units, slot_units
-
-from saliency_nets import SEARCHED, batches, randomised
 
 
 def _images(n: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -27,9 +27,8 @@ def _psnr_with_zero_scales(model: torch.nn.Module, paths: tuple[str, ...], image
     twin = copy.deepcopy(model).eval()
     with torch.no_grad():
         for path in paths:
-            block = twin.get_submodule(path)
-            block.beta.zero_()
-            block.gamma.zero_()
+            for scale in residual_scales(twin.get_submodule(path)):
+                scale.zero_()
         return float(np.mean([psnr(twin(b)[0].clamp(0, 1), s[0]) for b, s in images]))
 
 

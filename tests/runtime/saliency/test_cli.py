@@ -8,14 +8,13 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
+from saliency_nets import SEARCHED, gopro_folder, randomised
 
 import archc
 from archc.cli import _Group
 from archc.cli.explain import explain_cmd
 from archc.cli.saliency import saliency_cmd
 from archc.compiler.weights import save_safetensors
-
-from saliency_nets import SEARCHED, gopro_folder, randomised
 
 
 def _cli() -> click.Group:
@@ -25,7 +24,7 @@ def _cli() -> click.Group:
     return group
 
 
-def _run(*args: str) -> Result:
+def _run(*args: str | Path) -> Result:
     return CliRunner().invoke(_cli(), [str(a) for a in args], terminal_width=200)
 
 
@@ -138,3 +137,10 @@ def test_a_crop_the_network_would_pad_is_refused(setup: dict[str, Path]) -> None
         "18",
     )
     assert result.exit_code == 1 and "E1002" in result.output and "multiple of 4" in result.output
+
+
+def test_the_table_prints_non_finite_scores_as_such() -> None:
+    from archc.cli.saliency import fmt_score
+
+    assert fmt_score(None, "nan") == "nan" and fmt_score(None, "inf") == "inf"
+    assert fmt_score(float("-inf")) == "-inf" and fmt_score(0.000123456) == "0.000123"

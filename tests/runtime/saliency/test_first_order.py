@@ -6,14 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from saliency_nets import MIXED, TwoConv, batches, randomised
 from torch import nn
 
 import archc
 from archc.runtime.saliency.first_order import first_order
 from archc.runtime.saliency.probe import Probe
 from archc.runtime.saliency.units import block_units
-
-from saliency_nets import MIXED, TwoConv, batches, randomised
 
 
 def _mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -49,14 +48,15 @@ def test_grad_norm_matches_finite_differences() -> None:
         np.testing.assert_allclose(got[name], norms, rtol=1e-6)
 
 
-def _linear_net() -> nn.Sequential:
+def _linear_net() -> tuple[nn.Sequential, nn.Linear, nn.Linear]:
     torch.manual_seed(1)
-    return nn.Sequential(nn.Linear(5, 4, bias=False), nn.Linear(4, 3, bias=False)).double()
+    first, last = nn.Linear(5, 4, bias=False).double(), nn.Linear(4, 3, bias=False).double()
+    return nn.Sequential(first, last), first, last
 
 
 def test_snip_and_fisher_match_closed_forms_for_a_linear_net() -> None:
-    net = _linear_net()
-    w1, w2 = (m.weight.detach() for m in net)
+    net, first, last = _linear_net()
+    w1, w2 = first.weight.detach(), last.weight.detach()
     gen = torch.Generator().manual_seed(2)
     data = [
         (torch.randn(6, 5, generator=gen, dtype=torch.float64), torch.randn(6, 3, generator=gen, dtype=torch.float64))

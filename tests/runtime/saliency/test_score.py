@@ -8,12 +8,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from saliency_nets import MIXED, SEARCHED, batches, randomised
 from scipy.stats import rankdata
 
 import archc
 from archc.runtime.saliency import SaliencyError, compute_saliency
-
-from saliency_nets import MIXED, SEARCHED, batches, randomised
 
 
 def _snapshot(model: torch.nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, bool], dict[str, bool]]:
@@ -52,7 +51,9 @@ def test_normalisations() -> None:
     assert result.metrics == ("grad_norm", "snip")
     for units in (result.blocks, result.slots):
         sums = [u.sums["snip"] for u in units]
-        assert [u.per_param["snip"] for u in units] == pytest.approx([s / u.params for s, u in zip(sums, units)])
+        assert [u.per_param["snip"] for u in units] == pytest.approx(
+            [s / u.params for s, u in zip(sums, units, strict=True)]
+        )
         assert [u.rank["snip"] for u in units] == pytest.approx(list(rankdata(sums) / len(sums)))
     # a slot's sum-type score is the sum of its blocks' scores
     by_name = {u.unit.name: u for u in result.blocks}

@@ -1,0 +1,143 @@
+"""`archc run`: the whole method in one command, stage by stage, each skipped when its results
+are already in the run folder (delete a stage's folder to redo it).
+
+Stages and the file that marks each one done:
+  data      RUN/data/meta.json            (only without --data: a synthetic blur set)
+  teacher   RUN/teacher/weights.safetensors (only without --weights: NAFNet's recipe)
+  saliency  RUN/saliency/saliency.json    (with ablation: which metric to trust)
+  profile   RUN/profile/latency.json      (block table on --device, status complete)
+  distill   RUN/distill/distill.json      (surrogates in RUN/distill/surrogates)
+  search    RUN/search/search.json
+  export    RUN/export/export.json        (the knee point, unless --pick)
+  report    RUN/report.html, RUN/report.md (always rewritten)
+Timings go to RUN/run.json.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from archc.api import parse
+from archc.compiler.files import write_text_atomic
+from archc.dsl.errors import ArchError
+
+from .output import console, err_console
+
+
+def _done(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    if path.name == "latency.json":
+        return json.loads(path.read_text()).get("status") == "complete"
+    return True
+
+
+class _Pipeline:
+    def __init__(self, ctx: click.Context, out: Path, resume_cmd: str) -> None:
+        self.ctx, self.out, self.resume_cmd = ctx, out, resume_cmd
+        self.log_path = out / "run.json"
+        self.log: dict[str, Any] = json.loads(self.log_path.read_text()) if self.log_path.is_file() else {}
+
+    def stage(self, name: str, marker: Path, action: Callable[[], None]) -> None:
+        if _done(marker):
+            console.print(f"[bold]{name}[/bold]: done already ({marker.relative_to(self.out)}), skipped")
+            self.log.setdefault(name, {})["skipped_last_run"] = True
+            return
+        console.rule(f"{name}")
+        t0 = time.perf_counter()
+        try:
+            action()
+        except (ArchError, click.ClickException, Exception) as exc:
+            self._fail(name, exc)
+        self.log[name] = {"seconds": round(time.perf_counter() - t0, 2), "status": "complete",
+                          "skipped_last_run": False}
+        write_text_atomic(self.log_path, json.dumps(self.log, indent=1) + "\n")
+
+    def _fail(self, name: str, exc: BaseException) -> None:
+        self.log[name] = {"status": "failed", "error": str(exc)}
+        write_text_atomic(self.log_path, json.dumps(self.log, indent=1) + "\n")
+        if isinstance(exc, ArchError):
+            err_console.print(exc.render(), markup=False, highlight=False)
+        elif not isinstance(exc, click.ClickException):
+            err_console.print(f"{type(exc).__name__}: {exc}", markup=False)
+        err_console.print(f"stage `{name}` failed; the results of earlier stages are kept in {self.out}.\n"
+                          f"resume with: {self.resume_cmd}", markup=False)
+        if self.ctx.obj and self.ctx.obj.get("debug"):
+            raise exc
+        self.ctx.exit(1)
+
+    def invoke(self, command: click.Command, **kwargs: Any) -> None:
+        self.ctx.invoke(command, **kwargs)
+
+
+@click.command("run")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--data", type=click.Path(file_okay=False), help="Dataset (default: build a synthetic blur set).")
+@click.option("--weights", type=click.Path(dir_okay=False), help="Teacher weights (default: train one).")
+@click.option("--device", default="cpu", show_default=True, help="Latency device (`archc devices`).")
+@click.option("--budget", type=int, help="Networks the search evaluates (default: the spec's, else 40).")
+@click.option("--strategy", type=click.Choice(["botorch", "random", "nsga2"]), default="botorch", show_default=True)
+@click.option("--pick", default="knee", show_default=True, help="Network to export: knee, fastest, best-under=MS.")
+@click.option("--train-minutes", type=float, default=8.0, show_default=True, help="Teacher training time.")
+@click.option("--distill-iters", type=int, default=300, show_default=True)
+@click.option("--jobs", type=int, default=2, show_default=True, help="Parallel surrogate trainings.")
+@click.option("--size", nargs=2, type=int, default=(256, 256), show_default=True, help="Profiling input H W.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", default="runs/run", show_default=True, type=click.Path(file_okay=False))
+@click.pass_context
+def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None, device: str, budget: int | None,
+            strategy: str, pick: str, train_minutes: float, distill_iters: int, jobs: int, size: tuple[int, int],
+            seed: int, out: str) -> None:
+    """Run the whole method on SPEC: data, teacher, saliency, latency, surrogates, search, export, report."""
+    from . import data as data_cli
+    from . import distill as distill_cli
+    from . import profile as profile_cli
+    from . import saliency as saliency_cli
+    from . import search as search_cli
+    from . import train as train_cli
+    from .report import write_report
+
+    checked = parse(spec)
+    run_dir = Path(out)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    resume = f"archc run {spec} --out {out}" + (f" --data {data}" if data else "") + (
+        f" --weights {weights}" if weights else "") + (f" --device {device}" if device != "cpu" else "")
+    p = _Pipeline(ctx, run_dir, resume)
+    data_dir = Path(data) if data else run_dir / "data"
+    teacher = Path(weights) if weights else run_dir / "teacher" / "weights.safetensors"
+    if not data:
+        p.stage("data", data_dir / "meta.json",
+                lambda: p.invoke(data_cli.synth_cmd, out=str(data_dir), seed=seed))
+    if not weights:
+        p.stage("teacher", teacher, lambda: p.invoke(
+            train_cli.train_cmd, spec=spec, data=str(data_dir), out=str(teacher.parent), minutes=train_minutes,
+            seed=seed, resume=True))
+    p.stage("saliency", run_dir / "saliency" / "saliency.json", lambda: p.invoke(
+        saliency_cli.saliency_cmd, spec=spec, weights=str(teacher), data=str(data_dir),
+        out=str(run_dir / "saliency"), crop=64, ablate=True, seed=seed))
+    p.stage("profile", run_dir / "profile" / "latency.json", lambda: p.invoke(
+        profile_cli.profile_cmd, spec=spec, device=device, size=size, out=str(run_dir / "profile"), resume=True))
+    p.stage("distill", run_dir / "distill" / "distill.json", lambda: p.invoke(
+        distill_cli.distill_cmd, spec=spec, weights=str(teacher), data=str(data_dir), out=str(run_dir / "distill"),
+        jobs=jobs, iters=distill_iters, seed=seed))
+    n = budget or (checked.search.budget if checked.search and checked.search.budget else 40)
+    p.stage("search", run_dir / "search" / "search.json", lambda: p.invoke(
+        search_cli.search_cmd, spec=spec, weights=str(teacher), surrogates=str(run_dir / "distill" / "surrogates"),
+        data=str(data_dir), device=device, latency=str(run_dir / "profile" / "latency.json"), budget=n,
+        strategy=strategy, seed=seed, saliency=str(run_dir / "saliency") if _needs_saliency(checked) else None,
+        out=str(run_dir / "search")))
+    p.stage("export", run_dir / "export" / "export.json", lambda: p.invoke(
+        search_cli.export_cmd, run=str(run_dir / "search"), pick=pick, out=str(run_dir / "export")))
+    (run_dir / "report.html").unlink(missing_ok=True)
+    p.stage("report", run_dir / "report.html", lambda: write_report(run_dir, checked))
+    console.print(f"report: {run_dir / 'report.html'} (and report.md)")
+
+
+def _needs_saliency(spec: Any) -> bool:
+    return bool(spec.search is not None and spec.search.saliency_rules)

@@ -1,0 +1,234 @@
+"""The run report: `RUN/report.html` (self-contained, PNGs inline) and `RUN/report.md`.
+
+Every figure and statement is read from the run's JSON files (saliency.json, latency.json,
+distill.json, search.json, export.json, run.json); the only thing computed here is the
+before/after image strip, from the exported weights on the validation images the search used.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import html
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from attrs import field, frozen
+
+from archc.compiler.files import write_text_atomic
+
+
+@frozen
+class Section:
+    title: str
+    text: list[str] = field(factory=list)
+    tables: list[tuple[list[str], list[list[str]]]] = field(factory=list)
+    images: list[tuple[str, Path]] = field(factory=list)  # (caption, file)
+    code: list[str] = field(factory=list)
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _f(x: Any, digits: int = 3) -> str:
+    if x is None:
+        return "n/a"
+    if isinstance(x, float):
+        return f"{x:.{digits}g}" if abs(x) >= 1e4 or (x != 0 and abs(x) < 1e-3) else f"{x:.{digits}f}"
+    return str(x)
+
+
+# ---------------------------------------------------------------- sections
+def _spec_section(search: dict[str, Any]) -> Section:
+    return Section("Spec", [f"`{search['spec']}`"], code=[search.get("spec_text", "")])
+
+
+def _saliency_section(run: Path, sal: dict[str, Any], search: dict[str, Any] | None) -> Section:
+    metrics = list(sal.get("metrics", {}))
+    head = ["slot", "block", "params", "MACs", *metrics, "ablation drop (dB)"]
+    rows = [[s["name"], s["block"], f"{s['params']:,}", _f(float(s["macs"]) / 1e6) + " M",
+             *[_f((s["scores"].get(m) or {}).get("sum")) for m in metrics], _f(s.get("drop"))]
+            for s in sal.get("slots", [])]
+    sec = Section("Saliency", tables=[(head, rows)])
+    spear = ((sal.get("ablation") or {}).get("spearman") or {}).get("slots") or {}
+    if spear:
+        norms = sorted({n for v in spear.values() for n in v})
+        sec.tables.append((["metric (Spearman rho vs ablation drop)", *norms],
+                           [[m, *[_f((v.get(n) or {}).get("rho")) for n in norms]] for m, v in spear.items()]))
+    excluded = (search or {}).get("space", {}).get("excluded", [])
+    sec.text.append("Slots kept at their original block: " + (", ".join(f"`{e}`" for e in excluded) or "none")
+                    + " (static `exclude` lines and resolved `exclude top K by METRIC` rules).")
+    if (run / "saliency" / "saliency.png").is_file():
+        sec.images.append(("Per-slot saliency; excluded slots marked", run / "saliency" / "saliency.png"))
+    return sec
+
+
+def _distill_section(dist: dict[str, Any]) -> Section:
+    rows = [[r["slot"], r["candidate"], str(r.get("steps", "")), _f(r.get("fit_nmse")), _f(r.get("plug_in_drop"))]
+            for r in dist.get("surrogates", [])]
+    means = [[k, _f(v)] for k, v in dist.get("mean_drop_by_candidate", {}).items()]
+    return Section("Surrogates", [f"Feature loss: {dist.get('feature_loss', '')}. Teacher PSNR "
+                                  f"{_f(dist.get('teacher', {}).get('psnr'))} dB on the validation images."],
+                   tables=[(["slot", "candidate", "steps", "feature fit (NMSE)", "plug-in PSNR drop (dB)"], rows),
+                           (["candidate", "mean plug-in drop (dB)"], means)])
+
+
+def _latency_section(lat: dict[str, Any]) -> Section:
+    label = lat.get("label", "measured")
+    device = lat.get("device", {})
+    rows = [[b["slot"], b["candidate"], _f(b.get("latency_ms")), _f(b.get("net_ms"))] for b in lat.get("blocks", [])]
+    text = [f"Device `{device.get('name')}` ({device.get('description', '')}); every figure here is **{label}**. "
+            f"Input {lat.get('input_size')}. Baseline {_f((lat.get('baseline') or {}).get('latency_ms'))} ms, "
+            f"fixed part {_f((lat.get('fixed') or {}).get('latency_ms'))} ms, correction "
+            f"{_f((lat.get('correction') or {}).get('overhead_ms'))} ms."]
+    val = lat.get("validation")
+    if val:
+        text.append(f"Prediction vs measurement on {val['n']} networks: {100 * val['within_10pct']:.0f} % within "
+                    f"±10 %, RMSPE {_f(val['rmspe_pct'])} %.")
+    return Section(f"Latency ({label})", text, tables=[(["slot", "candidate", f"block ms ({label})",
+                                                        "contribution ms"], rows)])
+
+
+def _search_section(run: Path, search: dict[str, Any]) -> Section:
+    ev = search["evaluations"]
+    rows = [[str(i), _f(ev[i]["objectives"]["latency_ms"]), _f(ev[i]["objectives"]["psnr_drop"]), ev[i]["canonical"]]
+            for i in search["pareto"]]
+    ref = search["reference_point"]
+    sec = Section("Search", [f"Strategy `{search['strategy']}`, {len(ev)} networks of {search['space']['size']:,}; "
+                             f"latency {search['latency_source']} on `{search['device']}`. Hypervolume reference "
+                             f"point: PSNR drop {_f(ref['psnr_drop'])} dB, latency {_f(ref['latency_ms'])} ms; final "
+                             f"hypervolume {_f(search['hypervolume_trace'][-1])}."],
+                  tables=[(["#", "latency ms", "PSNR drop dB", "network"], rows)])
+    sec.images.append(("Pareto front: all networks, front, baseline (star) and knee (diamond)",
+                       run / "search" / "front.png"))
+    trace = run / "search" / "hypervolume.png"
+    _plot_trace(search["hypervolume_trace"], trace)
+    sec.images.append(("Hypervolume after each evaluation", trace))
+    return sec
+
+
+def _export_section(run: Path, exp: dict[str, Any], search: dict[str, Any]) -> Section:
+    base = search.get("baseline") or {}
+    got = exp["objectives"]
+    bo = base.get("objectives", {})
+    speed = (bo.get("latency_ms") or 0) / got["latency_ms"] if got.get("latency_ms") else None
+    rows = [["baseline (teacher)", _f(search.get("teacher_psnr")), _f(bo.get("ssim")), _f(bo.get("latency_ms"))],
+            [f"exported ({exp['pick']})", _f(got.get("psnr")), _f(got.get("ssim")), _f(got.get("latency_ms"))]]
+    exported = Path(exp["spec"]).read_text() if Path(exp["spec"]).is_file() else ""
+    diff = "\n".join(difflib.unified_diff(search.get("spec_text", "").splitlines(), exported.splitlines(),
+                                          "baseline.arch", Path(exp["spec"]).name, lineterm=""))
+    sec = Section("Exported network", [f"`{exp['canonical']}`: PSNR drop {_f(got['psnr_drop'])} dB, "
+                                       f"{_f(speed)}x the baseline's speed ({search['latency_source']}). The exported "
+                                       f"spec rebuilt from its files scores {_f(exp.get('reproduced_psnr'))} dB "
+                                       f"(search reported {_f(exp.get('reported_psnr'))} dB)."],
+                  tables=[(["network", "PSNR dB", "SSIM", "latency ms"], rows)], code=[diff])
+    crops = run / "export" / "crops.png"
+    if crops.is_file():
+        sec.images.append(("Before / after: blurred, teacher, exported network, sharp", crops))
+    return sec
+
+
+def _timing_section(log: dict[str, Any]) -> Section:
+    rows = [[k, _f(v.get("seconds")), v.get("status", ""), "yes" if v.get("skipped_last_run") else ""]
+            for k, v in log.items()]
+    return Section("Stages", tables=[(["stage", "seconds", "status", "skipped in last run"], rows)])
+
+
+def _plot_trace(trace: Sequence[float], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from archc.compiler.files import atomic_path
+
+    fig, ax = plt.subplots(figsize=(6, 3), dpi=110)
+    ax.plot(range(1, len(trace) + 1), trace, "-", c="#1f6feb")
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel("hypervolume")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def sections(run: Path) -> list[Section]:
+    search = _load(run / "search" / "search.json")
+    out = []
+    if search:
+        out.append(_spec_section(search))
+    for name, build in (("saliency/saliency.json", lambda d: _saliency_section(run, d, search)),
+                        ("distill/distill.json", _distill_section), ("profile/latency.json", _latency_section)):
+        data = _load(run / name)
+        if data:
+            out.append(build(data))
+    if search:
+        out.append(_search_section(run, search))
+        exp = _load(run / "export" / "export.json")
+        if exp:
+            out.append(_export_section(run, exp, search))
+    log = _load(run / "run.json")
+    if log:
+        out.append(_timing_section(log))
+    return out
+
+
+# ---------------------------------------------------------------- renderers
+def _md_table(head: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def to_markdown(title: str, secs: list[Section], run: Path) -> str:
+    out = [f"# {title}"]
+    for s in secs:
+        out.append(f"\n## {s.title}\n")
+        out += s.text
+        out += [f"\n{_md_table(h, r)}\n" for h, r in s.tables]
+        out += [f"\n```\n{c}\n```\n" for c in s.code if c]
+        out += [f"\n![{cap}]({p.relative_to(run)})\n" for cap, p in s.images if p.is_file()]
+    return "\n".join(out) + "\n"
+
+
+_CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#1f2328}"
+        "table{border-collapse:collapse;margin:1em 0;font-size:14px}td,th{border:1px solid #d0d7de;padding:4px 8px}"
+        "th{background:#f6f8fa}pre{background:#f6f8fa;padding:1em;overflow:auto}img{max-width:100%}"
+        "figcaption{color:#656d76;font-size:13px}")
+_CHECK = ("<script>window.addEventListener('load',function(){var i=[].slice.call(document.images);"
+          "document.body.setAttribute('data-images-loaded',i.filter(function(x){return x.complete&&x.naturalWidth>0})"
+          ".length+'/'+i.length);});</script>")
+
+
+def _inline(text: str) -> str:
+    parts = html.escape(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts)).replace(
+        "**", "")
+
+
+def to_html(title: str, secs: list[Section]) -> str:
+    out = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+           f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"]
+    for s in secs:
+        out.append(f"<h2>{html.escape(s.title)}</h2>")
+        out += [f"<p>{_inline(t)}</p>" for t in s.text]
+        for head, rows in s.tables:
+            out.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" + "".join(
+                "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows) + "</table>")
+        out += [f"<pre>{html.escape(c)}</pre>" for c in s.code if c]
+        for cap, p in s.images:
+            if p.is_file():
+                data = base64.b64encode(p.read_bytes()).decode()
+                out.append(f"<figure><img alt='{html.escape(cap)}' src='data:image/png;base64,{data}'>"
+                           f"<figcaption>{html.escape(cap)}</figcaption></figure>")
+    out.append(f"{_CHECK}</body></html>")
+    return "\n".join(out) + "\n"
+
+
+def write(run: Path, title: str) -> None:
+    secs = sections(run)
+    write_text_atomic(run / "report.md", to_markdown(title, secs, run))
+    write_text_atomic(run / "report.html", to_html(title, secs))

@@ -1,0 +1,160 @@
+"""`archc distill` (bank + report), `archc finetune`, and `--surrogates` on `archc eval`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import Micro
+from distill_helpers import run_cli
+
+from archc.compiler.weights import read_metadata
+
+FAST_FLAGS = [
+    "--iters",
+    "4",
+    "--batch",
+    "2",
+    "--crop",
+    "16",
+    "--crops-per-image",
+    "1",
+    "--fraction",
+    "0.5",
+    "--threads",
+    "1",
+]
+
+
+def test_distill_writes_the_bank_and_the_report(micro: Micro, tmp_path: Path) -> None:
+    result = run_cli(
+        "distill",
+        micro.spec,
+        "--weights",
+        micro.teacher,
+        "--data",
+        micro.data,
+        "--out",
+        tmp_path,
+        "--slots",
+        "enc1,dec1",
+        "--val-images",
+        "1",
+        *FAST_FLAGS,
+    )
+    assert result.exit_code == 0, result.output
+    assert "6 surrogates trained, 0 reused" in result.output and "plug-in drop" in result.output
+    report = json.loads((tmp_path / "distill.json").read_text())
+    assert report["validation"] == {"data": str(micro.data), "split": "test", "images": 1}
+    rows = {f"{r['slot']}={r['candidate']}": r for r in report["surrogates"]}
+    assert sorted(rows) == sorted(f"{s}={c}" for s in ("enc1", "dec1") for c in ("naf(sca=off)", "dsconv", "identity"))
+    row = rows["dec1=identity"]
+    assert row["plug_in_drop"] == report["teacher"]["psnr"] - row["psnr"] and row["fit_rel_change"] == 1.0
+    assert set(report["mean_drop_by_candidate"]) == {"naf(sca=off)", "dsconv", "identity"}
+    again = run_cli(
+        "distill",
+        micro.spec,
+        "--weights",
+        micro.teacher,
+        "--data",
+        micro.data,
+        "--out",
+        tmp_path,
+        "--slots",
+        "enc1",
+        "--no-report",
+        *FAST_FLAGS,
+    )
+    assert "0 surrogates trained, 3 reused" in again.output
+
+
+def test_finetune_records_spec_and_choice_and_eval_takes_surrogates(micro: Micro, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert (
+        run_cli(
+            "distill",
+            micro.spec,
+            "--weights",
+            micro.teacher,
+            "--data",
+            micro.data,
+            "--out",
+            run,
+            "--slots",
+            "dec1",
+            "--no-report",
+            *FAST_FLAGS,
+        ).exit_code
+        == 0
+    )
+    bank = run / "surrogates"
+    evaluated = run_cli(
+        "eval",
+        micro.spec,
+        "--weights",
+        micro.teacher,
+        "--surrogates",
+        bank,
+        "--choice",
+        "dec1=dsconv",
+        "--data",
+        micro.data,
+        "--limit",
+        "1",
+        "--json",
+    )
+    assert evaluated.exit_code == 0, evaluated.output
+    missing = run_cli(
+        "eval",
+        micro.spec,
+        "--weights",
+        micro.teacher,
+        "--surrogates",
+        bank,
+        "--choice",
+        "enc1=dsconv",
+        "--data",
+        micro.data,
+        "--limit",
+        "1",
+    )
+    assert missing.exit_code == 1 and "no surrogate for `enc1=dsconv`" in missing.stderr
+    assert "Traceback" not in missing.output
+    out = tmp_path / "ft"
+    tuned = run_cli(
+        "finetune",
+        micro.spec,
+        "--weights",
+        micro.teacher,
+        "--surrogates",
+        bank,
+        "--choice",
+        "dec1=dsconv",
+        "--data",
+        micro.data,
+        "--out",
+        out,
+        "--iters",
+        "2",
+        "--batch",
+        "2",
+        "--crop",
+        "16",
+    )
+    assert tuned.exit_code == 0, tuned.output
+    meta = read_metadata(out / "weights.safetensors")
+    assert meta["spec"] == micro.spec.read_text() and meta["choice"] == "enc1=naf;enc2=naf;dec1=dsconv"
+    reloaded = run_cli(
+        "eval",
+        micro.spec,
+        "--weights",
+        out / "weights.safetensors",
+        "--choice",
+        "dec1=dsconv",
+        "--data",
+        micro.data,
+        "--limit",
+        "1",
+        "--json",
+    )
+    assert reloaded.exit_code == 0, reloaded.output
