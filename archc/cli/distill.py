@@ -146,7 +146,7 @@ def _report(checked: Any, weights: str, data: str, run: Path, val_images: int) -
     show_default=True,
     help="inherit: a candidate of the original's kind starts from the teacher's matching tensors.",
 )
-@click.option("--threads", type=int, help="Torch threads per job (default: cores // jobs).")
+@click.option("--threads", type=int, help="Torch threads per job (default: 1; parallelism comes from --jobs).")
 @click.option("--val-images", type=int, default=8, show_default=True, help="Test images for the plug-in report.")
 @click.option("--no-report", is_flag=True, help="Skip the plug-in PSNR report.")
 @click.option("--json", "as_json", is_flag=True, help="Print distill.json instead of a table.")

@@ -113,7 +113,7 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
     teacher = Path(weights) if weights else run_dir / "teacher" / "weights.safetensors"
     if not data:
         p.stage("data", data_dir / "meta.json",
-                lambda: p.invoke(data_cli.synth_cmd, out=str(data_dir), seed=seed))
+                lambda: p.invoke(data_cli.synth_cmd, out_dir=data_dir, seed=seed, overwrite=True))
     if not weights:
         p.stage("teacher", teacher, lambda: p.invoke(
             train_cli.train_cmd, spec=spec, data=str(data_dir), out=str(teacher.parent), minutes=train_minutes,

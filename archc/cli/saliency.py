@@ -20,7 +20,7 @@ from archc.runtime.saliency.ablate import ablate as ablate_units
 from archc.runtime.saliency.errors import SaliencyError
 from archc.runtime.saliency.measures import check_names
 from archc.runtime.saliency.resolve import resolve_data
-from archc.runtime.saliency.score import compute_saliency
+from archc.runtime.saliency.score import check_trained, compute_saliency
 from archc.runtime.saliency.units import block_units, slot_units
 
 from .output import console, human
@@ -173,6 +173,7 @@ def saliency_cmd(
     names = _metrics(metrics)
     _check_crop(crop, checked.levels)
     model = build(checked, weights=weights)
+    check_trained(checked, model)  # before reading any data
     batches = probe.train_batches(open_dataset(data, split=split), count, batch, crop, seed)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console

@@ -23,7 +23,7 @@ class DistillConfig:
     candidate repeated over the slot's blocks against the slot's input -> output; "block" trains one
     candidate per block against that block's input -> output. `init` "inherit" starts a candidate of
     the original's kind from the teacher's tensors where names and shapes match; "fresh" never does.
-    `threads` per job defaults to max(1, cores // jobs).
+    `threads` per job defaults to 1 (parallelism comes from `jobs`).
     """
 
     fraction: float = 0.25

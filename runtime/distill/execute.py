@@ -1,6 +1,8 @@
 """Running distillation jobs: one after another in this process, or in a pool of spawned worker
-processes (`--jobs J`, each with max(1, cores // J) torch threads) whose progress flows back
-through a queue. Either way every job writes its own result file (see `worker.py`)."""
+processes (`--jobs J`) whose progress flows back through a queue. Each job runs with one torch
+thread unless `--threads` says otherwise: a surrogate block is too small to gain from intra-op
+threads, which on a busy machine make it many times slower. Either way every job writes its own
+result file (see `worker.py`)."""
 
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ def cores() -> int:
 
 
 def threads_per_job(cfg: DistillConfig) -> int:
-    return cfg.threads or max(1, cores() // cfg.jobs)
+    return cfg.threads or 1
 
 
 def feature_threads(cfg: DistillConfig) -> int:

@@ -62,8 +62,9 @@ def _check_loss(loss: str) -> None:
         raise SaliencyError(f"unknown loss `{loss}`", code="E1004", help=f"the losses are {', '.join(LOSSES)}")
 
 
-def _guard(blocks: dict[str, nn.Module]) -> None:
-    if untrained(blocks.values()):
+def check_trained(spec: Spec, model: ArchNet) -> None:
+    """Raise SaliencyError (E1001) when every residual scale of `model` is zero (untrained)."""
+    if untrained(block_modules(model, block_units(spec, model)).values()):
         raise SaliencyError(
             "every residual scale (beta, gamma) of these weights is zero: this is an untrained network, "
             "on which every gradient saliency measure is exactly zero",
@@ -128,7 +129,7 @@ def compute_saliency(
     _check_loss(loss)
     block_list, slot_list = block_units(spec, model), slot_units(spec, model)
     blocks = block_modules(model, block_list)
-    _guard(blocks)
+    check_trained(spec, model)
     probe = Probe.of(model, batches, LOSSES[loss], blocks=tuple(blocks), device=device)
     values, seconds = run_measures(probe, names, progress)
     size = (int(batches[0][0].shape[-2]), int(batches[0][0].shape[-1]))
