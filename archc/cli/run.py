@@ -88,12 +88,14 @@ class _Pipeline:
 @click.option("--distill-iters", type=int, default=300, show_default=True)
 @click.option("--jobs", type=int, default=2, show_default=True, help="Parallel surrogate trainings.")
 @click.option("--size", nargs=2, type=int, default=(256, 256), show_default=True, help="Profiling input H W.")
+@click.option("--val-images", type=int, default=8, show_default=True,
+              help="Test images (128 px centre crops) that saliency ablation, distillation and search score.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", default="runs/run", show_default=True, type=click.Path(file_okay=False))
 @click.pass_context
 def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None, device: str, budget: int | None,
             strategy: str, pick: str, train_minutes: float, distill_iters: int, jobs: int, size: tuple[int, int],
-            seed: int, out: str) -> None:
+            val_images: int, seed: int, out: str) -> None:
     """Run the whole method on SPEC: data, teacher, saliency, latency, surrogates, search, export, report."""
     from . import data as data_cli
     from . import distill as distill_cli
@@ -120,17 +122,18 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
             seed=seed, resume=True))
     p.stage("saliency", run_dir / "saliency" / "saliency.json", lambda: p.invoke(
         saliency_cli.saliency_cmd, spec=spec, weights=str(teacher), data=str(data_dir),
-        out=str(run_dir / "saliency"), crop=64, ablate=True, seed=seed))
+        out=str(run_dir / "saliency"), count=4, crop=64, ablate=True, val_images=val_images, val_crop=128,
+        seed=seed))
     p.stage("profile", run_dir / "profile" / "latency.json", lambda: p.invoke(
         profile_cli.profile_cmd, spec=spec, device=device, size=size, out=str(run_dir / "profile"), resume=True))
     p.stage("distill", run_dir / "distill" / "distill.json", lambda: p.invoke(
         distill_cli.distill_cmd, spec=spec, weights=str(teacher), data=str(data_dir), out=str(run_dir / "distill"),
-        jobs=jobs, iters=distill_iters, seed=seed))
+        jobs=jobs, iters=distill_iters, val_images=val_images, seed=seed))
     n = budget or (checked.search.budget if checked.search and checked.search.budget else 40)
     p.stage("search", run_dir / "search" / "search.json", lambda: p.invoke(
         search_cli.search_cmd, spec=spec, weights=str(teacher), surrogates=str(run_dir / "distill" / "surrogates"),
         data=str(data_dir), device=device, latency=str(run_dir / "profile" / "latency.json"), budget=n,
-        strategy=strategy, seed=seed, saliency=str(run_dir / "saliency") if _needs_saliency(checked) else None,
+        strategy=strategy, seed=seed, val_images=val_images, saliency=str(run_dir / "saliency") if _needs_saliency(checked) else None,
         out=str(run_dir / "search")))
     p.stage("export", run_dir / "export" / "export.json", lambda: p.invoke(
         search_cli.export_cmd, run=str(run_dir / "search"), pick=pick, out=str(run_dir / "export")))
