@@ -133,8 +133,8 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
     p.stage("search", run_dir / "search" / "search.json", lambda: p.invoke(
         search_cli.search_cmd, spec=spec, weights=str(teacher), surrogates=str(run_dir / "distill" / "surrogates"),
         data=str(data_dir), device=device, latency=str(run_dir / "profile" / "latency.json"), budget=n,
-        strategy=strategy, seed=seed, val_images=val_images, saliency=str(run_dir / "saliency") if _needs_saliency(checked) else None,
-        out=str(run_dir / "search")))
+        strategy=strategy, seed=seed, val_images=val_images, out=str(run_dir / "search"),
+        saliency=str(run_dir / "saliency") if _needs_saliency(checked) else None))
     p.stage("export", run_dir / "export" / "export.json", lambda: p.invoke(
         search_cli.export_cmd, run=str(run_dir / "search"), pick=pick, out=str(run_dir / "export")))
     (run_dir / "report.html").unlink(missing_ok=True)
