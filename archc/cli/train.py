@@ -53,10 +53,15 @@ def train_cmd(spec: str, data: str, out: str, iters: int | None, minutes: float 
                   console=console) as bar:
         task = bar.add_task("train", total=total, info="")
 
+        last = [0.0]
+
         def on_step(r: dict[str, float]) -> None:
             done = r["step"] if iters is not None else r["elapsed"]
-            bar.update(task, completed=done, info=f"step {int(r['step'])} loss {r['loss']:.2f} "
-                       f"PSNR {r['psnr']:.2f} dB {r['images_per_s']:.1f} img/s")
+            info = f"step {int(r['step'])} loss {r['loss']:.2f} PSNR {r['psnr']:.2f} dB {r['images_per_s']:.1f} img/s"
+            bar.update(task, completed=done, info=info)
+            if not console.is_terminal and r["elapsed"] - last[0] >= 30:  # logs get a line every 30 s
+                last[0] = r["elapsed"]
+                console.print(f"train {r['elapsed']:.0f} s: {info}")
 
         result = train(model, pairs, Path(out), cfg, resume=resume, metadata=meta, on_step=on_step)
     console.print(f"{result.steps} steps in {result.seconds:.0f} s; weights: {result.weights}")
