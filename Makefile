@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/archc compile specs/nafnet_gopro.arch
+	$(BIN)/archc run specs/nafnet_tiny.arch --out runs/tiny
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
