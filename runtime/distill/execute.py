@@ -6,19 +6,18 @@ result file (see `worker.py`)."""
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
 import queue as queues
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
-import torch
 from attrs import frozen
 
 from archc.dsl.errors import ArchError
+from archc.runtime.threads import torch_threads
 
 from .config import DistillConfig
 from .errors import DistillError
@@ -60,14 +59,6 @@ def emit(on_event: EventCallback | None, event: Event) -> None:
         on_event(event)
 
 
-@contextlib.contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def run_here(tasks: Sequence[JobTask], cfg: DistillConfig, on_event: EventCallback | None) -> None:

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import torch
 
+from archc.runtime.threads import torch_threads
+
 from .backend import Profiler
 from .measure import Measurement, Protocol, machine, measure
 from .workload import Workload
-
-
-@contextlib.contextmanager
-def pinned_threads(n: int) -> Iterator[None]:
-    """torch's intra-op thread count set to `n` for the block, then restored (it is process-wide)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class TorchCpuProfiler(Profiler):
@@ -51,5 +40,5 @@ class TorchCpuProfiler(Profiler):
             with torch.inference_mode():
                 return module(x)
 
-        with pinned_threads(self.protocol.threads):
+        with torch_threads(self.protocol.threads):
             return measure(run, self.protocol, self.record())
