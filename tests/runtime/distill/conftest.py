@@ -4,11 +4,12 @@ from pathlib import Path
 
 import pytest
 from attrs import frozen
-from distill_helpers import FAST, write_data, write_spec, write_teacher
 
 import archc
 from archc.runtime.data.datasets import open_dataset
 from archc.runtime.distill import DistillRun, distill
+
+from distill_helpers import FAST, write_data, write_spec, write_teacher
 
 
 @frozen

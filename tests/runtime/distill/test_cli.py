@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 from conftest import Micro
-from distill_helpers import run_cli
 
 from archc.compiler.weights import read_metadata
+
+from distill_helpers import run_cli
 
 FAST_FLAGS = [
     "--iters",

@@ -8,7 +8,6 @@ import attrs
 import pytest
 import torch
 from conftest import Micro
-from distill_helpers import FAST
 
 import archc
 from archc.runtime.data.datasets import open_dataset
@@ -16,6 +15,8 @@ from archc.runtime.distill.crops import distill_crops
 from archc.runtime.distill.features import cache_features, open_features
 from archc.runtime.distill.fit import feature_loss, fit, inherit
 from archc.runtime.distill.plan import Job, select_slots
+
+from distill_helpers import FAST
 
 NAF = {"dw_expand": 2, "ffn_expand": 2, "sca": True}
 

@@ -9,7 +9,6 @@ import attrs
 import pytest
 import torch
 from conftest import Micro
-from distill_helpers import FAST
 
 import archc
 from archc.compiler.weights import load_state
@@ -17,6 +16,8 @@ from archc.runtime.data.datasets import open_dataset
 from archc.runtime.distill import DistillConfig, DistillError, DistillRun, Event, distill
 from archc.runtime.distill.execute import EventCallback
 from archc.runtime.distill.run import run_lock
+
+from distill_helpers import FAST
 
 
 class _Kill(Exception):

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from profile_helpers import FAST_FLAGS, TINY, run_cli
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import onnxruntime
 import torch
-from profile_helpers import FAST
 
 import archc
 from archc.runtime.profile.devices import resolve
 from archc.runtime.profile.table import block_workload
+
+from profile_helpers import FAST
 
 
 def _naf():  # type: ignore[no-untyped-def]

@@ -4,11 +4,12 @@ import json
 from pathlib import Path
 
 import pytest
-from profile_helpers import FAST, TINY, run_cli
 
 from archc.dsl.errors import ProfileError
 from archc.runtime.profile import calibrate as cal
 from archc.runtime.profile.devices import load_model, resolve
+
+from profile_helpers import FAST, TINY, run_cli
 
 
 def test_fitting_cpu_measurements_predicts_held_out_ones_better_than_the_template(tiny_cpu_run: Path) -> None:

@@ -3,13 +3,14 @@ from __future__ import annotations
 import attrs
 import numpy as np
 import pytest
-from profile_helpers import GOPRO, TINY
 
 import archc
 from archc.runtime.profile.costmodel import COEFFICIENTS, DeviceModel, OpTable, Penalty, theta, with_theta
 from archc.runtime.profile.devices import load_model, resolve
 from archc.runtime.profile.graph import OpProfile
 from archc.runtime.profile.table import network_workload
+
+from profile_helpers import GOPRO, TINY
 
 MODEL = DeviceModel(
     "toy",

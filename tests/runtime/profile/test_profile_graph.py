@@ -3,7 +3,6 @@ from __future__ import annotations
 import onnx
 import pytest
 from onnx import TensorProto, helper
-from profile_helpers import TINY
 
 import archc
 from archc.compiler.counts import count
@@ -12,6 +11,8 @@ from archc.runtime.blocks import get as get_block
 from archc.runtime.profile.graph import numel, pad, profile_graph, summarize
 from archc.runtime.profile.table import network_workload
 from archc.runtime.profile.workload import Workload, freeze_shape
+
+from profile_helpers import TINY
 
 
 def _block(text: str, channels: int = 16, hw: tuple[int, int] = (16, 16)) -> list:  # type: ignore[type-arg]

@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from profile_helpers import TINY
 
 import archc
 from archc.dsl.errors import ProfileError
@@ -16,6 +15,8 @@ from archc.runtime.profile.measure import Measurement
 from archc.runtime.profile.run import Request, execute
 from archc.runtime.profile.table import table_from_record
 from archc.runtime.profile.workload import Workload
+
+from profile_helpers import TINY
 
 
 def test_latency_json_of_a_cpu_run(tiny_cpu_run: Path) -> None:

@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from saliency_nets import SEARCHED, batches, randomised
 from scipy.stats import spearmanr
 
 import archc
@@ -16,6 +15,8 @@ from archc.runtime.metrics import psnr
 from archc.runtime.saliency.ablate import ablate, spearman
 from archc.runtime.saliency.residual import residual_scales
 from archc.runtime.saliency.units import block_units, slot_units
+
+from saliency_nets import SEARCHED, batches, randomised
 
 
 def _images(n: int) -> list[tuple[torch.Tensor, torch.Tensor]]:

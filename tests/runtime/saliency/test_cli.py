@@ -8,13 +8,14 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
-from saliency_nets import SEARCHED, gopro_folder, randomised
 
 import archc
 from archc.cli import _Group
 from archc.cli.explain import explain_cmd
 from archc.cli.saliency import saliency_cmd
 from archc.compiler.weights import save_safetensors
+
+from saliency_nets import SEARCHED, gopro_folder, randomised
 
 
 def _cli() -> click.Group:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from saliency_nets import MIXED, TwoConv, batches, randomised
 from torch import nn
 
 import archc
 from archc.runtime.saliency.first_order import first_order
 from archc.runtime.saliency.probe import Probe
 from archc.runtime.saliency.units import block_units
+
+from saliency_nets import MIXED, TwoConv, batches, randomised
 
 
 def _mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from saliency_nets import TwoConv, batches
 from torch.func import functional_call
 
 from archc.runtime.saliency.grasp import grasp
 from archc.runtime.saliency.probe import Probe
+
+from saliency_nets import TwoConv, batches
 
 
 def _mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

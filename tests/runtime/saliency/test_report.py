@@ -7,11 +7,12 @@ import math
 from pathlib import Path
 
 import torch
-from saliency_nets import SEARCHED, batches, randomised
 
 import archc
 from archc.runtime.saliency import compute_saliency
 from archc.runtime.saliency.report import RunInfo, load, to_json, unit_score, write
+
+from saliency_nets import SEARCHED, batches, randomised
 
 
 def test_nan_scores_are_null_with_a_flag(tmp_path: Path) -> None:

@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from saliency_nets import SEARCHED
 
 import archc
 from archc.compiler.space import SearchSpace
 from archc.runtime.saliency import SaliencyError, resolve
 from archc.runtime.saliency.report import FORMAT
+
+from saliency_nets import SEARCHED
 
 RANGES = {
     "e1": ("e1", 0, 1),

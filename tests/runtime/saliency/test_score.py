@@ -8,11 +8,12 @@ import math
 import numpy as np
 import pytest
 import torch
-from saliency_nets import MIXED, SEARCHED, batches, randomised
 from scipy.stats import rankdata
 
 import archc
 from archc.runtime.saliency import SaliencyError, compute_saliency
+
+from saliency_nets import MIXED, SEARCHED, batches, randomised
 
 
 def _snapshot(model: torch.nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, bool], dict[str, bool]]:

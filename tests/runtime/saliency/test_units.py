@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from saliency_nets import SEARCHED
 
 import archc
 from archc.compiler.counts import count
@@ -13,6 +12,7 @@ from archc.runtime.saliency.aggregate import ranks, unit_value
 from archc.runtime.saliency.units import block_units, slot_units, unit_macs, unit_params
 
 from helpers import SPECS
+from saliency_nets import SEARCHED
 
 NAF_CONVS = ("conv1", "conv2", "conv3", "sca.1", "conv4", "conv5")
 
