@@ -39,6 +39,7 @@ class BlockDef:
 
 
 _REGISTRY: dict[str, BlockDef] = {}
+_PLUGINS: dict[str, tuple[str, set[str]]] = {}  # plugin file -> (module name, block names it registered)
 
 
 def shipped_fragment(name: str) -> Path:
@@ -68,8 +69,18 @@ def register_block(
 
 
 def unregister(name: str) -> None:
-    """Remove a kind (tests and plugin reloads)."""
+    """Remove a kind (tests and plugin reloads); a plugin file left with no kind is forgotten."""
     _REGISTRY.pop(name, None)
+    for path, (module, names) in list(_PLUGINS.items()):
+        names.discard(name)
+        if not names:
+            del _PLUGINS[path]
+            sys.modules.pop(module, None)
+
+
+def plugin_files() -> tuple[str, ...]:
+    """The plugin files whose block kinds are registered now (worker processes load them too)."""
+    return tuple(sorted(_PLUGINS))
 
 
 def get(name: str) -> BlockDef:
@@ -122,12 +133,15 @@ def load_plugins(paths: Iterable[str | Path]) -> None:
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[mod_name] = module
+        before = set(_REGISTRY)
         try:
             spec.loader.exec_module(module)
-        except RegistryError:
-            del sys.modules[mod_name]
-            raise
         except Exception as exc:
             del sys.modules[mod_name]
+            for added in set(_REGISTRY) - before:  # a plugin that fails half-way registers nothing
+                _REGISTRY.pop(added)
+            if isinstance(exc, RegistryError):
+                raise
             raise RegistryError(f"plugin {path} failed to load: {type(exc).__name__}: {exc}",
                                 code="E0907") from exc
+        _PLUGINS[str(path.resolve())] = (mod_name, set(_REGISTRY) - before)

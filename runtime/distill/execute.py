@@ -9,7 +9,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue as queues
-import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
@@ -72,11 +71,9 @@ def run_here(tasks: Sequence[JobTask], cfg: DistillConfig, on_event: EventCallba
 
 def _plugin_files() -> tuple[str, ...]:
     """Block plugin files loaded in this process (`archc --plugin`), for the workers to load too."""
-    return tuple(
-        str(m.__file__)
-        for n, m in sorted(sys.modules.items())
-        if n.startswith("archc_plugin_") and getattr(m, "__file__", None)
-    )
+    from archc.runtime.blocks.registry import plugin_files
+
+    return plugin_files()
 
 
 def _drain(progress: Any, cfg: DistillConfig, on_event: EventCallback | None) -> None:

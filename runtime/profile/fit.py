@@ -81,7 +81,7 @@ def _step(
     x0 = np.clip(th[fit], lo, hi)
     lo, hi = np.minimum(lo, x0), np.maximum(hi, x0)
     sol = lsq_linear(a[:, fit] * (w / y)[:, None], b, bounds=(lo, hi), method="bvls")
-    th[fit] = sol.x
+    th[fit] = np.clip(sol.x, lo, hi)  # bvls may end a rounding error outside a bound (e.g. -5e-24 < 0)
     return with_theta(model, th.tolist(), ALL)
 
 
