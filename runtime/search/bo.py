@@ -138,13 +138,11 @@ class BoTorchStrategy:
         return cons or None
 
     def _sampler(self, model, x: torch.Tensor):  # type: ignore[no-untyped-def]
-        """Quasi-MC samples for the GP, and the exact value for a deterministic latency model."""
-        from botorch.sampling import SobolQMCNormalSampler
+        """Quasi-MC samples for the GP and the exact value for a deterministic latency model
+        (`get_sampler` picks the right sampler per output of the model list)."""
         from botorch.sampling.get_sampler import get_sampler
 
-        posterior = model.posterior(x[:1])
-        return get_sampler(posterior, torch.Size([64]), seed=self.seed + len(x)) if posterior is not None \
-            else SobolQMCNormalSampler(torch.Size([64]))
+        return get_sampler(model.posterior(x[:1]), torch.Size([64]), seed=self.seed + len(x))
 
     # ---------------------------------------------------------------- proposal
     def propose(self, history: Sequence[Evaluation], n: int) -> list[tuple[int, ...]]:
