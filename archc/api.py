@@ -13,6 +13,7 @@ from archc.compiler.ir import to_ir
 from archc.compiler.lower import ArchNet, lower
 from archc.compiler.tlc import apply_tlc
 from archc.compiler.weights import apply_state, load_state
+from archc.dsl.ast import ArchDecl, Name, Run, SpecFile, StageDecl
 from archc.dsl.check import check
 from archc.dsl.grammar import Grammar, compose
 from archc.dsl.parser import parse_block_text, parse_text, read_spec_text
@@ -27,8 +28,8 @@ def load_grammar() -> Grammar:
     return compose(all_blocks().values())
 
 
-def parse_file(path_or_text: str | Path):  # type: ignore[no-untyped-def]
-    """Parse without semantic checks (the syntax tree, for `fmt`)."""
+def parse_file(path_or_text: str | Path) -> tuple[SpecFile, str]:
+    """Parse without semantic checks: (the syntax tree, for `fmt`; the text)."""
     path, text = read_spec_text(path_or_text)
     return parse_text(text, path, load_grammar()), text
 
@@ -44,8 +45,7 @@ def parse(path_or_text: str | Path, plugins: Iterable[str | Path] = ()) -> Spec:
 def parse_block(text: str, spec_path: str = "<choice>") -> Block:
     """`naf(sca=off)` -> a checked Block."""
     ref = parse_block_text(text, load_grammar(), spec_path)
-    from archc.dsl.ast import ArchDecl, Name, Run, SpecFile, StageDecl
-
+    # check the block as the one block of a one-stage probe network: same checks as in a spec
     probe = SpecFile((ArchDecl(Name("probe"), (), (StageDecl("middle", Name("m"), (Run(ref),)),)),), (), path=spec_path)
     return check(probe, all_blocks(), text).stages[0].block
 
