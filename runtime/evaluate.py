@@ -13,6 +13,7 @@ from attrs import frozen
 from torch import nn
 
 from .data.pairs import PairedImages
+from .deblur import restore_image as restore
 from .metrics import psnr, ssim, ssim3d
 
 
@@ -43,12 +44,6 @@ class EvalResult:
         if per_image:
             out["images"] = [attrs.asdict(s) for s in self.images]
         return out
-
-
-def restore(model: nn.Module, blur: torch.Tensor) -> torch.Tensor:
-    """`3 x H x W` -> `3 x H x W` in [0, 1] (any size; the network pads internally)."""
-    with torch.inference_mode():
-        return model(blur.unsqueeze(0))[0].clamp(0, 1)
 
 
 def evaluate(model: nn.Module, pairs: PairedImages, limit: int | None = None,

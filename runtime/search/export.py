@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from archc.api import build, parse
@@ -50,19 +49,18 @@ def pick_index(results: dict[str, Any], pick: str) -> int:
 def _psnr_on(model: torch.nn.Module, results: dict[str, Any]) -> float | None:
     from archc.runtime.data.crops import ValCrops
     from archc.runtime.data.datasets import open_dataset
-    from archc.runtime.metrics import psnr
+
+    from .objectives import batch_scores
 
     data, val = results.get("data"), results.get("validation")
     if not data or not val or not Path(data).exists():
         return None
     pairs = open_dataset(data, split="test")
     view = ValCrops(pairs, val["crop"])
-    items = [view[i] for i in range(len(view)) if view[i][0] in set(val["images"])]
+    wanted = set(val["images"])
+    items = [item for item in (view[i] for i in range(len(view))) if item[0] in wanted]
     blur = torch.stack([b for _, b, _ in items])
-    model.eval()
-    with torch.inference_mode():
-        out = model(blur).clamp(0, 1).numpy().transpose(0, 2, 3, 1)
-    return float(np.mean([psnr(o, s.numpy().transpose(1, 2, 0)) for o, (_, _, s) in zip(out, items, strict=True)]))
+    return batch_scores(model, blur, [s.numpy().transpose(1, 2, 0) for _, _, s in items])[0]
 
 
 def export(run: str | Path, pick: str, out: str | Path) -> dict[str, Any]:

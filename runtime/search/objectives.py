@@ -45,6 +45,16 @@ def rows_latency(base: float, matrix: np.ndarray) -> Callable[[np.ndarray], np.n
     return f
 
 
+def batch_scores(model: torch.nn.Module, blur: torch.Tensor, sharp: list[np.ndarray]) -> tuple[float, float]:
+    """Mean PSNR and SSIM (NAFNet's protocol) of `model` on `blur` (`N x 3 x H x W`) against the
+    `H x W x 3` images `sharp`."""
+    model.eval()
+    with torch.inference_mode():
+        out = model(blur).clamp(0, 1).numpy().transpose(0, 2, 3, 1)
+    return (float(np.mean([psnr(o, s) for o, s in zip(out, sharp, strict=True)])),
+            float(np.mean([ssim(o, s) for o, s in zip(out, sharp, strict=True)])))
+
+
 class QualityEvaluator:
     """PSNR (and SSIM) of assembled networks on a fixed validation batch, against the teacher."""
 
@@ -59,11 +69,7 @@ class QualityEvaluator:
         self.teacher_scores = self._scores(build(spec, None, teacher))
 
     def _scores(self, model: torch.nn.Module) -> tuple[float, float]:
-        model.eval()
-        with torch.inference_mode():
-            out = model(self.blur).clamp(0, 1).numpy().transpose(0, 2, 3, 1)
-        return (float(np.mean([psnr(o, s) for o, s in zip(out, self.sharp, strict=True)])),
-                float(np.mean([ssim(o, s) for o, s in zip(out, self.sharp, strict=True)])))
+        return batch_scores(model, self.blur, self.sharp)
 
     def model(self, idx: Indices) -> torch.nn.Module:
         return build(self.spec, self.space.decode(idx), self.teacher, surrogates=self.bank)
