@@ -1,7 +1,9 @@
 """Training with NAFNet's recipe: AdamW (lr 1e-3, wd 1e-3, betas 0.9/0.9), cosine to 1e-7, PSNR
-loss, random crops with flips and rotations. Resumable: the checkpoint holds weights, optimizer
-state and progress, written atomically; batches are a pure function of (seed, step), so a
-resumed run sees the same data as an uninterrupted one."""
+loss, random crops with flips and rotations. Two optional additions for short CPU budgets: a
+linear warm-up over the first fraction of the schedule, and an exponential moving average (EMA)
+of the weights, which is what gets saved when enabled. Resumable: the checkpoint holds weights,
+EMA, optimizer state and progress, written atomically; batches are a pure function of
+(seed, step), so a resumed run sees the same data as an uninterrupted one."""
 
 from __future__ import annotations
 
@@ -29,12 +31,14 @@ from .data.pairs import PairedImages
 class TrainConfig:
     iters: int | None = None  # stop after this many steps ...
     minutes: float | None = None  # ... or after this much wall time (cosine follows elapsed time)
-    batch: int = 8
-    crop: int = 64
+    batch: int = 16  # 16 crops of 96 px: about 1.5x the pixels per second of 8 x 64 px on 2 CPU cores
+    crop: int = 96
     lr: float = 1e-3
     lr_min: float = 1e-7
     weight_decay: float = 1e-3
     betas: tuple[float, float] = field(default=(0.9, 0.9), converter=tuple)  # type: ignore[misc]
+    warmup: float = 0.0  # fraction of the schedule spent ramping the lr up linearly from 0
+    ema: float = 0.0  # decay of the weights' moving average (0: off, the raw weights are saved)
     seed: int = 0
     checkpoint_seconds: float = 60.0
 
@@ -55,7 +59,30 @@ def psnr_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def cosine_lr(cfg: TrainConfig, progress: float) -> float:
-    return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1.0 + math.cos(math.pi * progress))
+    """The learning rate at `progress` in [0, 1]: linear warm-up over `cfg.warmup`, then a cosine
+    from `cfg.lr` down to `cfg.lr_min` over the rest."""
+    if progress < cfg.warmup:
+        return cfg.lr * max(progress / cfg.warmup, 1e-3)
+    rest = (progress - cfg.warmup) / (1.0 - cfg.warmup) if cfg.warmup < 1.0 else 1.0
+    return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1.0 + math.cos(math.pi * rest))
+
+
+class WeightAverage:
+    """An exponential moving average of a model's floating-point state, updated after each step
+    with decay min(`decay`, (1 + step) / (10 + step)), so early weights fade out quickly."""
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.state = {k: v.detach().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
+
+    def update(self, model: nn.Module, step: int) -> None:
+        weight = 1.0 - min(self.decay, (1.0 + step) / (10.0 + step))
+        current = model.state_dict()
+        with torch.no_grad():
+            torch._foreach_lerp_(list(self.state.values()), [current[k].detach() for k in self.state], weight)
+
+    def copy_to(self, model: nn.Module) -> None:
+        model.load_state_dict(self.state, strict=False)
 
 
 def batch_at(crops: TrainCrops, step: int, batch: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -66,10 +93,13 @@ def batch_at(crops: TrainCrops, step: int, batch: int, seed: int) -> tuple[torch
     return torch.stack([b for b, _ in items]), torch.stack([s for _, s in items])
 
 
-def _checkpoint(model: nn.Module, opt: torch.optim.Optimizer, step: int, elapsed: float,
-                cfg: TrainConfig, history: list[dict[str, float]]) -> dict[str, Any]:
-    return {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "elapsed": elapsed,
-            "config": json.dumps(asdict(cfg)), "history": json.dumps(history)}
+def _checkpoint(model: nn.Module, opt: torch.optim.Optimizer, average: WeightAverage | None, step: int,
+                elapsed: float, cfg: TrainConfig, history: list[dict[str, float]]) -> dict[str, Any]:
+    state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "elapsed": elapsed,
+             "config": json.dumps(asdict(cfg)), "history": json.dumps(history)}
+    if average is not None:
+        state["ema"] = average.state
+    return state
 
 
 def _save(path: Path, state: dict[str, Any]) -> None:
@@ -97,6 +127,7 @@ def train(model: nn.Module, pairs: PairedImages, out: Path, cfg: TrainConfig, *,
     torch.manual_seed(cfg.seed)
     crops = TrainCrops(pairs, cfg.crop, seed=cfg.seed, length=1 << 30)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=cfg.betas)
+    average = WeightAverage(model, cfg.ema) if cfg.ema > 0 else None
     step, elapsed, history = 0, 0.0, []
     ckpt = out / "checkpoint.pt"
     if resume and ckpt.exists():
@@ -104,6 +135,11 @@ def train(model: nn.Module, pairs: PairedImages, out: Path, cfg: TrainConfig, *,
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step, elapsed, history = int(state["step"]), float(state["elapsed"]), json.loads(state["history"])
+        if average is not None:
+            if "ema" not in state:
+                raise DataError(f"{ckpt} holds no weight average, but this run asks for one (ema {cfg.ema})",
+                                code="E0521", help="resume with the settings the run was started with")
+            average.state = state["ema"]
     model.train()
     last_save, images, window_t = time.perf_counter(), 0, time.perf_counter()
     start = time.perf_counter() - elapsed
@@ -117,6 +153,8 @@ def train(model: nn.Module, pairs: PairedImages, out: Path, cfg: TrainConfig, *,
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if average is not None:
+            average.update(model, step)
         step += 1
         images += blur.shape[0]
         loss_value = float(loss.detach())
@@ -129,10 +167,12 @@ def train(model: nn.Module, pairs: PairedImages, out: Path, cfg: TrainConfig, *,
         if on_step is not None:
             on_step(record)
         if now - last_save > cfg.checkpoint_seconds:
-            _save(ckpt, _checkpoint(model, opt, step, now - start, cfg, history))
+            _save(ckpt, _checkpoint(model, opt, average, step, now - start, cfg, history))
             last_save = now
     elapsed = time.perf_counter() - start
-    _save(ckpt, _checkpoint(model, opt, step, elapsed, cfg, history))
+    _save(ckpt, _checkpoint(model, opt, average, step, elapsed, cfg, history))
+    if average is not None:
+        average.copy_to(model)
     weights = out / "weights.safetensors"
     save_safetensors(model, weights, metadata or {})
     write_text_atomic(out / "train.json", json.dumps({"config": asdict(cfg), "steps": step, "seconds": elapsed,

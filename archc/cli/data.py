@@ -46,10 +46,17 @@ def data_cmd() -> None:
 )
 @click.option(
     "--crops-per-image",
+    default=48,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Crops (pairs) cut from each training photograph.",
+)
+@click.option(
+    "--test-crops-per-image",
     default=8,
     show_default=True,
     type=click.IntRange(1),
-    help="Crops (pairs) cut from each photograph.",
+    help="Crops (pairs) cut from each test photograph.",
 )
 @click.option(
     "--test-photos",
@@ -59,7 +66,14 @@ def data_cmd() -> None:
 )
 @click.option("--overwrite", is_flag=True, help="Replace a set that `archc data synth` wrote before.")
 def synth_cmd(
-    out_dir: Path, images: int, seed: int, crop: int, crops_per_image: int, test_photos: str, overwrite: bool
+    out_dir: Path,
+    images: int,
+    seed: int,
+    crop: int,
+    crops_per_image: int,
+    test_crops_per_image: int,
+    test_photos: str,
+    overwrite: bool,
 ) -> None:
     """Write a synthetic motion-blur dataset built from photographs that installed packages ship."""
     names = tuple(n.strip() for n in test_photos.split(",") if n.strip())
@@ -76,6 +90,7 @@ def synth_cmd(
             test_photos=names,
             crop=crop,
             crops_per_image=crops_per_image,
+            test_crops_per_image=test_crops_per_image,
             overwrite=overwrite,
             progress=advance,
         )

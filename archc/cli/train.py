@@ -30,13 +30,18 @@ def _open(data: str, split: str):  # type: ignore[no-untyped-def]
 @click.option("--minutes", type=float, help="Training wall time (the cosine schedule follows it).")
 @click.option("--choice", "choices", multiple=True, help="SLOT=BLOCK (repeatable).")
 @click.option("--weights", type=click.Path(dir_okay=False), help="Start from these weights.")
-@click.option("--batch", type=int, default=8, show_default=True)
-@click.option("--crop", type=int, default=64, show_default=True)
+@click.option("--batch", type=int, default=16, show_default=True)
+@click.option("--crop", type=int, default=96, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--warmup", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True,
+              help="Fraction of the schedule spent ramping the lr up from 0.")
+@click.option("--ema", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True,
+              help="Save a moving average of the weights with this decay (0: the last weights).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 def train_cmd(spec: str, data: str, out: str, iters: int | None, minutes: float | None, choices: Sequence[str],
-              weights: str | None, batch: int, crop: int, lr: float, seed: int, resume: bool) -> None:
+              weights: str | None, batch: int, crop: int, lr: float, warmup: float, ema: float, seed: int,
+              resume: bool) -> None:
     """Train SPEC on DATA with NAFNet's recipe; writes OUT/weights.safetensors and OUT/train.json."""
     from archc.runtime.train import TrainConfig, train
 
@@ -46,7 +51,7 @@ def train_cmd(spec: str, data: str, out: str, iters: int | None, minutes: float 
     choice = choice_of(checked, ";".join(choices) or None)
     model = build(checked, choice, weights)
     pairs = _open(data, "train")
-    cfg = TrainConfig(iters=iters, minutes=minutes, batch=batch, crop=crop, lr=lr, seed=seed)
+    cfg = TrainConfig(iters=iters, minutes=minutes, batch=batch, crop=crop, lr=lr, warmup=warmup, ema=ema, seed=seed)
     meta = {"spec": checked.text, "spec_path": checked.path, "choice": canonical_choice(checked, choice)}
     total = iters if iters is not None else int(minutes * 60)  # type: ignore[operator]
     with Progress(TextColumn("train"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),

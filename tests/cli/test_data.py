@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from archc.cli.data import data_cmd
 from archc.dsl.errors import DataError
 
-ARGS = ["--images", "4", "--crops-per-image", "1", "--crop", "48", "--seed", "2"]
+ARGS = ["--images", "4", "--crops-per-image", "1", "--test-crops-per-image", "1", "--crop", "48", "--seed", "2"]
 
 
 def test_synth_writes_a_set_and_prints_a_summary(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("run") / "r"
     data = tmp_path_factory.mktemp("data") / "synth"
     res = CliRunner().invoke(cli, ["data", "synth", "--out", str(data), "--images", "4", "--crops-per-image", "2",
-                                   "--crop", "128"])
+                                   "--test-crops-per-image", "2", "--crop", "128"])
     assert res.exit_code == 0, res.output
     res = CliRunner().invoke(cli, ["run", str(SPECS / "nafnet_tiny.arch"), "--data", str(data), "--out", str(out),
                                    *QUICK])

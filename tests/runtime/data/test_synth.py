@@ -15,7 +15,7 @@ from archc.runtime.data.kernels import KernelConfig, random_kernel
 from archc.runtime.data.synth import DEFAULT_TEST_PHOTOS, blur_image, choose_photos, synthesize
 from archc.runtime.metrics import psnr
 
-SMALL = {"images": 4, "crops_per_image": 2, "crop": 64}
+SMALL = {"images": 4, "crops_per_image": 2, "test_crops_per_image": 2, "crop": 64}
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -80,9 +80,18 @@ def test_linear_light_blur_differs_from_srgb_blur() -> None:
 
 
 def test_default_strength_puts_test_blur_psnr_in_24_to_27_db(tmp_path: Path) -> None:
-    summary = synthesize(tmp_path / "d", images=4, seed=0)  # the default test split, in full
+    summary = synthesize(tmp_path / "d", images=4, seed=0, crops_per_image=1)  # the default test split, in full
     assert summary.pairs["test"] == 24
     assert 24.0 <= summary.mean_psnr["test"] <= 27.0
+
+
+def test_more_training_crops_leave_the_test_split_unchanged(small_set: Path, tmp_path: Path) -> None:
+    synthesize(tmp_path / "more", seed=5, **{**SMALL, "crops_per_image": 5})
+    meta = json.loads((tmp_path / "more" / "meta.json").read_text())
+    assert meta["splits"]["train"]["pairs"] == 5 and meta["splits"]["test"]["pairs"] == 6
+    assert _files(tmp_path / "more" / "test") == _files(small_set / "test")
+    first = _files(small_set / "train")
+    assert {k: v for k, v in _files(tmp_path / "more" / "train").items() if k in first} == first
 
 
 def test_small_set_psnr_is_plausible(small_set: Path) -> None:
@@ -109,6 +118,7 @@ def test_refuses_a_non_empty_folder_unless_it_is_a_synth_set(small_set: Path, tm
         ({"test_photos": ("lena",)}, "unknown test photograph"),
         ({"images": 3, "test_photos": ("chelsea", "coffee", "rocket")}, "images must be 4..14"),
         ({"crop": 400}, "smaller than the 400px crop"),
+        ({"test_crops_per_image": 0}, "test_crops_per_image must be at least 1"),
     ],
 )
 def test_bad_arguments(tmp_path: Path, kwargs: dict[str, object], message: str) -> None:
