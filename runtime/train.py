@@ -79,7 +79,8 @@ class WeightAverage:
         weight = 1.0 - min(self.decay, (1.0 + step) / (10.0 + step))
         current = model.state_dict()
         with torch.no_grad():
-            torch._foreach_lerp_(list(self.state.values()), [current[k].detach() for k in self.state], weight)
+            for name, averaged in self.state.items():
+                averaged.lerp_(current[name], weight)
 
     def copy_to(self, model: nn.Module) -> None:
         model.load_state_dict(self.state, strict=False)
@@ -119,8 +120,8 @@ class TrainResult:
 def train(model: nn.Module, pairs: PairedImages, out: Path, cfg: TrainConfig, *, resume: bool = False,
           metadata: dict[str, str] | None = None,
           on_step: Callable[[dict[str, float]], None] | None = None) -> TrainResult:
-    """Train `model` in place on random crops of `pairs`; writes `out/checkpoint.pt`,
-    `out/weights.safetensors` and `out/train.json`."""
+    """Train `model` in place on random crops of `pairs` (it ends holding the weight average when
+    `cfg.ema` > 0); writes `out/checkpoint.pt`, `out/weights.safetensors` and `out/train.json`."""
     if cfg.iters is None and cfg.minutes is None:
         raise DataError("give a training length: --iters N or --minutes M", code="E0520")
     out.mkdir(parents=True, exist_ok=True)

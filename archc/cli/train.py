@@ -47,8 +47,11 @@ def train_cmd(spec: str, data: str, out: str, iters: int | None, minutes: float 
 
     if (iters is None) == (minutes is None):
         raise click.UsageError("give exactly one of --iters N and --minutes M")
+    import torch
+
     checked = parse(spec)
     choice = choice_of(checked, ";".join(choices) or None)
+    torch.manual_seed(seed)  # the initial weights too follow --seed
     model = build(checked, choice, weights)
     pairs = _open(data, "train")
     cfg = TrainConfig(iters=iters, minutes=minutes, batch=batch, crop=crop, lr=lr, warmup=warmup, ema=ema, seed=seed)

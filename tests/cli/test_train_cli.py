@@ -1,0 +1,47 @@
+"""`archc train`: --seed fixes the initial weights and the data, so a rerun gives the same file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+from safetensors.torch import load_file
+
+from archc.cli import cli
+
+from helpers import SPECS
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("data") / "synth"
+    res = CliRunner().invoke(cli, ["data", "synth", "--out", str(out), "--images", "4", "--crops-per-image", "2",
+                                   "--test-crops-per-image", "1", "--crop", "64"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def _train(data: Path, out: Path, *extra: str) -> dict[str, torch.Tensor]:
+    res = CliRunner().invoke(cli, ["train", str(SPECS / "nafnet_tiny.arch"), "--data", str(data), "--out", str(out),
+                                   "--iters", "3", "--batch", "2", "--crop", "32", *extra])
+    assert res.exit_code == 0, res.output
+    return load_file(out / "weights.safetensors")
+
+
+def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_same_seed_same_weights_other_seed_other_weights(data: Path, tmp_path: Path) -> None:
+    first = _train(data, tmp_path / "a", "--seed", "3")
+    assert _same(_train(data, tmp_path / "b", "--seed", "3"), first)
+    assert not _same(_train(data, tmp_path / "c", "--seed", "4"), first)
+
+
+def test_recipe_options_reach_the_run_record(data: Path, tmp_path: Path) -> None:
+    _train(data, tmp_path / "r", "--lr", "2e-3", "--warmup", "0.2", "--ema", "0.99")
+    config = json.loads((tmp_path / "r" / "train.json").read_text())["config"]
+    assert (config["lr"], config["warmup"], config["ema"], config["batch"], config["crop"]) == (2e-3, 0.2, 0.99, 2, 32)
