@@ -32,13 +32,14 @@ class EvalResult:
     split: str
     images: tuple[ImageScore, ...]
     protocol: str = "8bit"  # how 16-bit files were read (DPDD): "8bit" (>> 8) or "16bit"
+    ensemble: bool = False  # outputs are the 8-view self-ensemble (`restore_image(..., ensemble=True)`)
 
     def mean(self, key: str) -> float:
         return float(np.mean([getattr(s, key) for s in self.images]))
 
     def to_json(self, per_image: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {"dataset": self.dataset, "split": self.split, "count": len(self.images),
-                               "bit_protocol": self.protocol,
+                               "bit_protocol": self.protocol, "self_ensemble": self.ensemble,
                                **{k: self.mean(k) for k in ("psnr", "ssim", "ssim3d", "input_psnr")},
                                "protocol": "uint8 RGB, peak 255, crop 0; ssim: 2-D Gaussian; ssim3d: 11x11x11"}
         if per_image:
@@ -47,16 +48,16 @@ class EvalResult:
 
 
 def evaluate(model: nn.Module, pairs: PairedImages, limit: int | None = None,
-             on_image: Callable[[ImageScore], None] | None = None) -> EvalResult:
+             on_image: Callable[[ImageScore], None] | None = None, *, ensemble: bool = False) -> EvalResult:
     model.eval()
     scores = []
     for i in range(len(pairs) if limit is None else min(limit, len(pairs))):
         sample = pairs[i]
         blur = torch.from_numpy(np.ascontiguousarray(sample.blur.transpose(2, 0, 1)))
-        out = restore(model, blur).numpy().transpose(1, 2, 0)
+        out = restore(model, blur, ensemble=ensemble).numpy().transpose(1, 2, 0)
         score = ImageScore(sample.name, psnr(out, sample.sharp), ssim(out, sample.sharp),
                            ssim3d(out, sample.sharp), psnr(sample.blur, sample.sharp))
         scores.append(score)
         if on_image is not None:
             on_image(score)
-    return EvalResult(pairs.kind, pairs.split, tuple(scores), pairs.protocol)
+    return EvalResult(pairs.kind, pairs.split, tuple(scores), pairs.protocol, ensemble)

@@ -15,6 +15,8 @@ from archc.compiler.choice import canonical_choice
 
 from .output import console, print_json
 
+ENSEMBLE_HELP = "Average the restorations of the 8 flips and rotations (8x the time; not NAFNet's protocol)."
+
 
 def _open(data: str, split: str):  # type: ignore[no-untyped-def]
     from archc.runtime.data.datasets import open_dataset
@@ -85,21 +87,23 @@ def train_cmd(spec: str, data: str, out: str, iters: int | None, minutes: float 
 @click.option("--choice", "choices", multiple=True, help="SLOT=BLOCK (repeatable).")
 @click.option("--tlc", nargs=2, type=int, help="Test-time local converter for training crops H W.")
 @click.option("--limit", type=int, help="Evaluate only the first N images.")
+@click.option("--self-ensemble", "ensemble", is_flag=True, help=ENSEMBLE_HELP)
 @click.option("--per-image", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
 def eval_cmd(spec: str, weights: str, surrogates: str | None, datas: Sequence[str], split: str, choices: Sequence[str],
-             tlc: tuple[int, int] | None, limit: int | None, per_image: bool, as_json: bool) -> None:
+             tlc: tuple[int, int] | None, limit: int | None, ensemble: bool, per_image: bool, as_json: bool) -> None:
     """PSNR / SSIM of SPEC with WEIGHTS on each dataset (NAFNet's protocol)."""
     from archc.runtime.evaluate import evaluate
 
     checked = parse(spec)
     tlc_size = (tlc[0], tlc[1]) if tlc else None
     model = build(checked, ";".join(choices) or None, weights, tlc_train_size=tlc_size, surrogates=surrogates)
-    results = [evaluate(model, _open(d, split), limit) for d in datas]
+    results = [evaluate(model, _open(d, split), limit, ensemble=ensemble) for d in datas]
     if as_json:
         print_json([r.to_json(per_image) for r in results])
         return
-    table = Table(title=f"{checked.name} ({weights})", title_justify="left")
+    title = f"{checked.name} ({weights})" + (", 8-view self-ensemble" if ensemble else "")
+    table = Table(title=title, title_justify="left")
     for col in ("dataset", "split", "images", "input PSNR", "PSNR", "SSIM", "SSIM 3-D"):
         table.add_column(col, justify="left" if col in ("dataset", "split") else "right")
     for d, r in zip(datas, results, strict=True):
@@ -121,8 +125,9 @@ def eval_cmd(spec: str, weights: str, surrogates: str | None, datas: Sequence[st
 @click.option("--tlc", nargs=2, type=int, help="Test-time local converter for training crops H W.")
 @click.option("--tile", type=int, help="Restore in overlapping tiles of this size (large images).")
 @click.option("--overlap", type=int, default=32, show_default=True)
+@click.option("--self-ensemble", "ensemble", is_flag=True, help=ENSEMBLE_HELP)
 def deblur_cmd(spec: str, images: Sequence[str], weights: str, surrogates: str | None, out: str, choices: Sequence[str],
-               tlc: tuple[int, int] | None, tile: int | None, overlap: int) -> None:
+               tlc: tuple[int, int] | None, tile: int | None, overlap: int, ensemble: bool) -> None:
     """Restore IMAGES (any size) with SPEC and WEIGHTS; writes OUT/<name>.png."""
     import numpy as np
     import torch
@@ -135,7 +140,7 @@ def deblur_cmd(spec: str, images: Sequence[str], weights: str, surrogates: str |
     Path(out).mkdir(parents=True, exist_ok=True)
     for path in images:
         image = torch.from_numpy(np.ascontiguousarray(read_image(path).transpose(2, 0, 1)))
-        restored = restore_image(model, image, tile, overlap).numpy().transpose(1, 2, 0)
+        restored = restore_image(model, image, tile, overlap, ensemble=ensemble).numpy().transpose(1, 2, 0)
         target = Path(out) / (Path(path).stem + ".png")
         write_image(target, restored, bits=8)
         console.print(f"wrote {target}")

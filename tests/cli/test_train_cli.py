@@ -45,3 +45,21 @@ def test_recipe_options_reach_the_run_record(data: Path, tmp_path: Path) -> None
     _train(data, tmp_path / "r", "--lr", "2e-3", "--warmup", "0.2", "--ema", "0.99")
     config = json.loads((tmp_path / "r" / "train.json").read_text())["config"]
     assert (config["lr"], config["warmup"], config["ema"], config["batch"], config["crop"]) == (2e-3, 0.2, 0.99, 2, 32)
+
+
+def test_eval_and_deblur_take_the_self_ensemble(data: Path, tmp_path: Path) -> None:
+    _train(data, tmp_path / "t", "--seed", "1")
+    weights = str(tmp_path / "t" / "weights.safetensors")
+    spec = str(SPECS / "nafnet_tiny.arch")
+    rows = {}
+    for flag in ([], ["--self-ensemble"]):
+        res = CliRunner().invoke(cli, ["eval", spec, "--weights", weights, "--data", str(data), "--json", *flag])
+        assert res.exit_code == 0, res.output
+        rows[bool(flag)] = json.loads(res.output)[0]
+    assert rows[True]["self_ensemble"] and not rows[False]["self_ensemble"]
+    assert rows[True]["psnr"] != rows[False]["psnr"] and rows[True]["input_psnr"] == rows[False]["input_psnr"]
+    blurred = next((data / "test").rglob("blur/*.png"))
+    res = CliRunner().invoke(cli, ["deblur", spec, str(blurred), "--weights", weights, "--out", str(tmp_path / "o"),
+                                   "--self-ensemble"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "o" / blurred.name).is_file()
