@@ -139,7 +139,7 @@ def train(model: nn.Module, pairs: PairedImages, out: Path, cfg: TrainConfig, *,
         if average is not None:
             if "ema" not in state:
                 raise DataError(f"{ckpt} holds no weight average, but this run asks for one (ema {cfg.ema})",
-                                code="E0521", help="resume with the settings the run was started with")
+                                code="E0521", help=f"resume with the settings it was started with, or delete {ckpt}")
             average.state = state["ema"]
     model.train()
     last_save, images, window_t = time.perf_counter(), 0, time.perf_counter()

@@ -88,8 +88,8 @@ def synthesize(
 
     `images` source photographs (of the 14 in `photos.CATALOGUE`), `test_photos` among them
     held out for the test split; the default strength puts the test split's blurred input at
-    about 25 dB PSNR against sharp (seed 0: 25.05 dB). `progress(done, total, label)` is called after every pair.
-    The set is built in a hidden sibling folder and renamed into place when complete.
+    about 25 dB PSNR against sharp (seed 0: 25.05 dB). `progress(done, total, label)` is called
+    after every pair. The set is built in a hidden sibling folder and renamed into place when complete.
     """
     started = time.perf_counter()
     blur = blur or BlurConfig()
