@@ -47,14 +47,18 @@ def _restore(model: nn.Module, image: torch.Tensor, tile: int | None, overlap: i
     if tile is None or (image.shape[-2] <= tile and image.shape[-1] <= tile):
         return model(image.unsqueeze(0))[0]
     _, h, w = image.shape
-    out = torch.zeros_like(image)
+    out: torch.Tensor | None = None
     weight = torch.zeros(1, h, w)
     for top in _starts(h, tile, overlap):
         for left in _starts(w, tile, overlap):
             patch = image[:, top:top + tile, left:left + tile]
             win = _window(patch.shape[-2], patch.shape[-1], overlap)
-            out[:, top:top + tile, left:left + tile] += model(patch.unsqueeze(0))[0] * win
+            restored = model(patch.unsqueeze(0))[0]
+            if out is None:  # the network's output channels, which may differ from its input's
+                out = torch.zeros(restored.shape[0], h, w)
+            out[:, top:top + tile, left:left + tile] += restored * win
             weight[:, top:top + tile, left:left + tile] += win
+    assert out is not None
     return out / weight
 
 
@@ -65,5 +69,7 @@ def restore_image(model: nn.Module, image: torch.Tensor, tile: int | None = None
     model.eval()
     views = range(8) if ensemble else range(1)
     with torch.inference_mode():
-        outs = [undo_dihedral(_restore(model, dihedral(image, k), tile, overlap), k) for k in views]
-        return torch.stack(outs).mean(0).clamp(0, 1)
+        total = undo_dihedral(_restore(model, dihedral(image, 0), tile, overlap), 0)
+        for k in views[1:]:  # a running sum: one restored view in memory at a time
+            total += undo_dihedral(_restore(model, dihedral(image, k), tile, overlap), k)
+        return (total / len(views)).clamp(0, 1)

@@ -46,3 +46,12 @@ def test_self_ensemble_is_the_mean_of_the_turned_back_restorations() -> None:
     assert not torch.allclose(got, restore_image(model, image), atol=1e-3)
     tiled = restore_image(torch.nn.Conv2d(3, 3, 1).requires_grad_(False), image, tile=8, overlap=2, ensemble=True)
     assert tiled.shape == image.shape
+
+
+def test_tiles_follow_the_network_output_channels() -> None:
+    model = torch.nn.Conv2d(3, 1, 1).requires_grad_(False)
+    image = torch.rand(3, 40, 50)
+    whole = restore_image(model, image)
+    tiled = restore_image(model, image, tile=16, overlap=4)
+    assert tiled.shape == (1, 40, 50)
+    assert torch.allclose(whole, tiled, atol=1e-6)
