@@ -33,7 +33,8 @@ def _reference(spec: archc.dsl.spec.Spec) -> RefNAFNet:  # type: ignore[name-def
     return RefNAFNet(spec.width, enc, spec.by_role("middle")[0].repeat, dec)
 
 
-def _stepper(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor):  # type: ignore[no-untyped-def]
+def stepper(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor):  # type: ignore[no-untyped-def]
+    """One AdamW training step of `model` on the fixed batch (x, y), as a function."""
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=1e-3, betas=(0.9, 0.9))
 
     def step() -> None:
@@ -51,7 +52,7 @@ def throughput(spec_path: Path, batch: int, crop: int, steps: int) -> tuple[floa
     ref = _reference(spec).train()
     ref.load_state_dict(built.state_dict(), strict=True)
     x, y = torch.rand(batch, 3, crop, crop), torch.rand(batch, 3, crop, crop)
-    fns = {"built": _stepper(built, x, y), "ref": _stepper(ref, x, y)}
+    fns = {"built": stepper(built, x, y), "ref": stepper(ref, x, y)}
     times: dict[str, list[float]] = {k: [] for k in fns}
     for fn in fns.values():
         fn()

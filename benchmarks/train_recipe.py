@@ -22,7 +22,9 @@ from typing import Any
 import torch
 
 import archc
-from archc.runtime.train import TrainConfig, psnr_loss
+from archc.runtime.train import TrainConfig
+
+from train_bench import stepper  # this folder is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "nafnet_tiny.arch"
@@ -40,16 +42,8 @@ VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
 
 
 def pixels_per_second(batch: int, crop: int, steps: int = 12) -> float:
-    model = archc.build(SPEC).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     x, y = torch.rand(batch, 3, crop, crop), torch.rand(batch, 3, crop, crop)
-
-    def step() -> None:
-        loss = psnr_loss(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
+    step = stepper(archc.build(SPEC).train(), x, y)
     for _ in range(2):
         step()
     start = time.perf_counter()

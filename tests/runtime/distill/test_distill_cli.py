@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from click.testing import Result
 from conftest import Micro
 
 from archc.compiler.weights import read_metadata
@@ -27,22 +28,20 @@ FAST_FLAGS = [
 ]
 
 
+def _distill(micro: Micro, out: Path, *extra: object) -> Result:
+    """`archc distill` of the micro teacher into `out` with the fast flags."""
+    return run_cli("distill", micro.spec, "--weights", micro.teacher, "--data", micro.data, "--out", out, *extra,
+                   *FAST_FLAGS)
+
+
+def _eval_with_bank(micro: Micro, bank: Path, choice: str, *extra: object) -> Result:
+    """`archc eval` of one micro test image with `choice` taken from the surrogate `bank`."""
+    return run_cli("eval", micro.spec, "--weights", micro.teacher, "--surrogates", bank, "--choice", choice,
+                   "--data", micro.data, "--limit", "1", *extra)
+
+
 def test_distill_writes_the_bank_and_the_report(micro: Micro, tmp_path: Path) -> None:
-    result = run_cli(
-        "distill",
-        micro.spec,
-        "--weights",
-        micro.teacher,
-        "--data",
-        micro.data,
-        "--out",
-        tmp_path,
-        "--slots",
-        "enc1,dec1",
-        "--val-images",
-        "1",
-        *FAST_FLAGS,
-    )
+    result = _distill(micro, tmp_path, "--slots", "enc1,dec1", "--val-images", "1")
     assert result.exit_code == 0, result.output
     assert "6 surrogates trained, 0 reused" in result.output and "plug-in drop" in result.output
     report = json.loads((tmp_path / "distill.json").read_text())
@@ -52,73 +51,17 @@ def test_distill_writes_the_bank_and_the_report(micro: Micro, tmp_path: Path) ->
     row = rows["dec1=identity"]
     assert row["plug_in_drop"] == report["teacher"]["psnr"] - row["psnr"] and row["fit_rel_change"] == 1.0
     assert set(report["mean_drop_by_candidate"]) == {"naf(sca=off)", "dsconv", "identity"}
-    again = run_cli(
-        "distill",
-        micro.spec,
-        "--weights",
-        micro.teacher,
-        "--data",
-        micro.data,
-        "--out",
-        tmp_path,
-        "--slots",
-        "enc1",
-        "--no-report",
-        *FAST_FLAGS,
-    )
+    again = _distill(micro, tmp_path, "--slots", "enc1", "--no-report")
     assert "0 surrogates trained, 3 reused" in again.output
 
 
 def test_finetune_records_spec_and_choice_and_eval_takes_surrogates(micro: Micro, tmp_path: Path) -> None:
     run = tmp_path / "run"
-    assert (
-        run_cli(
-            "distill",
-            micro.spec,
-            "--weights",
-            micro.teacher,
-            "--data",
-            micro.data,
-            "--out",
-            run,
-            "--slots",
-            "dec1",
-            "--no-report",
-            *FAST_FLAGS,
-        ).exit_code
-        == 0
-    )
+    assert _distill(micro, run, "--slots", "dec1", "--no-report").exit_code == 0
     bank = run / "surrogates"
-    evaluated = run_cli(
-        "eval",
-        micro.spec,
-        "--weights",
-        micro.teacher,
-        "--surrogates",
-        bank,
-        "--choice",
-        "dec1=dsconv",
-        "--data",
-        micro.data,
-        "--limit",
-        "1",
-        "--json",
-    )
+    evaluated = _eval_with_bank(micro, bank, "dec1=dsconv", "--json")
     assert evaluated.exit_code == 0, evaluated.output
-    missing = run_cli(
-        "eval",
-        micro.spec,
-        "--weights",
-        micro.teacher,
-        "--surrogates",
-        bank,
-        "--choice",
-        "enc1=dsconv",
-        "--data",
-        micro.data,
-        "--limit",
-        "1",
-    )
+    missing = _eval_with_bank(micro, bank, "enc1=dsconv")
     assert missing.exit_code == 1 and "no surrogate for `enc1=dsconv`" in missing.stderr
     assert "Traceback" not in missing.output
     out = tmp_path / "ft"

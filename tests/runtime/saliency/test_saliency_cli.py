@@ -29,6 +29,12 @@ def _run(*args: str | Path) -> Result:
     return CliRunner().invoke(_cli(), [str(a) for a in args], terminal_width=200)
 
 
+def _saliency(setup: dict[str, Path], weights: str, out: Path, *extra: str) -> Result:
+    """`archc saliency` of the searched spec with `root/<weights>.safetensors` on the generated data."""
+    return _run("saliency", setup["spec"], "--weights", setup["root"] / f"{weights}.safetensors",
+                "--data", setup["data"], "--out", out, *extra)
+
+
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("saliency_cli")
@@ -43,14 +49,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def run(setup: dict[str, Path]) -> tuple[Path, Result]:
     out = setup["root"] / "run"
-    result = _run(
-        "saliency",
-        setup["spec"],
-        "--weights",
-        setup["root"] / "trained.safetensors",
-        "--data",
-        setup["data"],
-        "--out",
+    result = _saliency(
+        setup,
+        "trained",
         out,
         "--batches",
         "2",
@@ -103,14 +104,9 @@ def test_explain_without_a_run_says_the_rule_is_unresolved(setup: dict[str, Path
 
 
 def test_untrained_weights_stop_with_one_clear_error(setup: dict[str, Path]) -> None:
-    result = _run(
-        "saliency",
-        setup["spec"],
-        "--weights",
-        setup["root"] / "untrained.safetensors",
-        "--data",
-        setup["data"],
-        "--out",
+    result = _saliency(
+        setup,
+        "untrained",
         setup["root"] / "bad",
         "--batches",
         "1",
@@ -125,18 +121,7 @@ def test_untrained_weights_stop_with_one_clear_error(setup: dict[str, Path]) -> 
 
 
 def test_a_crop_the_network_would_pad_is_refused(setup: dict[str, Path]) -> None:
-    result = _run(
-        "saliency",
-        setup["spec"],
-        "--weights",
-        setup["root"] / "trained.safetensors",
-        "--data",
-        setup["data"],
-        "--out",
-        setup["root"] / "bad",
-        "--crop",
-        "18",
-    )
+    result = _saliency(setup, "trained", setup["root"] / "bad", "--crop", "18")
     assert result.exit_code == 1 and "E1002" in result.output and "multiple of 4" in result.output
 
 
