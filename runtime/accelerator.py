@@ -1,0 +1,126 @@
+"""Where torch work runs: one name (`auto`, `cpu`, `cuda`, `cuda:N`, `mps`) resolved to a
+`torch.device`, and a description of it for run records.
+
+`auto` is the first CUDA device when torch sees one, else the CPU (never MPS: its kernels do not
+all match the CPU's yet, so it is used only when asked for). Asking for an accelerator this machine
+lacks is an AcceleratorError that names what was found; it never falls back silently.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import torch
+
+from archc.dsl.errors import ArchError
+
+NAMES = "auto, cpu, cuda, cuda:N, mps"
+_CUDA = re.compile(r"cuda(?::(\d+))?")
+
+
+class AcceleratorError(ArchError):
+    """An accelerator name is unknown or names hardware this machine does not have (codes E150x)."""
+
+
+def gpu_count() -> int:
+    """How many CUDA devices torch sees (0 without CUDA)."""
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def available() -> list[str]:
+    """Every accelerator name this machine can run on: `cpu`, then `cuda:0` ..., then `mps`."""
+    names = ["cpu"] + [f"cuda:{i}" for i in range(gpu_count())]
+    return names + (["mps"] if _mps_available() else [])
+
+
+def _found() -> str:
+    return "found: " + ", ".join(available())
+
+
+def _no_cuda_reason() -> str:
+    if torch.version.cuda is None:
+        return f"torch {torch.__version__} has no CUDA"
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    where = f" (CUDA_VISIBLE_DEVICES={visible!r})" if visible is not None else ""
+    return f"torch {torch.__version__} (CUDA {torch.version.cuda}) sees no CUDA device{where}"
+
+
+def _resolve_cuda(name: str, index: int | None) -> torch.device:
+    count = gpu_count()
+    if count == 0:
+        raise AcceleratorError(f"CUDA was asked for but {_no_cuda_reason()}; {_found()}", code="E1502",
+                               help="use --accelerator cpu (or auto), or run on a machine with an NVIDIA GPU")
+    if index is not None and index >= count:
+        raise AcceleratorError(f"`{name}` was asked for but this machine has {count} CUDA device(s); {_found()}",
+                               code="E1503", help=f"pick one of cuda:0 .. cuda:{count - 1}")
+    return torch.device("cuda", index if index is not None else 0)
+
+
+def _resolve_mps() -> torch.device:
+    if not _mps_available():
+        raise AcceleratorError(f"MPS was asked for but torch {torch.__version__} cannot use it here; {_found()}",
+                               code="E1504", help="MPS needs Apple silicon and a macOS build of torch; use cpu")
+    return torch.device("mps")
+
+
+def resolve(name: str = "auto") -> torch.device:
+    """The `torch.device` of an accelerator name.
+
+    Raises AcceleratorError (E1501 unknown name, E1502 no CUDA, E1503 no such CUDA index, E1504 no
+    MPS) with the accelerators this machine has.
+    """
+    key = name.strip().lower()
+    if key == "auto":
+        return torch.device("cuda", 0) if gpu_count() else torch.device("cpu")
+    if key == "cpu":
+        return torch.device("cpu")
+    if key == "mps":
+        return _resolve_mps()
+    match = _CUDA.fullmatch(key)
+    if match is None:
+        raise AcceleratorError(f"unknown accelerator `{name}`", code="E1501", help=f"the accelerators are {NAMES}")
+    return _resolve_cuda(name, int(match.group(1)) if match.group(1) is not None else None)
+
+
+def device_name(device: torch.device) -> str:
+    """A human name for `device`: the GPU's model for CUDA, the processor's model for the CPU."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple MPS"
+    return _cpu_model()
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine() or "cpu"
+
+
+def describe(device: torch.device | str, amp: str = "off") -> dict[str, str]:
+    """What a run records about where it ran: {"accelerator", "accelerator_name", "amp"}."""
+    dev = torch.device(device)
+    if dev.type == "cuda" and dev.index is None:
+        dev = torch.device("cuda", torch.cuda.current_device())
+    return {"accelerator": str(dev), "accelerator_name": device_name(dev), "amp": amp}
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued kernels on `device` (a no-op on the CPU); needed before timing GPU work."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
