@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import torch
-from attrs import field, frozen
 from torch import nn
 
-from archc.dsl.params import odd_int_range, one_of
-
 from .layers import activation, conv1x1, depthwise, residual_scale
-from .registry import register_block
+from .schemas.dsconv import DsconvParams
 
-
-@frozen
-class DsconvParams:
-    kernel: int = field(default=3, validator=odd_int_range(1, 9))
-    act: str = field(default="relu", validator=one_of(("relu", "gelu", "hardswish")))
+__all__ = ["DSConvBlock", "DsconvParams", "build"]
 
 
 class DSConvBlock(nn.Module):
@@ -30,9 +23,5 @@ class DSConvBlock(nn.Module):
         return x + self.pw(self.act(self.dw(x))) * self.beta
 
 
-def _macs(p: DsconvParams, c: int, h: int, w: int) -> int:
-    return h * w * (c * p.kernel * p.kernel + c * c)
-
-
-register_block("dsconv", params=DsconvParams, build=lambda p, c: DSConvBlock(c, p), macs=_macs,
-               summary="depthwise-separable residual block: depthwise k x k, activation, pointwise 1x1")
+def build(p: DsconvParams, c: int) -> nn.Module:
+    return DSConvBlock(c, p)

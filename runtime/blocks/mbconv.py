@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import torch
-from attrs import field, frozen
 from torch import nn
 
-from archc.dsl.params import int_range, odd_int_range, one_of
-
 from .layers import activation, conv1x1, depthwise, residual_scale
-from .registry import register_block
+from .schemas.mbconv import MbconvParams
 
-
-@frozen
-class MbconvParams:
-    expand: int = field(default=4, validator=int_range(1, 8))
-    kernel: int = field(default=3, validator=odd_int_range(1, 9))
-    act: str = field(default="relu", validator=one_of(("relu", "gelu", "hardswish")))
+__all__ = ["MBConvBlock", "MbconvParams", "build"]
 
 
 class MBConvBlock(nn.Module):
@@ -35,10 +27,5 @@ class MBConvBlock(nn.Module):
         return x + self.project(h) * self.beta
 
 
-def _macs(p: MbconvParams, c: int, h: int, w: int) -> int:
-    hidden = c * p.expand
-    return h * w * (c * hidden + hidden * p.kernel * p.kernel + hidden * c)
-
-
-register_block("mbconv", params=MbconvParams, build=lambda p, c: MBConvBlock(c, p), macs=_macs,
-               summary="inverted residual (MBConv): 1x1 expand, depthwise k x k, 1x1 project")
+def build(p: MbconvParams, c: int) -> nn.Module:
+    return MBConvBlock(c, p)

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import torch
-from attrs import field, frozen
 from torch import nn
 
-from archc.dsl.params import even_int_range, is_switch
-
 from .layers import LayerNorm2d, SimpleGate, conv1x1, residual_scale
-from .registry import register_block
+from .schemas.naf import NafParams, naf_macs
 
-
-@frozen
-class NafParams:
-    dw_expand: int = field(default=2, validator=even_int_range(2, 8))
-    ffn_expand: int = field(default=2, validator=even_int_range(2, 8))
-    sca: bool = field(default=True, validator=is_switch)
+__all__ = ["NAFBlock", "NafParams", "build", "naf_macs"]
 
 
 class NAFBlock(nn.Module):
@@ -50,15 +42,6 @@ class NAFBlock(nn.Module):
         return y + x * self.gamma
 
 
-def naf_macs(p: NafParams, c: int, h: int, w: int) -> int:
-    dw, ffn = c * p.dw_expand, c * p.ffn_expand
-    per_pixel = c * dw + dw * 9 + (dw // 2) * c + c * ffn + (ffn // 2) * c
-    return h * w * per_pixel + ((dw // 2) ** 2 if p.sca else 0)
-
-
-def _build(p: NafParams, c: int) -> nn.Module:
+def build(p: NafParams, c: int) -> nn.Module:
     return NAFBlock(c, p.dw_expand, p.ffn_expand, p.sca)
 
-
-register_block("naf", params=NafParams, build=_build, macs=naf_macs,
-               summary="NAFBlock: LayerNorm2d, SimpleGate, simplified channel attention (NAFNet)")

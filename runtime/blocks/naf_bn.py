@@ -6,21 +6,13 @@ that follows it, so the exported graph has no normalisation op at all.
 
 from __future__ import annotations
 
-from attrs import field, frozen
 from torch import nn
 
-from archc.dsl.params import even_int_range, is_switch
-
 from .layers import fold_bn_into_conv
-from .naf import NAFBlock, NafParams, naf_macs
-from .registry import register_block
+from .naf import NAFBlock
+from .schemas.naf_bn import NafBnParams
 
-
-@frozen
-class NafBnParams:
-    dw_expand: int = field(default=2, validator=even_int_range(2, 8))
-    ffn_expand: int = field(default=2, validator=even_int_range(2, 8))
-    sca: bool = field(default=True, validator=is_switch)
+__all__ = ["NAFBnBlock", "NafBnParams", "build"]
 
 
 class NAFBnBlock(NAFBlock):
@@ -36,13 +28,6 @@ class NAFBnBlock(NAFBlock):
             self.norm2 = nn.Identity()
 
 
-def _macs(p: NafBnParams, c: int, h: int, w: int) -> int:
-    return naf_macs(NafParams(p.dw_expand, p.ffn_expand, p.sca), c, h, w)
-
-
-def _build(p: NafBnParams, c: int) -> nn.Module:
+def build(p: NafBnParams, c: int) -> nn.Module:
     return NAFBnBlock(c, p.dw_expand, p.ffn_expand, p.sca)
 
-
-register_block("naf_bn", params=NafBnParams, build=_build, macs=_macs,
-               summary="NAFBlock with BatchNorm (folded into the 1x1 convs at export) in place of LayerNorm2d")

@@ -6,21 +6,12 @@ Without the gate the channel count is not halved, so conv3 and conv5 read the ex
 from __future__ import annotations
 
 import torch
-from attrs import field, frozen
 from torch import nn
 
-from archc.dsl.params import int_range, is_switch, one_of
-
 from .layers import LayerNorm2d, activation, conv1x1, residual_scale
-from .registry import register_block
+from .schemas.naf_relu import NafReluParams
 
-
-@frozen
-class NafReluParams:
-    dw_expand: int = field(default=1, validator=int_range(1, 8))
-    ffn_expand: int = field(default=1, validator=int_range(1, 8))
-    sca: bool = field(default=True, validator=is_switch)
-    act: str = field(default="relu", validator=one_of(("relu", "gelu", "hardswish")))
+__all__ = ["NAFActBlock", "NafReluParams", "build"]
 
 
 class NAFActBlock(nn.Module):
@@ -50,11 +41,5 @@ class NAFActBlock(nn.Module):
         return y + x * self.gamma
 
 
-def _macs(p: NafReluParams, c: int, h: int, w: int) -> int:
-    dw, ffn = c * p.dw_expand, c * p.ffn_expand
-    per_pixel = c * dw + dw * 9 + dw * c + c * ffn + ffn * c
-    return h * w * per_pixel + (dw * dw if p.sca else 0)
-
-
-register_block("naf_relu", params=NafReluParams, build=lambda p, c: NAFActBlock(c, p), macs=_macs,
-               summary="NAFBlock with a plain activation (relu, gelu, hardswish) in place of SimpleGate")
+def build(p: NafReluParams, c: int) -> nn.Module:
+    return NAFActBlock(c, p)

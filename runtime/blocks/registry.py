@@ -3,6 +3,10 @@
 A block kind is registered once; a second registration under the same name raises. Users add
 their own kinds from outside the package with a plugin file (`--plugin my_block.py`, which calls
 `register_block`) or through the `archc.blocks` entry-point group.
+
+Parsing and checking a spec needs a kind's name, params and fragment but never torch, so the
+shipped kinds are declared in `schemas/` (torch-free) and name their builder as `"module:function"`,
+imported the first time a block is built; a plugin may pass the builder itself.
 """
 
 from __future__ import annotations
@@ -12,30 +16,59 @@ import sys
 from collections.abc import Callable, Iterable
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from attrs import frozen
-from torch import nn
 
 from archc.dsl.errors import RegistryError
 
-Builder = Callable[[Any, int], nn.Module]
+if TYPE_CHECKING:
+    from torch import nn
+
+Builder = Callable[[Any, int], "nn.Module"]
 MacCounter = Callable[[Any, int, int, int], int]
 
 
 @frozen
 class BlockDef:
     """One block kind. `build(params, channels)` gives a module mapping N x C x H x W to the same
-    shape; `macs(params, channels, h, w)` counts its conv multiply-accumulates (conv-only rule)."""
+    shape; `macs(params, channels, h, w)` counts its conv multiply-accumulates (conv-only rule).
+    `builder` is the builder or its `"module:function"` path (imported on the first build)."""
 
     name: str
     params: type
-    build: Builder
+    builder: Builder | str
     macs: MacCounter
     fragment: Path
     summary: str
     origin: str = "archc"
+
+    def build(self, params: Any, channels: int) -> nn.Module:
+        return _resolve_builder(self)(params, channels)
+
+
+def _import_builder(name: str, path: str) -> Builder:
+    module, _, attr = path.partition(":")
+    try:
+        builder = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise RegistryError(f"the builder `{path}` of block `{name}` cannot be imported: {exc}",
+                            code="E0909") from exc
+    if not callable(builder):
+        raise RegistryError(f"the builder `{path}` of block `{name}` is not callable", code="E0909")
+    return builder  # type: ignore[no-any-return]
+
+
+_BUILDERS: dict[str, Builder] = {}  # "module:function" -> the function, imported once
+
+
+def _resolve_builder(defn: BlockDef) -> Builder:
+    if not isinstance(defn.builder, str):
+        return defn.builder
+    if defn.builder not in _BUILDERS:
+        _BUILDERS[defn.builder] = _import_builder(defn.name, defn.builder)
+    return _BUILDERS[defn.builder]
 
 
 _REGISTRY: dict[str, BlockDef] = {}
@@ -60,10 +93,11 @@ def register(defn: BlockDef) -> BlockDef:
 
 
 def register_block(
-    name: str, *, params: type, build: Builder, macs: MacCounter, fragment: str | Path | None = None,
+    name: str, *, params: type, build: Builder | str, macs: MacCounter, fragment: str | Path | None = None,
     summary: str = "", origin: str | None = None,
 ) -> BlockDef:
-    """Register a block kind. `fragment` defaults to the shipped `grammar/blocks/NAME.lark`."""
+    """Register a block kind. `build` is the torch builder `(params, channels) -> nn.Module` or its
+    `"module:function"` path; `fragment` defaults to the shipped `grammar/blocks/NAME.lark`."""
     path = Path(fragment) if fragment is not None else shipped_fragment(name)
     return register(BlockDef(name, params, build, macs, path, summary, origin or "archc"))
 
@@ -107,7 +141,7 @@ def _load_builtin() -> None:
         return
     _loaded = True
     for name in _BUILTIN:
-        importlib.import_module(f"archc.runtime.blocks.{name}")
+        importlib.import_module(f"archc.runtime.blocks.schemas.{name}")
     for ep in metadata.entry_points(group="archc.blocks"):
         try:
             ep.load()
