@@ -1,26 +1,24 @@
-"""Running distillation jobs: one after another in this process, or in a pool of spawned worker
-processes (`--jobs J`) whose progress flows back through a queue. Each job runs with one torch
-thread unless `--threads` says otherwise: a surrogate block is too small to gain from intra-op
-threads, which on a busy machine make it many times slower. Either way every job writes its own
-result file (see `worker.py`)."""
+"""Running distillation jobs through an execution backend (`archc.runtime.cluster`): in this
+process, in a pool of spawned processes (`--jobs J`), or as Ray tasks (`--cluster ray`). Each job
+runs with one torch thread unless `--threads` says otherwise: a surrogate block is too small to
+gain from intra-op threads, which on a busy machine make it many times slower. Wherever it runs,
+a job reads the teacher features from the run folder and writes its own result file there (see
+`worker.py`), so a job is done exactly when its file exists, on any backend."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import queue as queues
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
 from attrs import frozen
 
-from archc.dsl.errors import ArchError
-from archc.runtime.threads import torch_threads
+from archc.runtime.cluster import ClusterError, Executor, Resources, WorkerSetup, open_executor, report
 
 from .config import DistillConfig
-from .errors import DistillError
-from .worker import JobTask, init_worker, run_in_worker, run_job
+from .worker import JobTask, run_job
+
+GPU_SHARE = 0.25  # of one GPU per job: a surrogate block uses a small part of a modern GPU
 
 
 @frozen
@@ -58,64 +56,42 @@ def emit(on_event: EventCallback | None, event: Event) -> None:
         on_event(event)
 
 
-
-
-def run_here(tasks: Sequence[JobTask], cfg: DistillConfig, on_event: EventCallback | None) -> None:
-    """Run the tasks one after another in this process."""
-    with torch_threads(threads_per_job(cfg)):
-        for task in tasks:
-            emit(on_event, Event("start", task.job.id, 0, cfg.iters))
-            run_job(task, lambda job, step, loss: emit(on_event, Event("step", job, step, cfg.iters, loss)))
-            emit(on_event, Event("done", task.job.id, cfg.iters, cfg.iters))
-
-
-def _plugin_files() -> tuple[str, ...]:
-    """Block plugin files loaded in this process (`archc --plugin`), for the workers to load too."""
+def worker_setup(cfg: DistillConfig) -> WorkerSetup:
     from archc.runtime.blocks.registry import plugin_files
 
-    return plugin_files()
+    return WorkerSetup(threads_per_job(cfg), plugin_files())
 
 
-def _drain(progress: Any, cfg: DistillConfig, on_event: EventCallback | None) -> None:
-    while True:
-        try:
-            kind, job, step, loss, _ = progress.get_nowait()
-        except queues.Empty:
-            return
+def job_resources(cfg: DistillConfig) -> Resources:
+    """One job's share of a node: its threads, and a fraction of a GPU when it trains on one."""
+    on_gpu = str(getattr(cfg, "accelerator", "cpu")).startswith(("cuda", "auto"))
+    return Resources(cpus=float(threads_per_job(cfg)), gpus=GPU_SHARE if on_gpu else 0.0)
+
+
+def default_executor(cfg: DistillConfig, tasks: int) -> Executor:
+    """Today's local backend: this process for one job or `--jobs 1`, else a pool of `--jobs`."""
+    return open_executor("local", min(cfg.jobs, tasks), worker_setup(cfg))
+
+
+def train_job(_: Any, task: JobTask) -> dict[str, Any]:
+    """The work function of one job, wherever it runs."""
+    if not task.features.is_dir():
+        raise ClusterError(
+            f"the teacher features {task.features} are not visible where job `{task.job.id}` runs",
+            code="E1707",
+            help="put the run folder (--out) on a filesystem every node mounts at the same path",
+        )
+    report(("start", task.job.id, 0, 0.0))
+    return run_job(task, lambda job_id, step, loss: report(("step", job_id, step, loss)))
+
+
+def run_jobs(tasks: Sequence[JobTask], cfg: DistillConfig, executor: Executor, on_event: EventCallback | None) -> None:
+    """Train every task on `executor`, reporting start, steps and completion as events."""
+
+    def on_progress(event: tuple[str, str, int, float]) -> None:
+        kind, job, step, loss = event
         emit(on_event, Event(kind, job, step, cfg.iters, loss))
 
-
-def _result(future: Future[dict[str, Any]], task: JobTask) -> None:
-    try:
-        future.result()
-    except ArchError:
-        raise
-    except Exception as exc:
-        raise DistillError(
-            f"surrogate job `{task.job.id}` failed: {type(exc).__name__}: {exc}",
-            code="E1111",
-            help="rerun with --jobs 1 and --debug to see the traceback",
-        ) from exc
-
-
-def run_pool(tasks: Sequence[JobTask], cfg: DistillConfig, on_event: EventCallback | None) -> None:
-    """Run the tasks in `cfg.jobs` spawned processes; progress flows back through a queue."""
-    ctx = multiprocessing.get_context("spawn")
-    progress = ctx.Queue()
-    pool = ProcessPoolExecutor(
-        max_workers=min(cfg.jobs, len(tasks)),
-        mp_context=ctx,
-        initializer=init_worker,
-        initargs=(threads_per_job(cfg), progress, _plugin_files()),
-    )
-    try:
-        futures = {pool.submit(run_in_worker, t): t for t in tasks}
-        pending: set[Future[dict[str, Any]]] = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-            _drain(progress, cfg, on_event)
-            for future in done:
-                _result(future, futures[future])
-                emit(on_event, Event("done", futures[future].job.id, cfg.iters, cfg.iters))
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    results = executor.map_unordered(train_job, tasks, None, job_resources(cfg), on_progress)
+    for i, _ in results:
+        emit(on_event, Event("done", tasks[i].job.id, cfg.iters, cfg.iters))

@@ -22,14 +22,16 @@ from attrs import frozen
 from archc.compiler.files import write_text_atomic
 from archc.compiler.lower import ArchNet
 from archc.dsl.spec import Spec
+from archc.runtime.cluster import Executor
 from archc.runtime.data.pairs import PairedImages
+from archc.runtime.threads import torch_threads
 
 from .assemble import Provenance, write_bank
 from .bank import Bank, file_sha256
 from .config import DistillConfig
 from .crops import distill_crops
 from .errors import DistillError
-from .execute import Event, EventCallback, emit, feature_threads, run_here, run_pool, torch_threads
+from .execute import Event, EventCallback, default_executor, emit, feature_threads, run_jobs
 from .features import cache_features
 from .plan import Job, plan_jobs, select_slots
 from .worker import JobTask, result_path
@@ -115,16 +117,19 @@ def distill(
     cfg: DistillConfig,
     slots: Sequence[str] | None = None,
     on_event: EventCallback | None = None,
+    executor: Executor | None = None,
 ) -> DistillRun:
     """Train every missing surrogate of the selected slots (all when None) and write the bank.
 
     `teacher` is the network of `spec` with the weights of `teacher_file`; it stays frozen (it only
-    computes features). Raises DistillError for bad settings or a run folder made with others.
+    computes features). The jobs run on `executor` (default: this process, or a pool of
+    `cfg.jobs` processes); its workers reach the features and write their results in `out`.
+    Raises DistillError for bad settings or a run folder made with others.
     """
     start, run = time.perf_counter(), Path(out)
     cfg.check()
     with run_lock(run):
-        return _distill(spec, teacher, teacher_file, pairs, run, cfg, slots, on_event, start)
+        return _distill(spec, teacher, teacher_file, pairs, run, cfg, slots, on_event, start, executor)
 
 
 @contextlib.contextmanager
@@ -154,6 +159,7 @@ def _distill(
     slots: Sequence[str] | None,
     on_event: EventCallback | None,
     start: float,
+    executor: Executor | None = None,
 ) -> DistillRun:
     jobs = plan_jobs(spec, slots, cfg.granularity)
     teacher_sha = file_sha256(teacher_file)
@@ -171,7 +177,11 @@ def _distill(
         for j in pending
     ]
     if tasks:
-        (run_here if cfg.jobs == 1 or len(tasks) == 1 else run_pool)(tasks, cfg, on_event)
+        if executor is not None:
+            run_jobs(tasks, cfg, executor, on_event)
+        else:
+            with default_executor(cfg, len(tasks)) as ex:
+                run_jobs(tasks, cfg, ex, on_event)
     train_crops = distill_crops(pairs, cfg.fraction, cfg.crops_per_image, cfg.crop, cfg.seed)[0].count
     bank = write_bank(spec, run, Provenance(cfg, teacher_sha, str(teacher_file), train_crops))
     reused = tuple(j.id for j in jobs if j not in pending)

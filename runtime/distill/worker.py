@@ -6,8 +6,6 @@ safetensors of the surrogate (keys `<i>.<name>` for its i-th block) with the job
 from __future__ import annotations
 
 import json
-import os
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,9 +25,6 @@ from .plan import Job, job_seed, job_stem
 
 StepReport = Callable[[str, int, float], None]  # (job id, step, loss)
 
-_queue: Any = None  # a worker process's progress queue, set by `init_worker`
-ORPHAN_CHECK_SECONDS = 1.0
-
 
 @frozen
 class JobTask:
@@ -42,6 +37,10 @@ class JobTask:
     result: Path
     cfg: DistillConfig
     teacher: dict[str, torch.Tensor] | None = None
+
+    @property
+    def label(self) -> str:
+        return self.job.id
 
 
 def result_path(root: Path, job: Job) -> Path:
@@ -68,35 +67,3 @@ def run_job(task: JobTask, report: StepReport | None = None) -> dict[str, Any]:
     record = {"job_id": job.id, "stats": attrs.asdict(stats), "finished": time.time()}
     save_safetensors(module, task.result, {"result": json.dumps(record)})
     return record
-
-
-def init_worker(threads: int, queue: Any, plugins: tuple[str, ...] = ()) -> None:
-    """Process initialiser: torch's thread count, the progress queue, and the block plugin files
-    the parent loaded (a spawned process starts with the built-in blocks only)."""
-    global _queue
-    torch.set_num_threads(threads)
-    _queue = queue
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
-    if plugins:
-        from archc.runtime.blocks import load_plugins
-
-        load_plugins(plugins)
-
-
-def _exit_with_parent(parent: int) -> None:
-    """A killed parent leaves its pool's workers waiting forever on the call queue (they hold its
-    write end too): exit as soon as the parent is gone. A resumed run redoes the unfinished job."""
-    while os.getppid() == parent:
-        time.sleep(ORPHAN_CHECK_SECONDS)
-    os._exit(1)
-
-
-def run_in_worker(task: JobTask) -> dict[str, Any]:
-    """The entry point in a pool process: run the job, reporting steps through the queue."""
-    _put("start", task.job.id, 0, 0.0)
-    return run_job(task, lambda job_id, step, loss: _put("step", job_id, step, loss))
-
-
-def _put(kind: str, job_id: str, step: int, loss: float) -> None:
-    if _queue is not None:
-        _queue.put((kind, job_id, step, loss, os.getpid()))

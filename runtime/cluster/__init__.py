@@ -1,0 +1,62 @@
+"""Execution backends: where the parallel work of distill, profile and search runs.
+
+`open_executor("local", jobs=J)` runs items in this process (J = 1) or in J spawned processes;
+`open_executor("ray")` on the cluster at `RAY_ADDRESS` (else a local Ray started for the run) and
+`open_executor("ray://HOST:PORT")` through Ray Client. Results for a seed are the same whatever
+the backend: items are independent, seeded by what they are, and run with the same thread count.
+"""
+
+from __future__ import annotations
+
+from archc.dsl.diagnostics import did_you_mean
+
+from .base import Executor, Resources, WorkerSetup
+from .errors import ClusterError
+from .local import InlineExecutor, PoolExecutor
+from .worker import report
+
+__all__ = [
+    "ClusterError",
+    "Executor",
+    "Resources",
+    "WorkerSetup",
+    "check_cluster",
+    "open_executor",
+    "report",
+]
+
+KINDS = ("local", "ray")
+
+
+def check_cluster(cluster: str) -> str:
+    """`cluster` when it names a backend (`local`, `ray`, `ray://HOST:PORT`), else ClusterError."""
+    if cluster in KINDS or (cluster.startswith("ray://") and len(cluster) > len("ray://")):
+        return cluster
+    hint = did_you_mean(cluster, KINDS)
+    raise ClusterError(
+        f"unknown --cluster `{cluster}`",
+        code="E1700",
+        help=(f"did you mean `{hint}`? " if hint else "")
+        + "use local (the default), ray (RAY_ADDRESS or a new local Ray) or ray://HOST:PORT",
+    )
+
+
+def open_executor(cluster: str = "local", jobs: int = 1, setup: WorkerSetup | None = None) -> Executor:
+    """The backend named by `cluster`. `jobs` is the size of the local pool; Ray schedules by each
+    item's resources instead, and a local Ray started for the run gets this machine's cores (at
+    least `jobs` x the setup's threads)."""
+    check_cluster(cluster)
+    setup = setup or WorkerSetup()
+    if cluster == "local":
+        return InlineExecutor(setup) if jobs <= 1 else PoolExecutor(jobs, setup)
+    from .raycluster import RayExecutor
+
+    address = cluster if cluster.startswith("ray://") else None
+    return RayExecutor(address, setup, cpus=_local_cpus(jobs, setup))
+
+
+def _local_cpus(jobs: int, setup: WorkerSetup) -> int:
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(cores, jobs * setup.threads)

@@ -1,0 +1,230 @@
+"""The Ray backend: every work item a Ray task, scheduled by its `Resources`.
+
+Connecting (`connect`): `ray://HOST:PORT` is a Ray Client address; plain `ray` joins the cluster
+named by `RAY_ADDRESS`, or else starts a local Ray for this run, bound to 127.0.0.1, with this
+machine's cores and one `device:SERIAL` resource per phone `adb devices` lists, and stops it at the
+end. Workers must run the same archc (installed on every node).
+
+Data: a work item carries paths, not tensors, and `shared` goes through the object store once per
+call. Stages keep their inputs and outputs (the teacher-feature cache, the surrogate bank, result
+files) in the run folder, which every node must see at the same path (a shared filesystem; on one
+machine it trivially is): that is what makes a resumed run skip finished work on any cluster.
+
+Failures: a task whose worker process dies is retried by Ray (`max_retries`), an exception raised
+by the work itself is not (it would fail again); ArchErrors reach the driver unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from archc.dsl.errors import ArchError
+
+from . import worker
+from .base import MAX_RETRIES, Executor, ProgressCallback, Resources, Work, WorkerSetup
+from .errors import ClusterError
+from .local import failed, item_label
+
+POLL_SECONDS = 0.25
+INSTALL = "pip install 'archc[ray]'"
+LOCAL_HOST = "127.0.0.1"
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ClusterError(
+            "--cluster ray needs Ray, which is not installed",
+            code="E1703",
+            help=f"install it with `{INSTALL}` (or `pip install ray`), or use --cluster local",
+        ) from None
+    return ray
+
+
+def adb_phones() -> dict[str, float]:
+    """`device:SERIAL` = 1 for every phone `adb devices` lists as ready (none without adb)."""
+    adb = shutil.which(os.environ.get("ARCHC_ADB", "adb"))
+    if adb is None:
+        return {}
+    try:
+        out = subprocess.run([adb, "devices"], capture_output=True, text=True, timeout=20, check=False).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    rows = [line.split() for line in out.splitlines()[1:]]
+    return {f"device:{r[0]}": 1.0 for r in rows if len(r) >= 2 and r[1] == "device"}
+
+
+def _init_local(ray: Any, cpus: int) -> None:
+    # Ray resolves 127.0.0.1 to the machine's outward address unless cluster mode is off, and
+    # then binds its servers there; a local run must listen on the loopback interface only.
+    from ray._private import ray_constants
+
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    ray.init(
+        num_cpus=cpus,
+        resources=adb_phones(),
+        include_dashboard=False,
+        _node_ip_address=LOCAL_HOST,
+        configure_logging=False,
+        log_to_driver=False,
+    )
+
+
+def connect(address: str | None, cpus: int) -> tuple[Any, str]:
+    """Connect to `address` (None: `RAY_ADDRESS`, else a local Ray started here); returns the ray
+    module and a description of the cluster ("local Ray, 2 CPUs" or the address)."""
+    ray = import_ray()
+    target = address or os.environ.get("RAY_ADDRESS") or None
+    try:
+        if target is None:
+            _init_local(ray, cpus)
+            return ray, f"a local Ray on {LOCAL_HOST} ({cpus} CPUs)"
+        ray.init(address=target, configure_logging=False, log_to_driver=False)
+    except ArchError:
+        raise
+    except Exception as exc:
+        raise ClusterError(
+            f"cannot connect to the Ray cluster at {target or 'a new local Ray'}: {type(exc).__name__}: {exc}",
+            code="E1704",
+            help="start one with `ray start --head` and set RAY_ADDRESS, or pass --cluster ray://HOST:PORT",
+        ) from exc
+    return ray, str(target)
+
+
+def _call(setup: WorkerSetup, progress: Any, fn: Work, shared: Any, item: Any) -> Any:
+    """A work item in a Ray worker: set the process up, route its progress, run it."""
+    setup.apply()
+    worker.set_channel(progress.put if progress is not None else None)
+    try:
+        return fn(shared, item)
+    finally:
+        worker.set_channel(None)
+
+
+class RayExecutor(Executor):
+    """Work items as Ray tasks on the cluster `connect` reached."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None, setup: WorkerSetup | None = None, cpus: int = 1) -> None:
+        self.setup = setup or WorkerSetup()
+        ray = import_ray()
+        self._owns = not ray.is_initialized()  # disconnect at close only what this executor connected
+        self.ray, self.where = connect(address, cpus) if self._owns else (ray, "this process's Ray connection")
+        self.workers = int(self.ray.cluster_resources().get("CPU", 1))
+        self._remote = self.ray.remote(_call)
+        self._queue: Any = None
+
+    def describe(self) -> dict[str, Any]:
+        resources = {k: v for k, v in self.ray.cluster_resources().items() if not k.startswith("node:")}
+        return {"cluster": "ray", "where": self.where, "workers": self.workers, "resources": resources}
+
+    def _progress(self) -> Any:
+        if self._queue is None:
+            from ray.util.queue import Queue
+
+            self._queue = Queue(actor_options={"num_cpus": 0})
+        return self._queue
+
+    def check(self, resources: Resources) -> None:
+        """Raise ClusterError when no node offers what an item needs (Ray would wait forever)."""
+        have = self.ray.cluster_resources()
+        need: dict[str, float] = {"CPU": resources.cpus, "GPU": resources.gpus, **resources.custom}
+        missing = [k for k, v in need.items() if v > 0 and have.get(k, 0.0) < v]
+        if missing:
+            raise ClusterError(
+                f"no node of the Ray cluster offers {', '.join(f'`{k}`' for k in missing)} "
+                f"(it has: {', '.join(sorted(k for k in have if not k.startswith('node:')))})",
+                code="E1705",
+                help=_resource_hint(missing[0]),
+            )
+
+    def _options(self, resources: Resources) -> dict[str, Any]:
+        return {
+            "num_cpus": resources.cpus,
+            "num_gpus": resources.gpus,
+            "resources": dict(resources.custom),
+            "max_retries": MAX_RETRIES,
+            "retry_exceptions": False,
+        }
+
+    def map_unordered(
+        self,
+        fn: Work,
+        items: Sequence[Any],
+        shared: Any = None,
+        resources: Resources | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Iterator[tuple[int, Any]]:
+        res = resources or Resources(cpus=float(self.setup.threads))
+        self.check(res)
+        queue = self._progress() if on_progress is not None else None
+        shared_ref = self.ray.put(shared)
+        task = self._remote.options(**self._options(res))
+        refs = {task.remote(self.setup, queue, fn, shared_ref, item): i for i, item in enumerate(items)}
+        yield from self._collect(refs, items, queue, on_progress)
+
+    def _collect(
+        self, refs: Mapping[Any, int], items: Sequence[Any], queue: Any, on_progress: ProgressCallback | None
+    ) -> Iterator[tuple[int, Any]]:
+        pending = list(refs)
+        try:
+            while pending:
+                done, pending = self.ray.wait(pending, num_returns=1, timeout=POLL_SECONDS)
+                self._drain(queue, on_progress)
+                for ref in done:
+                    i = refs[ref]
+                    yield i, self._result(ref, items[i])
+            self._drain(queue, on_progress)
+        finally:
+            for ref in pending:
+                self.ray.cancel(ref)
+
+    def _result(self, ref: Any, item: Any) -> Any:
+        from ray.exceptions import RayTaskError
+
+        try:
+            return self.ray.get(ref)
+        except RayTaskError as exc:
+            cause = exc.cause if isinstance(exc.cause, BaseException) else exc
+            raise failed(item, cause) from exc
+        except Exception as exc:  # the worker died more often than Ray retries, or was cancelled
+            raise ClusterError(
+                f"work item `{item_label(item)}` did not finish on the Ray cluster: {type(exc).__name__}: {exc}",
+                code="E1706",
+                help="finished items are kept: rerun the same command to resume",
+            ) from exc
+
+    @staticmethod
+    def _drain(queue: Any, on_progress: ProgressCallback | None) -> None:
+        if queue is None or on_progress is None:
+            return
+        size = queue.qsize()
+        if size:
+            for event in queue.get_nowait_batch(size):
+                on_progress(event)
+
+    def close(self) -> None:
+        if self._queue is not None:
+            self._queue.shutdown()
+            self._queue = None
+        if self._owns and self.ray.is_initialized():
+            self.ray.shutdown()
+
+
+def _resource_hint(name: str) -> str:
+    if name.startswith("device:"):
+        serial = name.split(":", 1)[1]
+        return (
+            f"start the Ray node the phone is plugged into with "
+            f"`ray start --address=HEAD --resources='{{\"device:{serial}\": 1}}'`"
+        )
+    if name == "GPU":
+        return "add a GPU node to the cluster, or run with --accelerator cpu"
+    return "add a node that offers it, or ask for less"
