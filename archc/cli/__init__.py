@@ -13,7 +13,7 @@ from archc.dsl.errors import ArchError
 from . import commands
 
 
-class _Group(click.Group):
+class _Group(commands.LazyGroup):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
@@ -45,9 +45,6 @@ def cli(ctx: click.Context, debug: bool, plugins: Sequence[str]) -> None:
                 raise
             click.echo(exc.render(), err=True)
             ctx.exit(1)
-
-
-commands.register(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from archc.api import parse_file
 from archc.compiler.files import write_text_atomic
+from archc.compiler.frontend import parse_file
 from archc.dsl.fmt import format_file
 
 

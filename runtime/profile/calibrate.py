@@ -62,8 +62,8 @@ def _size(raw: Any, where: str) -> tuple[int, int]:
 
 
 def _spec_entry(base: Path, item: Mapping[str, Any], where: str) -> Workload:
-    from archc.api import parse, parse_block
     from archc.compiler.choice import split_choice_text
+    from archc.compiler.frontend import parse, parse_block
 
     from .table import network_workload
 
@@ -74,7 +74,7 @@ def _spec_entry(base: Path, item: Mapping[str, Any], where: str) -> Workload:
 
 
 def _block_entry(item: Mapping[str, Any], where: str) -> Workload:
-    from archc.api import parse_block
+    from archc.compiler.frontend import parse_block
 
     from .table import block_workload
 

@@ -83,7 +83,7 @@ def published() -> Path:
 
 
 def anchor_sample(spec_path: str | Path, model: DeviceModel) -> fit.Sample:
-    from archc.api import parse
+    from archc.compiler.frontend import parse
 
     from .table import network_workload
 

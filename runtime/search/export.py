@@ -10,13 +10,14 @@ from typing import Any
 
 import torch
 
-from archc.api import build, parse
 from archc.compiler.emit_arch import arch_text
 from archc.compiler.files import write_text_atomic
+from archc.compiler.frontend import parse
 from archc.compiler.ir import to_ir
 from archc.compiler.onnx_export import export_onnx
 from archc.compiler.weights import save_safetensors
 from archc.dsl.errors import SearchError
+from archc.runtime.build import build
 
 from .run import RESULTS
 
@@ -91,6 +92,6 @@ def export(run: str | Path, pick: str, out: str | Path) -> dict[str, Any]:
 
 
 def _blocks(spec, choice: dict[str, str]):  # type: ignore[no-untyped-def]
-    from archc.api import choice_of
+    from archc.compiler.frontend import choice_of
 
     return choice_of(spec, choice)

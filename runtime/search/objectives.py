@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from archc.api import build
 from archc.compiler.space import SearchSpace
 from archc.dsl.spec import Block, Spec
+from archc.runtime.build import build
 from archc.runtime.data.crops import ValCrops
 from archc.runtime.data.pairs import PairedImages
 from archc.runtime.metrics import psnr, ssim
