@@ -40,8 +40,8 @@ def _latency(spec, space, device: str, latency: str | None, out: Path, size: tup
         table = table_from_record(spec, data)
         kind = data.get("label", data.get("device", {}).get("kind", "measured"))
     else:
-        _, table = execute(Request(spec, device, size=size, out=out / "profile"))
-        kind = "modelled" if device not in ("cpu", "ort-cpu", "torch-cpu") else "measured"
+        record, table = execute(Request(spec, device, size=size, out=out / "profile"))
+        kind = record.label  # the device says how its figures are obtained; a phone's are measured
     source = "modelled" if kind == "modelled" else "predicted from measured block table"
     return table, source
 

@@ -58,6 +58,11 @@ class RunRecord:
             "validation": None,
         }
 
+    @property
+    def label(self) -> str:
+        """How every figure of this run is obtained: the device's kind (`measured` | `modelled` | `remote`)."""
+        return str(self.data["label"])
+
     def flush(self) -> None:
         if self.path is not None:
             write_text_atomic(self.path, json.dumps(self.data, indent=1) + "\n")
