@@ -1,5 +1,6 @@
 """Restore user images of any size: whole-image inference (the network pads internally), or
-overlapping tiles blended with a smooth window for images too large for memory. Optionally a
+overlapping tiles (`runtime.tiles`: each with context, blended where they meet) for images too
+large for memory; the network runs on its own device, the frame is assembled on the CPU. Optionally a
 self-ensemble: the mean of the restorations of the 8 flips and rotations of the image, each turned
 back (8x the time; usually a little higher PSNR, and not part of NAFNet's evaluation protocol)."""
 
@@ -8,27 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
-def _starts(length: int, tile: int, overlap: int) -> list[int]:
-    if length <= tile:
-        return [0]
-    step = tile - overlap
-    starts = list(range(0, length - tile, step))
-    return [*starts, length - tile]
-
-
-def _window(h: int, w: int, overlap: int) -> torch.Tensor:
-    """`1 x h x w` weights: 1 inside, a raised-cosine ramp over `overlap` pixels at each border."""
-
-    def ramp(n: int) -> torch.Tensor:
-        r = torch.ones(n)
-        k = min(overlap, n // 2)
-        if k > 0:
-            edge = 0.5 - 0.5 * torch.cos(torch.linspace(0, torch.pi, k + 2)[1:-1])
-            r[:k], r[n - k:] = edge, edge.flip(0)
-        return r
-
-    return (ramp(h)[:, None] * ramp(w)[None, :]).unsqueeze(0)
+from .memory import out_of_memory_as_error
+from .tiles import plan
 
 
 def dihedral(image: torch.Tensor, k: int) -> torch.Tensor:
@@ -43,32 +25,56 @@ def undo_dihedral(image: torch.Tensor, k: int) -> torch.Tensor:
     return torch.rot90(unflipped, -(k % 4), dims=(-2, -1))
 
 
+def _device(model: nn.Module) -> torch.device:
+    first = next(model.parameters(), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
+def _run(model: nn.Module, patch: torch.Tensor) -> torch.Tensor:
+    """The network on one `C x h x w` patch, on the model's device; the result back on the CPU."""
+    return model(patch.unsqueeze(0).to(_device(model)))[0].float().cpu()
+
+
 def _restore(model: nn.Module, image: torch.Tensor, tile: int | None, overlap: int) -> torch.Tensor:
     if tile is None or (image.shape[-2] <= tile and image.shape[-1] <= tile):
-        return model(image.unsqueeze(0))[0]
+        return _run(model, image)
     _, h, w = image.shape
     out: torch.Tensor | None = None
     weight = torch.zeros(1, h, w)
-    for top in _starts(h, tile, overlap):
-        for left in _starts(w, tile, overlap):
-            patch = image[:, top:top + tile, left:left + tile]
-            win = _window(patch.shape[-2], patch.shape[-1], overlap)
-            restored = model(patch.unsqueeze(0))[0]
-            if out is None:  # the network's output channels, which may differ from its input's
-                out = torch.zeros(restored.shape[0], h, w)
-            out[:, top:top + tile, left:left + tile] += restored * win
-            weight[:, top:top + tile, left:left + tile] += win
+    for rows, cols, win in plan(h, w, tile, overlap, int(getattr(model, "padder_size", 1))):
+        restored = _run(model, image[:, rows, cols])
+        if out is None:  # the network's output channels, which may differ from its input's
+            out = torch.zeros(restored.shape[0], h, w)
+        out[:, rows, cols] += restored * win
+        weight[:, rows, cols] += win
     assert out is not None
     return out / weight
 
 
+def budget_tile(pixels: int, max_pixels: int | None, align: int) -> int | None:
+    """The tile side for a frame of `pixels` when at most `max_pixels` fit one pass (None: whole frame)."""
+    if max_pixels is None or pixels <= max_pixels:
+        return None
+    return max(int(max_pixels**0.5) // align * align, align)
+
+
 def restore_image(model: nn.Module, image: torch.Tensor, tile: int | None = None, overlap: int = 32, *,
-                  ensemble: bool = False) -> torch.Tensor:
-    """`C x H x W` in [0, 1] -> restored `C x H x W` clamped to [0, 1]; with `ensemble`, the mean
-    over the 8 flipped and rotated views, each restored and turned back."""
+                  ensemble: bool = False, max_pixels: int | None = None) -> torch.Tensor:
+    """`C x H x W` in [0, 1] -> restored `C x H x W` clamped to [0, 1], on the CPU; with `ensemble`,
+    the mean over the 8 flipped and rotated views, each restored and turned back.
+
+    `tile`: restore in tiles of this side. Otherwise a frame of more than `max_pixels` pixels (the
+    memory budget of one pass, see `runtime.memory.frame_budget`) is tiled in squares of that area.
+    Raises MemoryLimitError (E1522) when a pass runs out of memory, with a hint to tile smaller.
+    """
     model.eval()
+    align = int(getattr(model, "padder_size", 1))
+    tile = tile if tile is not None else budget_tile(image.shape[-2] * image.shape[-1], max_pixels, align)
     views = range(8) if ensemble else range(1)
-    with torch.inference_mode():
+    size = f"{image.shape[-1]}x{image.shape[-2]}"
+    hint = (f"restore in smaller tiles (--tile {max((tile or 1024) // 2 // align * align, align)})"
+            f" or on another --accelerator")
+    with torch.inference_mode(), out_of_memory_as_error(f"restoring a {size} frame", _device(model), hint):
         total = undo_dihedral(_restore(model, dihedral(image, 0), tile, overlap), 0)
         for k in views[1:]:  # a running sum: one restored view in memory at a time
             total += undo_dihedral(_restore(model, dihedral(image, k), tile, overlap), k)

@@ -48,13 +48,16 @@ class EvalResult:
 
 
 def evaluate(model: nn.Module, pairs: PairedImages, limit: int | None = None,
-             on_image: Callable[[ImageScore], None] | None = None, *, ensemble: bool = False) -> EvalResult:
+             on_image: Callable[[ImageScore], None] | None = None, *, ensemble: bool = False,
+             max_pixels: int | None = None) -> EvalResult:
+    """Score `model` (float32, on its own device) on the first `limit` pairs; a frame of more than
+    `max_pixels` pixels is restored in tiles (`runtime.deblur.restore_image`)."""
     model.eval()
     scores = []
     for i in range(len(pairs) if limit is None else min(limit, len(pairs))):
         sample = pairs[i]
         blur = torch.from_numpy(np.ascontiguousarray(sample.blur.transpose(2, 0, 1)))
-        out = restore(model, blur, ensemble=ensemble).numpy().transpose(1, 2, 0)
+        out = restore(model, blur, ensemble=ensemble, max_pixels=max_pixels).numpy().transpose(1, 2, 0)
         score = ImageScore(sample.name, psnr(out, sample.sharp), ssim(out, sample.sharp),
                            ssim3d(out, sample.sharp), psnr(sample.blur, sample.sharp))
         scores.append(score)

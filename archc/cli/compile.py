@@ -77,6 +77,17 @@ def _write_outputs(spec: Spec, g: nx.DiGraph, counts: Counts, out: Path, emits: 
     return written
 
 
+def _check_export_fits(spec: Spec, g: nx.DiGraph, counts: Counts) -> None:
+    """Refuse, before anything is allocated or written, a network whose export cannot fit in memory."""
+    import torch
+
+    from archc.compiler.memory import for_export
+    from archc.runtime.memory import SHRINK_NETWORK, check_fits, spec_place
+
+    span, sources = spec_place(spec)
+    check_fits(for_export(counts.params, g), torch.device("cpu"), hint=SHRINK_NETWORK, span=span, sources=sources)
+
+
 @click.command("compile")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--choice", "choices", multiple=True, help="SLOT=BLOCK (repeatable, or `a=x;b=y`).")
@@ -109,6 +120,8 @@ def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, surrogat
         if line:
             console.print(line)
     if out is not None:
+        if "onnx" in (emits or ("onnx",)):
+            _check_export_fits(checked, g, counts)
         written = _write_outputs(checked, g, counts, Path(out), emits or ("onnx", "ir", "counts"), choice, weights,
                                  surrogates)
         if not as_json:

@@ -12,7 +12,9 @@ from rich.table import Table
 
 from archc.api import build, choice_of, parse
 from archc.compiler.choice import canonical_choice
+from archc.compiler.ir import to_ir
 
+from .accel import accelerator_option, amp_option, place, workers_option
 from .output import console, print_json
 
 ENSEMBLE_HELP = "Average the restorations of the 8 flips and rotations (8x the time; not NAFNet's protocol)."
@@ -41,9 +43,12 @@ def _open(data: str, split: str):  # type: ignore[no-untyped-def]
               help="Save a moving average of the weights with this decay (0: the last weights).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
+@accelerator_option
+@amp_option
+@workers_option
 def train_cmd(spec: str, data: str, out: str, iters: int | None, minutes: float | None, choices: Sequence[str],
               weights: str | None, batch: int, crop: int, lr: float, warmup: float, ema: float, seed: int,
-              resume: bool) -> None:
+              resume: bool, accelerator: str = "auto", amp: str = "off", workers: int | None = None) -> None:
     """Train SPEC on DATA with NAFNet's recipe; writes OUT/weights.safetensors and OUT/train.json."""
     from archc.runtime.train import TrainConfig, train
 
@@ -56,7 +61,8 @@ def train_cmd(spec: str, data: str, out: str, iters: int | None, minutes: float 
     torch.manual_seed(seed)  # the initial weights too follow --seed
     model = build(checked, choice, weights)
     pairs = _open(data, "train")
-    cfg = TrainConfig(iters=iters, minutes=minutes, batch=batch, crop=crop, lr=lr, warmup=warmup, ema=ema, seed=seed)
+    cfg = TrainConfig(iters=iters, minutes=minutes, batch=batch, crop=crop, lr=lr, warmup=warmup, ema=ema, seed=seed,
+                      accelerator=accelerator, amp=amp, workers=workers)
     meta = {"spec": checked.text, "spec_path": checked.path, "choice": canonical_choice(checked, choice)}
     total = iters if iters is not None else int(minutes * 60)  # type: ignore[operator]
     with Progress(TextColumn("train"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
@@ -73,7 +79,8 @@ def train_cmd(spec: str, data: str, out: str, iters: int | None, minutes: float 
                 last[0] = r["elapsed"]
                 console.print(f"train {r['elapsed']:.0f} s: {info}")
 
-        result = train(model, pairs, Path(out), cfg, resume=resume, metadata=meta, on_step=on_step)
+        result = train(model, pairs, Path(out), cfg, resume=resume, metadata=meta, on_step=on_step,
+                       graph=to_ir(checked, choice))
     console.print(f"{result.steps} steps in {result.seconds:.0f} s; weights: {result.weights}")
 
 
@@ -90,17 +97,26 @@ def train_cmd(spec: str, data: str, out: str, iters: int | None, minutes: float 
 @click.option("--self-ensemble", "ensemble", is_flag=True, help=ENSEMBLE_HELP)
 @click.option("--per-image", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
+@accelerator_option
 def eval_cmd(spec: str, weights: str, surrogates: str | None, datas: Sequence[str], split: str, choices: Sequence[str],
-             tlc: tuple[int, int] | None, limit: int | None, ensemble: bool, per_image: bool, as_json: bool) -> None:
-    """PSNR / SSIM of SPEC with WEIGHTS on each dataset (NAFNet's protocol)."""
+             tlc: tuple[int, int] | None, limit: int | None, ensemble: bool, per_image: bool, as_json: bool,
+             accelerator: str = "auto") -> None:
+    """PSNR / SSIM of SPEC with WEIGHTS on each dataset (NAFNet's protocol), in float32; frames too
+    large for the accelerator's memory are restored in tiles."""
+    from archc.runtime.accelerator import describe
     from archc.runtime.evaluate import evaluate
+    from archc.runtime.memory import frame_budget
 
     checked = parse(spec)
     tlc_size = (tlc[0], tlc[1]) if tlc else None
-    model = build(checked, ";".join(choices) or None, weights, tlc_train_size=tlc_size, surrogates=surrogates)
-    results = [evaluate(model, _open(d, split), limit, ensemble=ensemble) for d in datas]
+    choice = ";".join(choices) or None
+    model = build(checked, choice, weights, tlc_train_size=tlc_size, surrogates=surrogates)
+    g = to_ir(checked, choice_of(checked, choice))
+    device = place(model, accelerator, g)
+    budget = frame_budget(g, device)
+    results = [evaluate(model, _open(d, split), limit, ensemble=ensemble, max_pixels=budget) for d in datas]
     if as_json:
-        print_json([r.to_json(per_image) for r in results])
+        print_json([{**r.to_json(per_image), **describe(device)} for r in results])
         return
     title = f"{checked.name} ({weights})" + (", 8-view self-ensemble" if ensemble else "")
     table = Table(title=title, title_justify="left")
@@ -126,21 +142,29 @@ def eval_cmd(spec: str, weights: str, surrogates: str | None, datas: Sequence[st
 @click.option("--tile", type=int, help="Restore in overlapping tiles of this size (large images).")
 @click.option("--overlap", type=int, default=32, show_default=True)
 @click.option("--self-ensemble", "ensemble", is_flag=True, help=ENSEMBLE_HELP)
+@accelerator_option
 def deblur_cmd(spec: str, images: Sequence[str], weights: str, surrogates: str | None, out: str, choices: Sequence[str],
-               tlc: tuple[int, int] | None, tile: int | None, overlap: int, ensemble: bool) -> None:
-    """Restore IMAGES (any size) with SPEC and WEIGHTS; writes OUT/<name>.png."""
+               tlc: tuple[int, int] | None, tile: int | None, overlap: int, ensemble: bool,
+               accelerator: str = "auto") -> None:
+    """Restore IMAGES (any size) with SPEC and WEIGHTS; writes OUT/<name>.png. Without --tile, an
+    image too large for the accelerator's memory is restored in tiles."""
     import numpy as np
     import torch
 
     from archc.runtime.data.images import read_image, write_image
     from archc.runtime.deblur import restore_image
+    from archc.runtime.memory import frame_budget
 
     tlc_size = (tlc[0], tlc[1]) if tlc else None
-    model = build(parse(spec), ";".join(choices) or None, weights, tlc_train_size=tlc_size, surrogates=surrogates)
+    checked, choice = parse(spec), ";".join(choices) or None
+    model = build(checked, choice, weights, tlc_train_size=tlc_size, surrogates=surrogates)
+    g = to_ir(checked, choice_of(checked, choice))
+    budget = frame_budget(g, place(model, accelerator, g))
     Path(out).mkdir(parents=True, exist_ok=True)
     for path in images:
         image = torch.from_numpy(np.ascontiguousarray(read_image(path).transpose(2, 0, 1)))
-        restored = restore_image(model, image, tile, overlap, ensemble=ensemble).numpy().transpose(1, 2, 0)
+        restored = restore_image(model, image, tile, overlap, ensemble=ensemble, max_pixels=budget)
+        restored = restored.numpy().transpose(1, 2, 0)
         target = Path(out) / (Path(path).stem + ".png")
         write_image(target, restored, bits=8)
         console.print(f"wrote {target}")
