@@ -22,8 +22,9 @@ from .journal import Evaluation, Journal
 from .nsga2 import NSGA2Strategy
 from .random_search import RandomStrategy
 from .report import default_reference, plot_front, summarise
+from .tpe import TPEStrategy
 
-STRATEGIES = ("botorch", "random", "nsga2")
+STRATEGIES = ("botorch", "random", "nsga2", "tpe")
 JOURNAL, RESULTS, PLOT = "journal.jsonl", "search.json", "front.png"
 
 
@@ -44,6 +45,8 @@ def make_strategy(name: str, setup: SearchSetup, seed: int, budget: int, max_lat
         return RandomStrategy(setup.space, seed)
     if name == "nsga2":
         return NSGA2Strategy(setup.space, seed, population_size=int(np.clip(budget // 4, 8, 50)))
+    if name == "tpe":
+        return TPEStrategy(setup.space, seed)
     if name == "botorch":
         return BoTorchStrategy(setup.space, seed, latency=setup.latency_rows, max_latency=max_latency,
                                max_drop=max_drop)
