@@ -68,7 +68,8 @@ def _front_table(results: dict[str, Any]) -> Table:
 @click.option("--latency", type=click.Path(dir_okay=False), help="A latency.json from `archc profile` to reuse.")
 @click.option("--size", nargs=2, type=int, help="Profiling input H W (default: the device's).")
 @click.option("--budget", type=int, help="Networks to evaluate (default: the spec's `budget`, else 100).")
-@click.option("--strategy", type=click.Choice(["botorch", "random", "nsga2", "tpe"]), default="botorch", show_default=True)
+@click.option("--strategy", type=click.Choice(["botorch", "random", "nsga2", "tpe"]), default="botorch",
+              show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--saliency", type=click.Path(), help="Saliency run resolving `exclude top K by METRIC`.")
 @click.option("--max-latency", type=float, help="Constraint: latency at most MS.")
