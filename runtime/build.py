@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from torch import nn
 
 from archc.compiler.frontend import ChoiceLike, as_spec, choice_of
@@ -13,9 +14,16 @@ from archc.compiler.tlc import apply_tlc
 from archc.compiler.weights import apply_state, load_state
 from archc.dsl.spec import Spec
 
+from .memory import check_network_fits
 
-def build(spec: Spec | str | Path, choice: ChoiceLike = None, weights: str | Path | None = None,
-          tlc_train_size: tuple[int, int] | None = None, surrogates: str | Path | None = None) -> nn.Module:
+
+def build(
+    spec: Spec | str | Path,
+    choice: ChoiceLike = None,
+    weights: str | Path | None = None,
+    tlc_train_size: tuple[int, int] | None = None,
+    surrogates: str | Path | None = None,
+) -> nn.Module:
     """The torch module of `spec` with `choice` applied.
 
     `weights` may be an official NAFNet checkpoint (`.pth`, dict under `params`) or an archc
@@ -23,10 +31,13 @@ def build(spec: Spec | str | Path, choice: ChoiceLike = None, weights: str | Pat
     network trained on H x W crops (the module is then returned in eval mode). `surrogates` is a
     bank folder from `archc distill`: `weights` is then its teacher, and every chosen slot that does
     not keep its original block takes the bank's trained surrogate (DistillError if it has none).
+    A network whose weights cannot fit in free memory is refused first (MemoryLimitError, E1521).
     """
     s = as_spec(spec)
     chosen = choice_of(s, choice)
-    model: ArchNet = lower(to_ir(s, chosen))
+    g = to_ir(s, chosen)
+    check_network_fits(g, torch.device("cpu"), s)  # before lowering allocates the weights
+    model: ArchNet = lower(g)
     if surrogates is not None:
         from archc.runtime.distill.bank import plug_surrogates
 

@@ -39,8 +39,14 @@ def _report_json(results: dict[str, ArchError | None]) -> None:
 
 @click.command("check")
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "out_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="json: one object per spec, {spec, diagnostics} (the diagnostics' JSON form), on stdout.")
+@click.option(
+    "--format",
+    "out_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one object per spec, {spec, diagnostics} (the diagnostics' JSON form), on stdout.",
+)
 def check_cmd(specs: Sequence[str], out_format: str) -> None:
     """Parse and check SPECS (syntax and meaning) without building anything; exit 1 if any has an error.
 

@@ -31,18 +31,28 @@ print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & heavy)), file=s
 
 
 def _loaded(*args: str) -> list[str]:
-    out = subprocess.run([sys.executable, "-c", PROBE, *args], input=json.dumps(HEAVY), capture_output=True,
-                         text=True, cwd=ROOT, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        input=json.dumps(HEAVY),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     return json.loads(out.stderr.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("args", [
-    ("--help",),
-    ("fmt", "specs/nafnet_gopro.arch"),
-    ("check", "specs/nafnet_gopro.arch"),
-    ("check", "--format", "json", "tests/golden/errors/several_errors.arch"),
-    ("blocks",),
-], ids=" ".join)
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--help",),
+        ("fmt", "specs/nafnet_gopro.arch"),
+        ("check", "specs/nafnet_gopro.arch"),
+        ("check", "--format", "json", "tests/golden/errors/several_errors.arch"),
+        ("blocks",),
+    ],
+    ids=" ".join,
+)
 def test_language_tools_do_not_load_the_back_end(args: tuple[str, ...]) -> None:
     assert _loaded(*args) == []
 
@@ -63,7 +73,8 @@ def test_the_listed_help_is_the_commands_own(name: str) -> None:
 
 
 def test_help_lists_every_command_once() -> None:
-    out = subprocess.run([sys.executable, "-c", PROBE, "--help"], input="[]", capture_output=True, text=True,
-                         cwd=ROOT, timeout=120).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, "--help"], input="[]", capture_output=True, text=True, cwd=ROOT, timeout=120
+    ).stdout
     listed = [line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.strip()]
     assert listed == sorted(entries()) and "check" in listed

@@ -34,8 +34,12 @@ KEYWORD_SCOPES = ("keyword.", "storage.type.", "support.constant.", "constant.la
 BLOCK_SCOPE = "support.function.block.arch"
 PARAM_SCOPE = "variable.parameter.arch"
 PUNCTUATION_SCOPES = ("punctuation.", "keyword.operator.")
-SCOPE_OF_TERMINAL = {"COMMENT": ("comment.line.number-sign.arch",), "INT": ("constant.numeric.integer.arch",),
-                     "FLOAT": ("constant.numeric.float.arch",), "REPEAT": ("constant.numeric.repeat.arch",)}
+SCOPE_OF_TERMINAL = {
+    "COMMENT": ("comment.line.number-sign.arch",),
+    "INT": ("constant.numeric.integer.arch",),
+    "FLOAT": ("constant.numeric.float.arch",),
+    "REPEAT": ("constant.numeric.repeat.arch",),
+}
 
 
 def _missing() -> str | None:
@@ -48,8 +52,11 @@ def _missing() -> str | None:
 
 def _literals(grammar: Grammar) -> dict[str, str]:
     """Terminal name -> its text, for every string literal of the composed grammar a user can type."""
-    return {t.name: t.pattern.value for t in grammar.parser.terminals
-            if isinstance(t.pattern, lark.lexer.PatternStr) and t.pattern.value.isprintable()}
+    return {
+        t.name: t.pattern.value
+        for t in grammar.parser.terminals
+        if isinstance(t.pattern, lark.lexer.PatternStr) and t.pattern.value.isprintable()
+    }
 
 
 def _expected(grammar: Grammar) -> dict[str, tuple[str, ...]]:
@@ -86,8 +93,14 @@ def tokenize() -> Any:
         pytest.skip(reason)
 
     def run(texts: list[str]) -> list[list[list[Token]]]:
-        out = subprocess.run([str(NODE), str(EXTENSION / "test" / "tokenize.js")], input=json.dumps({"texts": texts}),
-                             capture_output=True, text=True, timeout=120, check=False)
+        out = subprocess.run(
+            [str(NODE), str(EXTENSION / "test" / "tokenize.js")],
+            input=json.dumps({"texts": texts}),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert out.returncode == 0, out.stderr
         return json.loads(out.stdout)  # type: ignore[no-any-return]
 

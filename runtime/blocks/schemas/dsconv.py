@@ -19,5 +19,10 @@ def dsconv_macs(p: DsconvParams, c: int, h: int, w: int) -> int:
     return h * w * (c * p.kernel * p.kernel + c * c)
 
 
-register_block("dsconv", params=DsconvParams, build="archc.runtime.blocks.dsconv:build", macs=dsconv_macs,
-               summary="depthwise-separable residual block: depthwise k x k, activation, pointwise 1x1")
+register_block(
+    "dsconv",
+    params=DsconvParams,
+    build="archc.runtime.blocks.dsconv:build",
+    macs=dsconv_macs,
+    summary="depthwise-separable residual block: depthwise k x k, activation, pointwise 1x1",
+)

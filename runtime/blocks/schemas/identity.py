@@ -16,5 +16,10 @@ def identity_macs(p: IdentityParams, c: int, h: int, w: int) -> int:
     return 0
 
 
-register_block("identity", params=IdentityParams, build="archc.runtime.blocks.identity:build", macs=identity_macs,
-               summary="no block: the features pass through unchanged")
+register_block(
+    "identity",
+    params=IdentityParams,
+    build="archc.runtime.blocks.identity:build",
+    macs=identity_macs,
+    summary="no block: the features pass through unchanged",
+)

@@ -21,5 +21,10 @@ def mbconv_macs(p: MbconvParams, c: int, h: int, w: int) -> int:
     return h * w * (c * hidden + hidden * p.kernel * p.kernel + hidden * c)
 
 
-register_block("mbconv", params=MbconvParams, build="archc.runtime.blocks.mbconv:build", macs=mbconv_macs,
-               summary="inverted residual (MBConv): 1x1 expand, depthwise k x k, 1x1 project")
+register_block(
+    "mbconv",
+    params=MbconvParams,
+    build="archc.runtime.blocks.mbconv:build",
+    macs=mbconv_macs,
+    summary="inverted residual (MBConv): 1x1 expand, depthwise k x k, 1x1 project",
+)

@@ -22,5 +22,10 @@ def naf_macs(p: NafParams, c: int, h: int, w: int) -> int:
     return h * w * per_pixel + ((dw // 2) ** 2 if p.sca else 0)
 
 
-register_block("naf", params=NafParams, build="archc.runtime.blocks.naf:build", macs=naf_macs,
-               summary="NAFBlock: LayerNorm2d, SimpleGate, simplified channel attention (NAFNet)")
+register_block(
+    "naf",
+    params=NafParams,
+    build="archc.runtime.blocks.naf:build",
+    macs=naf_macs,
+    summary="NAFBlock: LayerNorm2d, SimpleGate, simplified channel attention (NAFNet)",
+)

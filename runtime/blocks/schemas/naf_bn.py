@@ -21,5 +21,10 @@ def naf_bn_macs(p: NafBnParams, c: int, h: int, w: int) -> int:
     return naf_macs(NafParams(p.dw_expand, p.ffn_expand, p.sca), c, h, w)
 
 
-register_block("naf_bn", params=NafBnParams, build="archc.runtime.blocks.naf_bn:build", macs=naf_bn_macs,
-               summary="NAFBlock with BatchNorm (folded into the 1x1 convs at export) in place of LayerNorm2d")
+register_block(
+    "naf_bn",
+    params=NafBnParams,
+    build="archc.runtime.blocks.naf_bn:build",
+    macs=naf_bn_macs,
+    summary="NAFBlock with BatchNorm (folded into the 1x1 convs at export) in place of LayerNorm2d",
+)

@@ -24,5 +24,10 @@ def naf_relu_macs(p: NafReluParams, c: int, h: int, w: int) -> int:
     return h * w * per_pixel + (dw * dw if p.sca else 0)
 
 
-register_block("naf_relu", params=NafReluParams, build="archc.runtime.blocks.naf_relu:build", macs=naf_relu_macs,
-               summary="NAFBlock with a plain activation (relu, gelu, hardswish) in place of SimpleGate")
+register_block(
+    "naf_relu",
+    params=NafReluParams,
+    build="archc.runtime.blocks.naf_relu:build",
+    macs=naf_relu_macs,
+    summary="NAFBlock with a plain activation (relu, gelu, hardswish) in place of SimpleGate",
+)
