@@ -85,14 +85,27 @@ def inference_activations(g: nx.DiGraph, size: tuple[int, int], batch: int = 1) 
     return int((skips + INFER_MAPS * widest + images) * batch * BYTES)
 
 
+SCREEN_PER_BLOCK = 64  # parameters per C^2 of a block, far above the shipped kinds' (7 to 10)
+
+
+def screen_params(g: nx.DiGraph) -> int:
+    """A quick, generous bound on the parameter count: `SCREEN_PER_BLOCK` C^2 per block, 16 Cin Cout
+    per other op. Only for skipping the exact count when even this bound is small."""
+    total = 0
+    for _, d in g.nodes(data=True):
+        c_in, c_out = d["channels_in"], d["channels_out"]
+        total += d["repeat"] * SCREEN_PER_BLOCK * c_out * c_out if d["kind"] == "stage" else 16 * c_in * c_out
+    return total
+
+
 def for_weights(params: int) -> MemoryEstimate:
     """Building the module: its parameters."""
-    return MemoryEstimate("build", params * BYTES, 0, 0)
+    return MemoryEstimate("building the network", params * BYTES, 0, 0)
 
 
 def for_export(params: int, g: nx.DiGraph, sample: tuple[int, int] = (64, 64)) -> MemoryEstimate:
     """Exporting to ONNX at a `sample` input."""
-    return MemoryEstimate("ONNX export", params * BYTES, (EXPORT_COPIES - 1) * params * BYTES,
+    return MemoryEstimate("exporting to ONNX", params * BYTES, (EXPORT_COPIES - 1) * params * BYTES,
                           inference_activations(g, sample), "the export's copies of the weights")
 
 
@@ -105,7 +118,7 @@ def for_training(params: int, g: nx.DiGraph, crop: int, batch: int, *, average: 
 
 def for_inference(params: int, g: nx.DiGraph, size: tuple[int, int], batch: int = 1) -> MemoryEstimate:
     """Restoring `batch` images of `size` (H, W)."""
-    return MemoryEstimate("inference", params * BYTES, 0, inference_activations(g, size, batch))
+    return MemoryEstimate("restoring", params * BYTES, 0, inference_activations(g, size, batch))
 
 
 def inference_bytes_per_pixel(g: nx.DiGraph) -> float:
