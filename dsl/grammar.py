@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
 import re
 from collections.abc import Iterable
 from importlib import resources
@@ -127,6 +129,24 @@ def _compose_error(exc: Exception, blocks: list[str]) -> RegistryError:
     )
 
 
+def _cache_file(text: str) -> str | bool:
+    """A per-user file where Lark keeps this grammar's parser tables between runs, or False.
+
+    Building the LALR tables and checking terminal collisions takes most of a second, which
+    `archc check` and every editor call would pay on each start. Lark checks the file against a
+    hash of the grammar, its options and its own version, and rebuilds (and rewrites) the tables
+    when the file is stale or damaged. `ARCHC_GRAMMAR_CACHE=0` turns the cache off.
+    """
+    if os.environ.get("ARCHC_GRAMMAR_CACHE") == "0":
+        return False
+    try:
+        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "archc"
+        folder.mkdir(parents=True, exist_ok=True)
+    except (OSError, RuntimeError):  # no home, read-only file system: build every time
+        return False
+    return str(folder / f"grammar-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:32]}.lark-cache")
+
+
 @functools.lru_cache(maxsize=16)
 def _build(core: str, fragments: tuple[tuple[str, str, str], ...]) -> Grammar:
     text = core + "".join(f"\n// ---- {path}\n{body}\n" for _, path, body in fragments)
@@ -139,6 +159,7 @@ def _build(core: str, fragments: tuple[tuple[str, str, str], ...]) -> Grammar:
             propagate_positions=True,
             maybe_placeholders=False,
             strict=True,
+            cache=_cache_file(text),
         )
     except lark.exceptions.GrammarError as exc:
         raise _compose_error(exc, [name for name, _, _ in fragments]) from exc
