@@ -10,6 +10,7 @@ from attrs import frozen
 from .errors import DistillError
 
 GRANULARITIES = ("slot", "block")
+AMP_MODES = ("off", "bf16", "fp16")  # runtime.amp.MODES; this module stays free of torch
 INITS = ("inherit", "fresh")
 
 
@@ -23,7 +24,10 @@ class DistillConfig:
     candidate repeated over the slot's blocks against the slot's input -> output; "block" trains one
     candidate per block against that block's input -> output. `init` "inherit" starts a candidate of
     the original's kind from the teacher's tensors where names and shapes match; "fresh" never does.
-    `threads` per job defaults to 1 (parallelism comes from `jobs`).
+    `threads` per job defaults to 1 (parallelism comes from `jobs`). `accelerator` is where the
+    surrogates and the teacher's feature pass run (`runtime.accelerator`); `amp` the precision of
+    the surrogates' training steps (`runtime.amp`), which changes the surrogates, so a resumed run
+    must repeat it; the accelerator, like jobs and threads, may differ.
     """
 
     fraction: float = 0.25
@@ -39,6 +43,8 @@ class DistillConfig:
     init: str = "inherit"
     jobs: int = 1
     threads: int | None = None
+    accelerator: str = "cpu"
+    amp: str = "off"
 
     def check(self) -> DistillConfig:
         """Return self, or raise DistillError naming the first bad setting."""
@@ -49,7 +55,8 @@ class DistillConfig:
 
     def run_key(self) -> dict[str, Any]:
         """The settings that decide the surrogates: a resumed run must repeat them exactly."""
-        skip = {"jobs", "threads"}
+        skip = {"jobs", "threads", "accelerator"} | ({"amp"} if self.amp == "off" else set())
+        # amp "off" is left out so that runs started before the setting existed still resume
         return {k: v for k, v in attrs.asdict(self).items() if k not in skip}
 
 
@@ -65,4 +72,5 @@ def _checks(c: DistillConfig) -> list[tuple[bool, str]]:
         (c.threads is not None and c.threads < 1, f"--threads must be positive, not {c.threads}"),
         (c.granularity not in GRANULARITIES, f"--granularity must be one of {GRANULARITIES}, not {c.granularity!r}"),
         (c.init not in INITS, f"--init must be one of {INITS}, not {c.init!r}"),
+        (c.amp not in AMP_MODES, f"--amp must be one of {AMP_MODES}, not {c.amp!r}"),
     ]

@@ -7,6 +7,9 @@ cache holds what fits). Disk use per slot and split is `B x N x C x h x w` float
 boundaries: the slot's input and output at slot granularity (B = 2), the input and every block's
 output at block granularity (B = blocks + 1). Each file is written to a temporary name and renamed, so a
 killed run leaves either a whole cache or none.
+
+The teacher runs in float32 on its own device, or on `device` when one is given (moved there for
+the pass and back to the CPU after); the maps are copied back to the CPU as they are written.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from torch import nn
 from archc.compiler.files import atomic_path
 from archc.compiler.lower import ArchNet
 from archc.dsl.spec import Slot, Spec
+from archc.runtime.memory import out_of_memory_as_error
 
 from .crops import CropSet
 from .errors import DistillError
@@ -78,16 +82,36 @@ def cache_features(
     root: Path,
     granularity: str,
     on_batch: Callable[[int, int], None] | None = None,
+    device: torch.device | None = None,
 ) -> None:
     """Write `root/<slot>.<split>.npy` for every slot and split whose file is missing.
 
     `crops` maps each split name to its crop set. `on_batch(done, total)` follows the crops.
+    `device`: where the teacher runs (default: where it is).
     """
     check_crop(model, next(iter(crops.values())).crop)
-    for split in SPLITS:
-        todo = [s for s in slots if not feature_path(root, s.name, split).exists()]
-        if todo:
-            _cache_split(model, spec, todo, crops[split], root, split, granularity, on_batch)
+    todo = {split: [s for s in slots if not feature_path(root, s.name, split).exists()] for split in SPLITS}
+    if not any(todo.values()):
+        return
+    with _placed(model, device):
+        for split in SPLITS:
+            if todo[split]:
+                _cache_split(model, spec, todo[split], crops[split], root, split, granularity, on_batch)
+
+
+@contextlib.contextmanager
+def _placed(model: nn.Module, device: torch.device | None) -> Iterator[None]:
+    """`model` on `device` for the block (nothing moves when `device` is None), back on the CPU after."""
+    if device is None:
+        yield
+        return
+    hint = f"a smaller --crop, or --accelerator cpu for the teacher's pass (it runs {FEATURE_BATCH} crops at a time)"
+    try:
+        with out_of_memory_as_error("the teacher's feature pass", device, hint):
+            model.to(device)
+            yield
+    finally:
+        model.to("cpu")
 
 
 def _cache_split(
@@ -118,10 +142,11 @@ def _cache_split(
                 position,
             )
         model.eval()
+        device = next(model.parameters()).device
         with torch.inference_mode():
             for first, blur in crops.batches(FEATURE_BATCH):
                 position[:] = [first, first + blur.shape[0]]
-                model(blur)
+                model(blur.to(device))
                 if on_batch is not None:
                     on_batch(position[1], crops.count)
         for array in maps.values():
@@ -149,7 +174,7 @@ def _hook(
     """Copy the slot's input (offset 0) and the output of block start + o - 1 (offset o) into `out`."""
 
     def write(boundary: int, x: torch.Tensor) -> None:
-        out[boundary, position[0] : position[1]] = x.detach().float().numpy()
+        out[boundary, position[0] : position[1]] = x.detach().float().cpu().numpy()
 
     handles = [seq[slot.start].register_forward_pre_hook(lambda m, args: write(0, args[0]))]
     for b, offset in enumerate(offsets[1:], start=1):

@@ -6,6 +6,9 @@ output). It is scale-free, so one learning rate fits every level of the U-Net. T
 on the held-out crops two ways: `fit_nmse`, that same ratio, and `fit_rel_change`,
 `sum ||f(x) - y||^2 / sum ||y - x||^2`, the share of the teacher block's change to its input that the
 surrogate misses (an `identity` scores exactly 1, a perfect surrogate 0).
+
+A surrogate trains on `cfg.accelerator` with `cfg.amp` (the loss itself in float32), is measured
+in float32, and comes back on the CPU.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ import torch
 from attrs import frozen
 from torch import nn
 
+from archc.runtime.accelerator import resolve
+from archc.runtime.amp import Amp
 from archc.runtime.blocks import get as get_block
+from archc.runtime.memory import out_of_memory_as_error
 
 from .config import DistillConfig
 from .features import batch_of, in_order
@@ -78,7 +84,10 @@ def train_steps(
     seed: int,
     on_step: StepCallback | None = None,
 ) -> float:
-    """`cfg.iters` AdamW (NAFNet's betas) steps on the feature loss; returns the mean loss of the last 10 % of steps."""
+    """`cfg.iters` AdamW (NAFNet's betas) steps on the feature loss, on the module's device with
+    `cfg.amp`; returns the mean loss of the last 10 % of steps."""
+    device = _device_of(module)
+    amp = Amp(cfg.amp, device)
     opt = torch.optim.AdamW(module.parameters(), lr=cfg.lr, betas=(0.9, 0.9), weight_decay=cfg.weight_decay)
     module.train()
     tail: list[float] = []
@@ -86,10 +95,12 @@ def train_steps(
         for group in opt.param_groups:
             group["lr"] = cosine(cfg, step)
         x, y = batch_of(train, boundaries, batch_index(seed, step, train.shape[1], cfg.batch))
-        loss = feature_loss(module(x), y)
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        with amp.autocast():
+            pred = module(x)
+        loss = feature_loss(pred.float(), y)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        amp.step(loss, opt)
         if step >= cfg.iters - max(1, cfg.iters // 10):
             tail.append(float(loss.detach()))
         if on_step is not None:
@@ -100,13 +111,19 @@ def train_steps(
 def measure_fit(module: nn.Module, held: np.ndarray, boundaries: tuple[int, int], batch: int) -> tuple[float, float]:
     """(fit_nmse, fit_rel_change) over every held-out crop (see the module docstring)."""
     err = energy = change = 0.0
+    device = _device_of(module)
     module.eval()
     with torch.inference_mode():
         for x, y in in_order(held, boundaries, batch):
-            err += float((module(x) - y).pow(2).sum())
+            err += float((module(x.to(device)).cpu() - y).pow(2).sum())
             energy += float(y.pow(2).sum())
             change += float((y - x).pow(2).sum())
     return err / max(energy, 1e-12), err / max(change, 1e-12)
+
+
+def _device_of(module: nn.Module) -> torch.device:
+    first = next(module.parameters(), None)
+    return first.device if first is not None else torch.device("cpu")
 
 
 def fit(
@@ -125,11 +142,15 @@ def fit(
     job's input and output maps. A candidate without tensors is not trained (0 steps).
     """
     start = time.perf_counter()
+    device = resolve(cfg.accelerator)
     torch.manual_seed(seed)
     module = build_candidate(job)
     inherited = inherit(module, teacher) if teacher else 0
     trainable = any(p.requires_grad for p in module.parameters())
-    loss = train_steps(module, train, boundaries, cfg, seed, on_step) if trainable else None
-    nmse, rel = measure_fit(module, held, boundaries, cfg.batch)
+    hint = f"a smaller --batch (now {cfg.batch}) or --crop (now {cfg.crop}), or fewer --jobs on one GPU"
+    with out_of_memory_as_error(f"training the surrogate {job.candidate} of {job.slot}", device, hint):
+        module.to(device)
+        loss = train_steps(module, train, boundaries, cfg, seed, on_step) if trainable else None
+        nmse, rel = measure_fit(module, held, boundaries, cfg.batch)
     steps = cfg.iters if trainable else 0
-    return module, FitStats(steps, loss, nmse, rel, time.perf_counter() - start, inherited)
+    return module.cpu(), FitStats(steps, loss, nmse, rel, time.perf_counter() - start, inherited)
