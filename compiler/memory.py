@@ -48,8 +48,13 @@ class MemoryEstimate:
         return self.weights + self.state + self.activations
 
     def to_json(self) -> dict[str, Any]:
-        return {"task": self.task, "weights": self.weights, "state": self.state, "activations": self.activations,
-                "total": self.total}
+        return {
+            "task": self.task,
+            "weights": self.weights,
+            "state": self.state,
+            "activations": self.activations,
+            "total": self.total,
+        }
 
 
 def padded(size: tuple[int, int], levels: int) -> tuple[int, int]:
@@ -78,8 +83,9 @@ def training_activations(g: nx.DiGraph, size: tuple[int, int], batch: int) -> in
 def inference_activations(g: nx.DiGraph, size: tuple[int, int], batch: int = 1) -> int:
     """Peak bytes of feature maps in one forward pass without autograd."""
     nodes = [d for _, d in g.nodes(data=True)]
-    skips = sum(d["channels_out"] * _pixels(g, d, size) for d in nodes
-                if d["kind"] == "stage" and d["role"] == "encoder")
+    skips = sum(
+        d["channels_out"] * _pixels(g, d, size) for d in nodes if d["kind"] == "stage" and d["role"] == "encoder"
+    )
     widest = max(max(d["channels_in"], d["channels_out"]) * _pixels(g, d, size) for d in nodes)
     images = (g.graph["in_channels"] + g.graph["out_channels"]) * _pixels(g, {"level": 0}, size)
     return int((skips + INFER_MAPS * widest + images) * batch * BYTES)
@@ -105,15 +111,21 @@ def for_weights(params: int) -> MemoryEstimate:
 
 def for_export(params: int, g: nx.DiGraph, sample: tuple[int, int] = (64, 64)) -> MemoryEstimate:
     """Exporting to ONNX at a `sample` input."""
-    return MemoryEstimate("exporting to ONNX", params * BYTES, (EXPORT_COPIES - 1) * params * BYTES,
-                          inference_activations(g, sample), "the export's copies of the weights")
+    return MemoryEstimate(
+        "exporting to ONNX",
+        params * BYTES,
+        (EXPORT_COPIES - 1) * params * BYTES,
+        inference_activations(g, sample),
+        "the export's copies of the weights",
+    )
 
 
 def for_training(params: int, g: nx.DiGraph, crop: int, batch: int, *, average: bool = False) -> MemoryEstimate:
     """One training step on `batch` crops of `crop x crop` (AdamW; `average`: a weight average too)."""
     copies = OPTIMIZER_COPIES + (1 if average else 0)
-    return MemoryEstimate("training", params * BYTES, copies * params * BYTES,
-                          training_activations(g, (crop, crop), batch))
+    return MemoryEstimate(
+        "training", params * BYTES, copies * params * BYTES, training_activations(g, (crop, crop), batch)
+    )
 
 
 def for_inference(params: int, g: nx.DiGraph, size: tuple[int, int], batch: int = 1) -> MemoryEstimate:

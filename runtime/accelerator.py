@@ -54,18 +54,27 @@ def _no_cuda_reason() -> str:
 def _resolve_cuda(name: str, index: int | None) -> torch.device:
     count = gpu_count()
     if count == 0:
-        raise AcceleratorError(f"CUDA was asked for but {_no_cuda_reason()}; {_found()}", code="E1502",
-                               help="use --accelerator cpu (or auto), or run on a machine with an NVIDIA GPU")
+        raise AcceleratorError(
+            f"CUDA was asked for but {_no_cuda_reason()}; {_found()}",
+            code="E1502",
+            help="use --accelerator cpu (or auto), or run on a machine with an NVIDIA GPU",
+        )
     if index is not None and index >= count:
-        raise AcceleratorError(f"`{name}` was asked for but this machine has {count} CUDA device(s); {_found()}",
-                               code="E1503", help=f"pick one of cuda:0 .. cuda:{count - 1}")
+        raise AcceleratorError(
+            f"`{name}` was asked for but this machine has {count} CUDA device(s); {_found()}",
+            code="E1503",
+            help=f"pick one of cuda:0 .. cuda:{count - 1}",
+        )
     return torch.device("cuda", index if index is not None else 0)
 
 
 def _resolve_mps() -> torch.device:
     if not _mps_available():
-        raise AcceleratorError(f"MPS was asked for but torch {torch.__version__} cannot use it here; {_found()}",
-                               code="E1504", help="MPS needs Apple silicon and a macOS build of torch; use cpu")
+        raise AcceleratorError(
+            f"MPS was asked for but torch {torch.__version__} cannot use it here; {_found()}",
+            code="E1504",
+            help="MPS needs Apple silicon and a macOS build of torch; use cpu",
+        )
     return torch.device("mps")
 
 

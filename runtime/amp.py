@@ -26,8 +26,11 @@ def check_amp(mode: str, device: torch.device) -> str:
     if mode not in MODES:
         raise AcceleratorError(f"unknown --amp `{mode}`", code="E1505", help=f"the modes are {', '.join(MODES)}")
     if mode == "fp16" and device.type == "cpu":
-        raise AcceleratorError("--amp fp16 was asked for on the CPU, which has few and slow float16 kernels",
-                               code="E1506", help="use --amp bf16 on the CPU, or --amp off")
+        raise AcceleratorError(
+            "--amp fp16 was asked for on the CPU, which has few and slow float16 kernels",
+            code="E1506",
+            help="use --amp bf16 on the CPU, or --amp off",
+        )
     return mode
 
 

@@ -49,8 +49,9 @@ def parse_bytes(text: str) -> int:
     """`8G`, `512M`, `1.5T`, `123456` -> bytes; raises MemoryLimitError (E1523) on anything else."""
     match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)I?B?\s*", text.upper())
     if match is None:
-        raise MemoryLimitError(f"{LIMIT_ENV}={text!r} is not a size", code="E1523",
-                               help=f"write e.g. {LIMIT_ENV}=8G (units K, M, G, T)")
+        raise MemoryLimitError(
+            f"{LIMIT_ENV}={text!r} is not a size", code="E1523", help=f"write e.g. {LIMIT_ENV}=8G (units K, M, G, T)"
+        )
     return int(float(match.group(1)) * _UNITS[match.group(2)])
 
 
@@ -72,8 +73,10 @@ def _read_int(path: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-_CGROUP_FILES = (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),  # v2, then v1
-                 ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"))
+_CGROUP_FILES = (
+    ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),  # v2, then v1
+    ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+)
 
 
 def _cgroup_free() -> int | None:
@@ -104,8 +107,11 @@ def _rlimit_free() -> list[tuple[int, str]]:
 
 def cpu_free() -> tuple[int, str]:
     """(free bytes, where the figure comes from) for this process on the CPU."""
-    candidates = [(v, name) for v, name in ((_meminfo("MemAvailable"), "MemAvailable"),
-                                            (_cgroup_free(), "the cgroup's memory limit")) if v is not None]
+    candidates = [
+        (v, name)
+        for v, name in ((_meminfo("MemAvailable"), "MemAvailable"), (_cgroup_free(), "the cgroup's memory limit"))
+        if v is not None
+    ]
     candidates += _rlimit_free()
     if not candidates:
         pages, size = os.sysconf("SC_AVPHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
@@ -135,8 +141,14 @@ def _breakdown(est: MemoryEstimate) -> str:
     return ", ".join(f"{name} {human_bytes(v)}" for v, name in parts if v)
 
 
-def check_fits(est: MemoryEstimate, device: torch.device, *, hint: str, span: Span | None = None,
-               sources: dict[str, str] | None = None) -> None:
+def check_fits(
+    est: MemoryEstimate,
+    device: torch.device,
+    *,
+    hint: str,
+    span: Span | None = None,
+    sources: dict[str, str] | None = None,
+) -> None:
     """Raise MemoryLimitError (E1521) when `est` exceeds the free memory of `device`.
 
     `hint` says what the user can shrink; `span`/`sources` point the message at the spec.
@@ -145,8 +157,10 @@ def check_fits(est: MemoryEstimate, device: torch.device, *, hint: str, span: Sp
     if free is None or est.total <= free[0]:
         return
     where = "this machine" if device.type == "cpu" else str(device)
-    message = (f"{est.task} needs about {human_bytes(est.total)} ({_breakdown(est)}) but {where} has "
-               f"{human_bytes(free[0])} free ({free[1]})")
+    message = (
+        f"{est.task} needs about {human_bytes(est.total)} ({_breakdown(est)}) but {where} has "
+        f"{human_bytes(free[0])} free ({free[1]})"
+    )
     diag = Diagnostic(code="E1521", message=message, span=span, help=f"{hint}; {OVERRIDE_HELP}")
     raise MemoryLimitError([diag], sources)
 
@@ -200,8 +214,9 @@ def spec_place(spec: Spec | None) -> tuple[Span | None, dict[str, str] | None]:
 SHRINK_NETWORK = "a smaller `width` or fewer blocks per stage shrinks the network"
 
 
-def check_network_fits(g: nx.DiGraph, device: torch.device, spec: Spec | None = None,
-                       params: int | None = None) -> None:
+def check_network_fits(
+    g: nx.DiGraph, device: torch.device, spec: Spec | None = None, params: int | None = None
+) -> None:
     """Refuse (E1521) to build the network of `g` when its weights alone exceed free memory."""
     if not check_enabled():
         return

@@ -37,8 +37,11 @@ def _step(tile: int, overlap: int, align: int) -> int:
     step = (tile - 2 * overlap - overlap // 2) // align * align
     if step < max(align, 1):
         need = -(-(2 * overlap + overlap // 2 + max(align, 1)) // align) * align
-        raise TileError(f"a {tile}-pixel tile cannot hold an overlap of {overlap} pixels on each side",
-                        code="E1531", help=f"use a tile of at least {need} pixels, or less overlap")
+        raise TileError(
+            f"a {tile}-pixel tile cannot hold an overlap of {overlap} pixels on each side",
+            code="E1531",
+            help=f"use a tile of at least {need} pixels, or less overlap",
+        )
     return step
 
 
@@ -69,9 +72,9 @@ def axis_weights(w: Window, blend: int, first: bool, last: bool) -> torch.Tensor
     weights[lo:hi] = 1.0
     k = min(blend, (hi - lo) // 2)
     if k > 0 and not first:
-        weights[lo:lo + k] = _ramp(k)
+        weights[lo : lo + k] = _ramp(k)
     if k > 0 and not last:
-        weights[hi - k:hi] = _ramp(k).flip(0)
+        weights[hi - k : hi] = _ramp(k).flip(0)
     return weights
 
 

@@ -25,8 +25,12 @@ def amp_option(fn: F) -> F:
 
 
 def workers_option(fn: F) -> F:
-    return click.option("--workers", type=click.IntRange(0), default=None,
-                        help="Data-loading processes (default: none on the CPU, up to 4 on a GPU).")(fn)
+    return click.option(
+        "--workers",
+        type=click.IntRange(0),
+        default=None,
+        help="Data-loading processes (default: none on the CPU, up to 4 on a GPU).",
+    )(fn)
 
 
 def place(model: Any, accelerator: str, graph: Any = None) -> Any:

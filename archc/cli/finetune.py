@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from archc.api import build, choice_of, parse
 from archc.compiler.choice import canonical_choice
 
+from .accel import accelerator_option, amp_option, place, workers_option
 from .output import console
 
 
@@ -48,6 +49,9 @@ def _val_psnr(model: object, data: str, images: int) -> float:
     show_default=True,
     help="Report test PSNR on this many images before and after (0: skip).",
 )
+@accelerator_option
+@amp_option
+@workers_option
 def finetune_cmd(
     spec: str,
     weights: str,
@@ -62,16 +66,24 @@ def finetune_cmd(
     seed: int,
     resume: bool,
     val_images: int,
+    accelerator: str = "auto",
+    amp: str = "off",
+    workers: int | None = None,
 ) -> None:
     """Fine-tune SPEC with --choice applied, starting from the teacher WEIGHTS and the SURROGATES;
     writes OUT/weights.safetensors (metadata: spec text and choice) and OUT/train.json."""
+    from archc.compiler.ir import to_ir
     from archc.runtime.data.datasets import open_dataset
     from archc.runtime.train import TrainConfig, train
 
     checked = parse(spec)
     choice = choice_of(checked, ";".join(choices) or None)
     model = build(checked, choice, weights, surrogates=surrogates)
-    before = _val_psnr(model, data, val_images) if val_images else None
+    graph = to_ir(checked, choice)
+    before = None
+    if val_images:
+        place(model, accelerator, graph)
+        before = _val_psnr(model, data, val_images)
     meta = {
         "spec": checked.text,
         "spec_path": checked.path,
@@ -79,7 +91,9 @@ def finetune_cmd(
         "teacher": str(weights),
         "surrogates": str(surrogates),
     }
-    cfg = TrainConfig(iters=iters, batch=batch, crop=crop, lr=lr, seed=seed)
+    cfg = TrainConfig(
+        iters=iters, batch=batch, crop=crop, lr=lr, seed=seed, accelerator=accelerator, amp=amp, workers=workers
+    )
     with Progress(
         TextColumn("finetune"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console
     ) as bar:
@@ -89,9 +103,17 @@ def finetune_cmd(
             bar.update(task, completed=r["step"], info=f"step {int(r['step'])} PSNR {r['psnr']:.2f} dB")
 
         result = train(
-            model, open_dataset(data, split="train"), Path(out), cfg, resume=resume, metadata=meta, on_step=on_step
+            model,
+            open_dataset(data, split="train"),
+            Path(out),
+            cfg,
+            resume=resume,
+            metadata=meta,
+            on_step=on_step,
+            graph=graph,
         )
     console.print(f"{result.steps} steps in {result.seconds:.0f} s; weights: {result.weights}")
     if before is not None:
+        place(model, accelerator)
         after = _val_psnr(model, data, val_images)
         console.print(f"test PSNR on {val_images} images: {before:.3f} dB assembled -> {after:.3f} dB fine-tuned")

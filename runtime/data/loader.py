@@ -50,16 +50,22 @@ def default_workers(device: torch.device) -> int:
     return max(0, min(MAX_DEFAULT_WORKERS, (os.cpu_count() or 1) - 1))
 
 
-def step_batches(crops: TrainCrops, first: int, batch: int, seed: int, device: torch.device,
-                 workers: int | None = None) -> Generator[Batch, None, None]:
+def step_batches(
+    crops: TrainCrops, first: int, batch: int, seed: int, device: torch.device, workers: int | None = None
+) -> Generator[Batch, None, None]:
     """The batches of steps `first`, `first + 1`, ... on `device` (`workers`: None picks `default_workers`)."""
     n = default_workers(device) if workers is None else workers
     source: Iterator[Batch]
     if n == 0:
         source = (batch_at(crops, step, batch, seed) for step in range(first, 1 << 31))
     else:
-        loader = DataLoader(StepBatches(crops, first, batch, seed), batch_size=None, num_workers=n,
-                            pin_memory=device.type == "cuda", prefetch_factor=2)
+        loader = DataLoader(
+            StepBatches(crops, first, batch, seed),
+            batch_size=None,
+            num_workers=n,
+            pin_memory=device.type == "cuda",
+            prefetch_factor=2,
+        )
         source = iter(loader)
     for blur, sharp in source:
         yield blur.to(device, non_blocking=True), sharp.to(device, non_blocking=True)

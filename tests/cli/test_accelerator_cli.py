@@ -44,8 +44,23 @@ def _no_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("data") / "synth"
-    res = CliRunner().invoke(cli, ["data", "synth", "--out", str(out), "--images", "4", "--crops-per-image", "1",
-                                   "--test-crops-per-image", "1", "--crop", "48"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "data",
+            "synth",
+            "--out",
+            str(out),
+            "--images",
+            "4",
+            "--crops-per-image",
+            "1",
+            "--test-crops-per-image",
+            "1",
+            "--crop",
+            "48",
+        ],
+    )
     assert res.exit_code == 0, res.output
     return out
 
@@ -60,8 +75,13 @@ def test_a_network_too_large_for_memory_is_refused_before_anything_is_written(tm
     spec, out = tmp_path / "huge.arch", tmp_path / "out"
     spec.write_text(HUGE)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHC_MEMORY")}
-    proc = subprocess.run([sys.executable, "-m", "archc.cli", "compile", str(spec), "--out", str(out)],
-                          capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "archc.cli", "compile", str(spec), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr and "error[E1521]: exporting to ONNX needs about" in proc.stderr
     assert "weights 466.0 GB" in proc.stderr and f"{spec}:1:1" in proc.stderr and "help:" in proc.stderr
@@ -71,8 +91,9 @@ def test_a_network_too_large_for_memory_is_refused_before_anything_is_written(tm
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cuda_asked_for_without_cuda_names_what_was_found(data: Path, tmp_path: Path) -> None:
-    code, _, err = _invoke("train", TINY, "--data", str(data), "--out", str(tmp_path / "t"), "--iters", "1",
-                           "--accelerator", "cuda")
+    code, _, err = _invoke(
+        "train", TINY, "--data", str(data), "--out", str(tmp_path / "t"), "--iters", "1", "--accelerator", "cuda"
+    )
     assert code == 1 and "Traceback" not in err
     assert f"CUDA was asked for but torch {torch.__version__} has no CUDA; found: cpu" in err
     assert not (tmp_path / "t").exists()
@@ -80,14 +101,41 @@ def test_cuda_asked_for_without_cuda_names_what_was_found(data: Path, tmp_path: 
 
 def test_train_records_accelerator_and_amp_and_eval_runs_there(data: Path, tmp_path: Path) -> None:
     out = tmp_path / "t"
-    code, _, err = _invoke("train", TINY, "--data", str(data), "--out", str(out), "--iters", "2", "--batch", "2",
-                           "--crop", "32", "--accelerator", "cpu", "--amp", "bf16")
+    code, _, err = _invoke(
+        "train",
+        TINY,
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--iters",
+        "2",
+        "--batch",
+        "2",
+        "--crop",
+        "32",
+        "--accelerator",
+        "cpu",
+        "--amp",
+        "bf16",
+    )
     assert code == 0, err
     record = json.loads((out / "train.json").read_text())
     assert record["accelerator"] == "cpu" and record["amp"] == "bf16" and record["accelerator_name"]
     assert record["config"]["amp"] == "bf16" and record["steps"] == 2
-    code, stdout, err = _invoke("eval", TINY, "--weights", str(out / "weights.safetensors"), "--data", str(data),
-                                "--limit", "1", "--json", "--accelerator", "auto")
+    code, stdout, err = _invoke(
+        "eval",
+        TINY,
+        "--weights",
+        str(out / "weights.safetensors"),
+        "--data",
+        str(data),
+        "--limit",
+        "1",
+        "--json",
+        "--accelerator",
+        "auto",
+    )
     assert code == 0, err
     scores = json.loads(stdout)
     assert scores[0]["accelerator"] == ("cuda:0" if torch.cuda.is_available() else "cpu")
@@ -95,15 +143,41 @@ def test_train_records_accelerator_and_amp_and_eval_runs_there(data: Path, tmp_p
 
 
 def test_a_batch_too_large_is_refused_with_a_hint(data: Path, tmp_path: Path) -> None:
-    code, _, err = _invoke("train", TINY, "--data", str(data), "--out", str(tmp_path / "t"), "--iters", "1",
-                           "--batch", "64", "--crop", "256", "--accelerator", "cpu",
-                           env={"ARCHC_MEMORY_LIMIT": "100M"})
+    code, _, err = _invoke(
+        "train",
+        TINY,
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "t"),
+        "--iters",
+        "1",
+        "--batch",
+        "64",
+        "--crop",
+        "256",
+        "--accelerator",
+        "cpu",
+        env={"ARCHC_MEMORY_LIMIT": "100M"},
+    )
     assert code == 1 and "error[E1521]: training needs about" in err and "100.0 MB free (ARCHC_MEMORY_LIMIT)" in err
     assert "a smaller --batch (now 64) or --crop (now 256)" in err
     assert not (tmp_path / "t").exists()
 
 
 def test_fp16_on_the_cpu_is_refused(data: Path, tmp_path: Path) -> None:
-    code, _, err = _invoke("train", TINY, "--data", str(data), "--out", str(tmp_path / "t"), "--iters", "1",
-                           "--accelerator", "cpu", "--amp", "fp16")
+    code, _, err = _invoke(
+        "train",
+        TINY,
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "t"),
+        "--iters",
+        "1",
+        "--accelerator",
+        "cpu",
+        "--amp",
+        "fp16",
+    )
     assert code == 1 and "E1506" in err and "--amp bf16" in err

@@ -25,8 +25,9 @@ arch local {
 
 
 @pytest.mark.parametrize(("length", "tile", "overlap", "align"), [(300, 96, 16, 4), (97, 32, 4, 1), (64, 64, 8, 4)])
-def test_windows_cover_the_frame_aligned_with_overlapping_valid_parts(length: int, tile: int, overlap: int,
-                                                                      align: int) -> None:
+def test_windows_cover_the_frame_aligned_with_overlapping_valid_parts(
+    length: int, tile: int, overlap: int, align: int
+) -> None:
     ws = windows(length, tile, overlap, align)
     assert ws[0].start == ws[0].valid_start == 0 and ws[-1].stop == ws[-1].valid_stop == length
     for a, b in zip(ws, ws[1:], strict=False):
@@ -67,5 +68,6 @@ def test_a_frame_over_the_budget_tiles_itself() -> None:
     assert budget_tile(100 * 100, None, 4) is None and budget_tile(100 * 100, 100 * 100, 4) is None
     assert budget_tile(1000 * 1000, 128 * 130, 4) == 128
     image = torch.rand(3, 150, 210)
-    torch.testing.assert_close(restore_image(model, image, overlap=28, max_pixels=96 * 96),
-                               restore_image(model, image), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        restore_image(model, image, overlap=28, max_pixels=96 * 96), restore_image(model, image), atol=1e-5, rtol=0
+    )

@@ -38,8 +38,9 @@ def _features(micro: Micro, root: Path, device: torch.device | None) -> Path:
     spec = archc.parse(micro.spec)
     model = archc.build(spec, weights=micro.teacher)
     train, held = distill_crops(open_dataset(micro.data, split="train"), 1.0, 2, 16, seed=0)
-    cache_features(model, spec, select_slots(spec, ["enc1"]), {"train": train, "heldout": held}, root, "slot",
-                   device=device)
+    cache_features(
+        model, spec, select_slots(spec, ["enc1"]), {"train": train, "heldout": held}, root, "slot", device=device
+    )
     assert next(model.parameters()).device.type == "cpu"
     return root
 
@@ -59,8 +60,9 @@ def test_a_bf16_surrogate_trains_on_the_cpu_and_comes_back_float32(enc1: Path) -
     job = Job("enc1", "enc1", 0, 0, 1, 4, "naf", "naf", NAF)
     cfg = attrs.evolve(FAST, iters=20, lr=1e-2)
     plain, plain_stats = fit(job, feats.train, feats.heldout, (0, 1), cfg, seed=5)
-    mixed, stats = fit(job, feats.train, feats.heldout, (0, 1), attrs.evolve(cfg, amp="bf16", accelerator="cpu"),
-                       seed=5)
+    mixed, stats = fit(
+        job, feats.train, feats.heldout, (0, 1), attrs.evolve(cfg, amp="bf16", accelerator="cpu"), seed=5
+    )
     assert stats.steps == 20 and stats.train_loss is not None and np.isfinite(stats.train_loss)
     assert all(p.dtype == torch.float32 and p.device.type == "cpu" for p in mixed.parameters())
     assert stats.fit_rel_change < 1.0  # it learned something
