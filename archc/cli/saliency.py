@@ -23,6 +23,7 @@ from archc.runtime.saliency.resolve import resolve_data
 from archc.runtime.saliency.score import check_trained, compute_saliency
 from archc.runtime.saliency.units import block_units, slot_units
 
+from .accel import accelerator_option
 from .output import console, human
 
 PHASES = {"first_order": "gradients", "grasp": "grasp (H g)", "synflow": "synflow", "ablation": "ablation"}
@@ -148,7 +149,8 @@ def _resolved_marks(spec: Spec, data: Mapping[str, Any], out: Path) -> dict[str,
     show_default=True,
     help="Centre crop of each validation image (0: whole images).",
 )
-@click.option("--device", default="cpu", show_default=True)
+@accelerator_option
+@click.option("--device", hidden=True, help="Former name of --accelerator.")
 def saliency_cmd(
     spec: str,
     weights: str,
@@ -164,11 +166,14 @@ def saliency_cmd(
     ablate: bool,
     val_images: int,
     val_crop: int,
-    device: str,
+    accelerator: str = "auto",
+    device: str | None = None,
 ) -> None:
     """Score every block and slot of SPEC with WEIGHTS; writes OUT/saliency.json and OUT/saliency.png."""
+    from archc.runtime.accelerator import describe, resolve
     from archc.runtime.saliency.plot import plot  # matplotlib: imported only when drawing
 
+    where = resolve(device or accelerator)
     checked = parse(spec)
     names = _metrics(metrics)
     _check_crop(crop, checked.levels)
@@ -185,16 +190,18 @@ def saliency_cmd(
                 tasks[phase] = bar.add_task(PHASES.get(phase, phase), total=total)
             bar.update(tasks[phase], completed=done)
 
-        result = compute_saliency(checked, model, batches, metrics=names, loss=loss, device=device, progress=progress)
+        result = compute_saliency(
+            checked, model, batches, metrics=names, loss=loss, device=str(where), progress=progress
+        )
         abl = None
         if ablate:
             images = probe.val_images(open_dataset(data, split="test"), val_images, val_crop or None)
             units = (*block_units(checked, model), *slot_units(checked, model))
             abl = ablate_units(
-                model, units, images, batch=batch, device=device, progress=lambda d, t: progress("ablation", d, t)
+                model, units, images, batch=batch, device=str(where), progress=lambda d, t: progress("ablation", d, t)
             )
     info = report.RunInfo(weights=str(weights), data=str(data), split=split, seed=seed, val_crop=val_crop or None)
-    doc = report.to_json(checked, result, info, abl)
+    doc = {**report.to_json(checked, result, info, abl), **describe(where)}
     run = Path(out)
     report.write(run / "saliency.json", doc)
     marks = _resolved_marks(checked, doc, run)

@@ -140,6 +140,28 @@ def test_train_records_accelerator_and_amp_and_eval_runs_there(data: Path, tmp_p
     scores = json.loads(stdout)
     assert scores[0]["accelerator"] == ("cuda:0" if torch.cuda.is_available() else "cpu")
     assert scores[0]["amp"] == "off"  # evaluation in float32
+    code, _, err = _invoke(
+        "saliency",
+        TINY,
+        "--weights",
+        str(out / "weights.safetensors"),
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "s"),
+        "--batches",
+        "1",
+        "--batch",
+        "1",
+        "--crop",
+        "32",
+        "--metrics",
+        "grad_norm",
+        "--accelerator",
+        "cpu",
+    )
+    assert code == 0, err
+    assert json.loads((tmp_path / "s" / "saliency.json").read_text())["accelerator"] == "cpu"
 
 
 def test_a_batch_too_large_is_refused_with_a_hint(data: Path, tmp_path: Path) -> None:
