@@ -110,10 +110,11 @@ def lower(g: nx.DiGraph) -> ArchNet:
 
 
 def fold_for_export(model: nn.Module) -> nn.Module:
-    """Apply every block's export-time rewrite (e.g. BatchNorm folding) in place; returns the model."""
-    for module in list(model.modules()):
-        fold = getattr(module, "fold_for_export", None)
-        if callable(fold):
-            fold()
-    return model
+    """Apply every block's export-time rewrite (e.g. BatchNorm folding) in place; returns the model.
+
+    Kept for callers of the old name: it is the `fold_batchnorm` inference pass.
+    """
+    from .passes.fold_batchnorm import fold_batchnorm
+
+    return fold_batchnorm(model)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import io
 import time
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,10 @@ from torch import nn
 from archc.dsl.errors import ExportError
 
 from .files import atomic_path
-from .lower import fold_for_export
 
 OPSET = 17
 INPUT, OUTPUT = "image", "restored"
+LEGACY_PASSES: tuple[str, ...] = ("fold_batchnorm",)  # what every export did before the pass list
 
 
 @frozen
@@ -34,6 +34,7 @@ class ExportReport:
     simplified: bool
     export_seconds: float
     simplify_seconds: float
+    passes: tuple[str, ...] = ("fold_batchnorm",)
 
     def to_json(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -54,11 +55,18 @@ def _trace(model: nn.Module, channels: int, sample: tuple[int, int]) -> bytes:
 
 
 def to_onnx_model(model: nn.Module, in_channels: int = 3, sample: tuple[int, int] = (64, 64),
-                  simplify: bool = True) -> tuple[Any, dict[str, float]]:
-    """Export an eval-mode copy of `model` (export-time folds applied); returns (ModelProto, timings)."""
+                  simplify: bool = True, passes: Sequence[str] = LEGACY_PASSES) -> tuple[Any, dict[str, float]]:
+    """Export an eval-mode copy of `model`; returns (ModelProto, timings).
+
+    `passes` are the inference passes (`compiler/passes/`) to apply: module passes before the
+    trace, graph passes after simplification. The default keeps what every export always did
+    (BatchNorm folded); `archc compile` passes its -O level's list.
+    """
     import onnx
 
-    prepared = fold_for_export(copy.deepcopy(model).eval())
+    from .passes import optimize, optimize_graph
+
+    prepared = optimize(model, passes)
     t0 = time.perf_counter()
     try:
         proto = onnx.load_from_string(_trace(prepared, in_channels, sample))
@@ -73,6 +81,7 @@ def to_onnx_model(model: nn.Module, in_channels: int = 3, sample: tuple[int, int
         simplified, ok = onnxsim.simplify(proto)
         if ok:
             proto = simplified
+    proto = optimize_graph(proto, passes)
     t2 = time.perf_counter()
     try:
         onnx.checker.check_model(proto, full_check=True)
@@ -82,13 +91,13 @@ def to_onnx_model(model: nn.Module, in_channels: int = 3, sample: tuple[int, int
 
 
 def export_onnx(model: nn.Module, path: str | Path, in_channels: int = 3, sample: tuple[int, int] = (64, 64),
-                simplify: bool = True) -> ExportReport:
-    """Write `model` as a simplified ONNX file at `path` (atomically)."""
+                simplify: bool = True, passes: Sequence[str] = LEGACY_PASSES) -> ExportReport:
+    """Write `model` as a simplified ONNX file at `path` (atomically), with `passes` applied."""
     import onnx
 
-    proto, t = to_onnx_model(model, in_channels, sample, simplify)
+    proto, t = to_onnx_model(model, in_channels, sample, simplify, passes)
     with atomic_path(path) as tmp:
         onnx.save(proto, str(tmp))
     ops = Counter(n.op_type for n in proto.graph.node)
     return ExportReport(str(path), OPSET, len(proto.graph.node), int(t["before"]), dict(sorted(ops.items())),
-                        bool(t["simplified"]), t["export"], t["simplify"])
+                        bool(t["simplified"]), t["export"], t["simplify"], tuple(passes))

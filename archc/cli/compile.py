@@ -56,7 +56,8 @@ def _search_line(spec: Spec) -> str | None:
 
 
 def _write_outputs(spec: Spec, g: nx.DiGraph, counts: Counts, out: Path, emits: Sequence[str],
-                   choice: str | None, weights: str | None, surrogates: str | None = None) -> list[str]:
+                   choice: str | None, weights: str | None, surrogates: str | None = None,
+                   passes: Sequence[str] = ()) -> list[str]:
     written = []
     stem = spec.name
     if "ir" in emits:
@@ -72,8 +73,9 @@ def _write_outputs(spec: Spec, g: nx.DiGraph, counts: Counts, out: Path, emits: 
         from archc.compiler.onnx_export import export_onnx
 
         model = build(spec, choice, weights, surrogates=surrogates)
-        report = export_onnx(model, out / f"{stem}.onnx", spec.in_channels)
-        written.append(f"{stem}.onnx ({report.nodes} nodes, opset {report.opset})")
+        report = export_onnx(model, out / f"{stem}.onnx", spec.in_channels, passes=passes)
+        done = ", ".join(passes) or "none (-O0)"
+        written.append(f"{stem}.onnx ({report.nodes} nodes, opset {report.opset}; passes: {done})")
     return written
 
 
@@ -88,6 +90,29 @@ def _check_export_fits(spec: Spec, g: nx.DiGraph, counts: Counts) -> None:
     check_fits(for_export(counts.params, g), torch.device("cpu"), hint=SHRINK_NETWORK, span=span, sources=sources)
 
 
+def passes_table(level: int) -> Table:
+    """Every inference pass in pipeline order, and whether -O{level} (ONNX export) runs it."""
+    from archc.compiler.passes import PASSES, passes_for
+
+    on = set(passes_for(level, "onnx"))
+    table = Table(title=f"inference passes (pipeline order; x = run at -O{level} for ONNX export)",
+                  title_justify="left")
+    for col in ("pass", "rewrites", "for", f"-O{level}", "what"):
+        table.add_column(col)
+    for p in PASSES:
+        table.add_row(p.name, "ONNX graph" if p.stage == "onnx" else "torch module", ", ".join(p.targets),
+                      "x" if p.name in on else "", p.summary)
+    return table
+
+
+def _chosen_passes(level: int, text: str | None) -> tuple[str, ...]:
+    from archc.compiler.passes import passes_for, select
+
+    if text is None:
+        return passes_for(level, "onnx")
+    return tuple(p.name for p in select(text.split(",")))
+
+
 @click.command("compile")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--choice", "choices", multiple=True, help="SLOT=BLOCK (repeatable, or `a=x;b=y`).")
@@ -99,9 +124,18 @@ def _check_export_fits(spec: Spec, g: nx.DiGraph, counts: Counts) -> None:
               help="What to write (default with --out: onnx, ir, counts). ir/dot without --out print to stdout.")
 @click.option("--size", nargs=2, type=int, default=(256, 256), show_default=True, help="Input H W for MAC counts.")
 @click.option("--json", "as_json", is_flag=True, help="Print counts as JSON instead of a table.")
+@click.option("-O", "opt_level", type=click.IntRange(0, 2), default=2, show_default=True,
+              help="Optimization level of the exported ONNX: 0 = the plain graph, 1 = exact folds, 2 = + layout.")
+@click.option("--passes", "passes_text", metavar="A,B|list",
+              help="Inference passes to apply instead of the -O level's (comma-separated); `list` shows them.")
 def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, surrogates: str | None, out: str | None,
-                emits: Sequence[str], size: tuple[int, int], as_json: bool) -> None:
+                emits: Sequence[str], size: tuple[int, int], as_json: bool, opt_level: int,
+                passes_text: str | None) -> None:
     """Check SPEC, print its stages with parameters and MACs, and write IR / ONNX."""
+    if passes_text == "list":
+        console.print(passes_table(opt_level))
+        return
+    passes = _chosen_passes(opt_level, passes_text)
     checked = parse(spec)
     choice = ";".join(choices) or None
     g = to_ir(checked, choice_of(checked, choice))
@@ -123,7 +157,7 @@ def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, surrogat
         if "onnx" in (emits or ("onnx",)):
             _check_export_fits(checked, g, counts)
         written = _write_outputs(checked, g, counts, Path(out), emits or ("onnx", "ir", "counts"), choice, weights,
-                                 surrogates)
+                                 surrogates, passes)
         if not as_json:
             for w in written:
                 console.print(f"wrote {Path(out) / w}")

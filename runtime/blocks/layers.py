@@ -19,19 +19,32 @@ class LayerNorm2d(nn.Module):
 
     def __init__(self, channels: int, eps: float = 1e-6) -> None:
         super().__init__()
-        self.weight = nn.Parameter(torch.ones(channels))
-        self.bias = nn.Parameter(torch.zeros(channels))
+        self.weight: nn.Parameter | None = nn.Parameter(torch.ones(channels))
+        self.bias: nn.Parameter | None = nn.Parameter(torch.zeros(channels))
         self.eps = eps
         self.channels = channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if torch.onnx.is_in_onnx_export() or torch.is_grad_enabled():
+        if torch.onnx.is_in_onnx_export() or torch.is_grad_enabled() or _channels_last(x):
+            # on a channels-last tensor the permuted view is contiguous: the fused kernel copies nothing
             y = F.layer_norm(x.permute(0, 2, 3, 1), (self.channels,), self.weight, self.bias, self.eps)
             return y.permute(0, 3, 1, 2)
         mu = x.mean(1, keepdim=True)
         var = (x - mu).pow(2).mean(1, keepdim=True)
         y = (x - mu) / (var + self.eps).sqrt()
+        if self.weight is None or self.bias is None:  # affine folded into the next conv
+            return y
         return self.weight.view(1, -1, 1, 1) * y + self.bias.view(1, -1, 1, 1)
+
+
+def _channels_last(x: torch.Tensor) -> bool:
+    return x.dim() == 4 and x.shape[1] > 1 and not x.is_contiguous() and x.is_contiguous(
+        memory_format=torch.channels_last)
+
+
+def scaled(x: torch.Tensor, scale: torch.Tensor | None) -> torch.Tensor:
+    """`x * scale`, or `x` where the scale was folded away (None)."""
+    return x if scale is None else x * scale
 
 
 class SimpleGate(nn.Module):

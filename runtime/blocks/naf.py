@@ -5,14 +5,23 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import LayerNorm2d, SimpleGate, conv1x1, residual_scale
+from .layers import LayerNorm2d, SimpleGate, conv1x1, residual_scale, scaled
 from .schemas.naf import NafParams, naf_macs
 
 __all__ = ["NAFBlock", "NafParams", "build", "naf_macs"]
 
 
 class NAFBlock(nn.Module):
-    """x -> x + beta * conv3(sca(sg(dwconv(conv1(norm1(x)))))) -> y + gamma * conv5(sg(conv4(norm2(y))))."""
+    """x -> x + beta * conv3(sca(sg(dwconv(conv1(norm1(x)))))) -> y + gamma * conv5(sg(conv4(norm2(y)))).
+
+    The class attributes name the block's linear patterns for the inference passes
+    (`compiler/passes/`): which norm feeds which 1x1 conv, which residual scale follows which conv,
+    and which conv chains feed the SimpleGate. A pass may set `beta` / `gamma` to None (folded).
+    """
+
+    NORM_FEEDS = (("norm1", "conv1"), ("norm2", "conv4"))
+    RESIDUAL_SCALES = (("beta", "conv3"), ("gamma", "conv5"))
+    GATE_CHAINS = (("conv1", "conv2"), ("conv4",))
 
     def __init__(self, c: int, dw_expand: int = 2, ffn_expand: int = 2, sca: bool = True,
                  norm: type[nn.Module] = LayerNorm2d) -> None:
@@ -37,9 +46,9 @@ class NAFBlock(nn.Module):
         x = self.sg(self.conv2(self.conv1(self.norm1(inp))))
         if self.has_sca:
             x = x * self.sca(x)
-        y = inp + self.conv3(x) * self.beta
+        y = inp + scaled(self.conv3(x), self.beta)
         x = self.conv5(self.sg(self.conv4(self.norm2(y))))
-        return y + x * self.gamma
+        return y + scaled(x, self.gamma)
 
 
 def build(p: NafParams, c: int) -> nn.Module:
