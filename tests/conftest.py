@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,3 +17,16 @@ os.environ.setdefault("ARCHC_BOTORCH_FUSED", "0")
 @pytest.fixture(autouse=True)
 def _one_thread() -> None:
     torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[str]:
+    """A real local Ray cluster for the session (2 CPUs and a stand-in phone resource
+    `device:STANDIN`), bound to 127.0.0.1 and stopped at the end; yields its address."""
+    from ray_helpers import start_ray, stop_ray
+
+    address, process, temp = start_ray()
+    try:
+        yield address
+    finally:
+        stop_ray(process, temp)

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from archc.api import build, parse
 
+from .cluster import cluster_option, open_cluster
 from .output import console, print_json
 
 
@@ -150,6 +151,7 @@ def _report(checked: Any, weights: str, data: str, run: Path, val_images: int) -
 @click.option("--val-images", type=int, default=8, show_default=True, help="Test images for the plug-in report.")
 @click.option("--no-report", is_flag=True, help="Skip the plug-in PSNR report.")
 @click.option("--json", "as_json", is_flag=True, help="Print distill.json instead of a table.")
+@cluster_option
 def distill_cmd(
     spec: str,
     weights: str,
@@ -170,6 +172,7 @@ def distill_cmd(
     val_images: int,
     no_report: bool,
     as_json: bool,
+    cluster: str,
 ) -> None:
     """Distill a surrogate for every (slot, candidate) of SPEC's search space from the frozen teacher
     WEIGHTS: the candidate learns to map the teacher's features at the slot's input to those at its
@@ -195,10 +198,15 @@ def distill_cmd(
         threads=threads,
     ).check()
     todo = plan_jobs(checked, slots, granularity)
-    teacher = build(checked, weights=weights)
-    pairs = open_dataset(data, split="train")
-    with _progress() as bar:
-        run = distill(checked, teacher, weights, pairs, out, cfg, slots, DistillProgress(bar, len(todo)))
+    executor = open_cluster(cluster, jobs, threads or 1)
+    try:
+        teacher = build(checked, weights=weights)
+        pairs = open_dataset(data, split="train")
+        with _progress() as bar:
+            run = distill(checked, teacher, weights, pairs, out, cfg, slots, DistillProgress(bar, len(todo)), executor)
+    finally:
+        if executor is not None:
+            executor.close()
     if not as_json:
         console.print(
             f"{len(run.trained)} surrogates trained, {len(run.reused)} reused, in {run.seconds:.0f} s; "

@@ -59,13 +59,22 @@ def adb_phones() -> dict[str, float]:
     return {f"device:{r[0]}": 1.0 for r in rows if len(r) >= 2 and r[1] == "device"}
 
 
-def _init_local(ray: Any, cpus: int) -> None:
-    # Ray resolves 127.0.0.1 to the machine's outward address unless cluster mode is off, and
-    # then binds its servers there; a local run must listen on the loopback interface only.
+def _stay_on_loopback() -> None:
+    """Ray rewrites 127.0.0.1 to the machine's outward address unless its cluster mode is off,
+    then binds its servers there or dials it: a local run must stay on the loopback interface."""
     from ray._private import ray_constants
 
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     ray_constants.ENABLE_RAY_CLUSTER = False
+
+
+def _is_loopback(address: str) -> bool:
+    host = address.removeprefix("ray://").rsplit(":", 1)[0].strip("[]")
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
+def _init_local(ray: Any, cpus: int) -> None:
+    _stay_on_loopback()
     ray.init(
         num_cpus=cpus,
         resources=adb_phones(),
@@ -85,6 +94,8 @@ def connect(address: str | None, cpus: int) -> tuple[Any, str]:
         if target is None:
             _init_local(ray, cpus)
             return ray, f"a local Ray on {LOCAL_HOST} ({cpus} CPUs)"
+        if _is_loopback(target):
+            _stay_on_loopback()
         ray.init(address=target, configure_logging=False, log_to_driver=False)
     except ArchError:
         raise
@@ -97,7 +108,7 @@ def connect(address: str | None, cpus: int) -> tuple[Any, str]:
     return ray, str(target)
 
 
-def _call(setup: WorkerSetup, progress: Any, fn: Work, shared: Any, item: Any) -> Any:
+def run_item(setup: WorkerSetup, progress: Any, fn: Work, shared: Any, item: Any) -> Any:
     """A work item in a Ray worker: set the process up, route its progress, run it."""
     setup.apply()
     worker.set_channel(progress.put if progress is not None else None)
@@ -118,7 +129,7 @@ class RayExecutor(Executor):
         self._owns = not ray.is_initialized()  # disconnect at close only what this executor connected
         self.ray, self.where = connect(address, cpus) if self._owns else (ray, "this process's Ray connection")
         self.workers = int(self.ray.cluster_resources().get("CPU", 1))
-        self._remote = self.ray.remote(_call)
+        self._remote = self.ray.remote(run_item)
         self._queue: Any = None
 
     def describe(self) -> dict[str, Any]:

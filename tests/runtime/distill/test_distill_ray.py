@@ -1,0 +1,121 @@
+"""Distillation on a real local Ray cluster: the same surrogates as `--cluster local`, also when a
+Ray worker is killed mid-run, and through the command line."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import Micro
+
+import archc
+from archc.runtime.cluster import Executor, open_executor
+from archc.runtime.data.datasets import open_dataset
+from archc.runtime.distill import DistillRun, Event, distill
+from archc.runtime.distill.execute import worker_setup
+
+from distill_helpers import FAST, run_cli
+from ray_helpers import worker_pids
+
+
+@pytest.fixture
+def ray_ex(ray_cluster: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Executor]:
+    monkeypatch.setenv("RAY_ADDRESS", ray_cluster)
+    with open_executor("ray", setup=worker_setup(FAST)) as ex:
+        yield ex
+
+
+def _tensors(run: DistillRun) -> dict[str, dict[str, torch.Tensor]]:
+    from archc.compiler.weights import load_state
+
+    return {f"{e.slot}={e.candidate}": load_state(run.bank.root / e.file) for e in run.bank.entries if e.file}
+
+
+def _assert_same(a: DistillRun, b: DistillRun) -> None:
+    ta, tb = _tensors(a), _tensors(b)
+    assert ta.keys() == tb.keys()
+    for k in ta:
+        assert ta[k].keys() == tb[k].keys()
+        assert all(torch.equal(ta[k][n], tb[k][n]) for n in ta[k]), k
+
+
+def _run(micro: Micro, out: Path, executor: Executor, on_event: object = None) -> DistillRun:
+    spec = archc.parse(micro.spec)
+    teacher = archc.build(spec, weights=micro.teacher)
+    pairs = open_dataset(micro.data, split="train")
+    return distill(spec, teacher, micro.teacher, pairs, out, FAST, None, on_event, executor)  # type: ignore[arg-type]
+
+
+def test_ray_gives_the_surrogates_of_the_local_run(
+    micro: Micro, micro_run: DistillRun, ray_ex: Executor, tmp_path: Path
+) -> None:
+    events: list[Event] = []
+    run = _run(micro, tmp_path, ray_ex, events.append)
+    assert len(run.trained) == 9
+    _assert_same(run, micro_run)
+    assert sorted(e.job for e in events if e.kind == "done") == sorted(run.trained)
+    assert any(e.kind == "step" for e in events)  # progress flows back from the workers
+
+
+def test_a_killed_ray_worker_loses_nothing(
+    micro: Micro, micro_run: DistillRun, ray_ex: Executor, tmp_path: Path
+) -> None:
+    killed: list[int] = []
+
+    def kill_the_first_running_worker(event: Event) -> None:
+        if event.kind == "step" and not killed:
+            pids = worker_pids()
+            if pids:
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+
+    run = _run(micro, tmp_path, ray_ex, kill_the_first_running_worker)
+    assert killed, "no Ray worker was running a job"
+    assert len(run.trained) == 9
+    _assert_same(run, micro_run)
+
+
+def test_the_command_line_distills_on_ray(
+    micro: Micro, micro_run: DistillRun, ray_cluster: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("RAY_ADDRESS", ray_cluster)
+    result = run_cli(
+        "distill",
+        micro.spec,
+        "--weights",
+        micro.teacher,
+        "--data",
+        micro.data,
+        "--out",
+        tmp_path,
+        "--iters",
+        FAST.iters,
+        "--batch",
+        FAST.batch,
+        "--crop",
+        FAST.crop,
+        "--crops-per-image",
+        FAST.crops_per_image,
+        "--fraction",
+        FAST.fraction,
+        "--threads",
+        1,
+        "--no-report",
+        "--cluster",
+        "ray",
+    )
+    assert result.exit_code == 0, result.output
+    from archc.runtime.distill import load_bank
+
+    bank = load_bank(tmp_path / "surrogates")
+    ref = _tensors(micro_run)
+    for e in bank.entries:
+        if e.file:
+            from archc.compiler.weights import load_state
+
+            got = load_state(bank.root / e.file)
+            assert all(torch.equal(got[n], ref[f"{e.slot}={e.candidate}"][n]) for n in got)
