@@ -11,7 +11,7 @@ Stages and the file that marks each one done:
   search    RUN/search/search.json
   export    RUN/export/export.json        (the knee point, unless --pick)
   report    RUN/report.html, RUN/report.md (always rewritten)
-Timings go to RUN/run.json.
+Timings go to RUN/run.json, with the accelerator, its name and the AMP setting of each stage.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from archc.api import parse
 from archc.compiler.files import write_text_atomic
 from archc.dsl.errors import ArchError
 
+from .accel import accelerator_option, amp_option
 from .output import console, err_console
 
 # The teacher's recipe for a 15-minute CPU budget: twice NAFNet's peak lr (4e-3 scored the same
@@ -49,6 +50,7 @@ class _Pipeline:
         self.ctx, self.out, self.resume_cmd = ctx, out, resume_cmd
         self.log_path = out / "run.json"
         self.log: dict[str, Any] = json.loads(self.log_path.read_text()) if self.log_path.is_file() else {}
+        self.where: dict[str, str] = {}  # the accelerator, its name and the AMP setting each stage ran with
 
     def stage(self, name: str, marker: Path, action: Callable[[], None]) -> None:
         if _done(marker):
@@ -62,7 +64,7 @@ class _Pipeline:
         except (ArchError, click.ClickException, Exception) as exc:
             self._fail(name, exc)
         self.log[name] = {"seconds": round(time.perf_counter() - t0, 2), "status": "complete",
-                          "skipped_last_run": False}
+                          "skipped_last_run": False, **self.where}
         write_text_atomic(self.log_path, json.dumps(self.log, indent=1) + "\n")
 
     def _fail(self, name: str, exc: BaseException) -> None:
@@ -98,11 +100,17 @@ class _Pipeline:
               help="Test images (128 px centre crops) that saliency ablation, distillation and search score.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", default="runs/run", show_default=True, type=click.Path(file_okay=False))
+@accelerator_option
+@amp_option
 @click.pass_context
 def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None, device: str, budget: int | None,
             strategy: str, pick: str, train_minutes: float, distill_iters: int, jobs: int, size: tuple[int, int],
-            val_images: int, seed: int, out: str) -> None:
-    """Run the whole method on SPEC: data, teacher, saliency, latency, surrogates, search, export, report."""
+            val_images: int, seed: int, out: str, accelerator: str = "auto", amp: str = "off") -> None:
+    """Run the whole method on SPEC: data, teacher, saliency, latency, surrogates, search, export, report.
+    Torch stages run on --accelerator; the teacher and the surrogates train with --amp."""
+    from archc.runtime.accelerator import describe, resolve
+    from archc.runtime.amp import check_amp
+
     from . import data as data_cli
     from . import distill as distill_cli
     from . import profile as profile_cli
@@ -112,11 +120,14 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
     from .report import write_report
 
     checked = parse(spec)
+    where = resolve(accelerator)  # an accelerator or precision this machine lacks fails before any stage
+    check_amp(amp, where)
     run_dir = Path(out)
     run_dir.mkdir(parents=True, exist_ok=True)
     resume = f"archc run {spec} --out {out}" + (f" --data {data}" if data else "") + (
         f" --weights {weights}" if weights else "") + (f" --device {device}" if device != "cpu" else "")
     p = _Pipeline(ctx, run_dir, resume)
+    p.where = describe(where, amp)
     data_dir = Path(data) if data else run_dir / "data"
     teacher = Path(weights) if weights else run_dir / "teacher" / "weights.safetensors"
     if not data:
@@ -125,11 +136,11 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
     if not weights:
         p.stage("teacher", teacher, lambda: p.invoke(
             train_cli.train_cmd, spec=spec, data=str(data_dir), out=str(teacher.parent), minutes=train_minutes,
-            lr=TEACHER_LR, ema=TEACHER_EMA, seed=seed, resume=True))
+            lr=TEACHER_LR, ema=TEACHER_EMA, seed=seed, resume=True, accelerator=accelerator, amp=amp))
     p.stage("saliency", run_dir / "saliency" / "saliency.json", lambda: p.invoke(
         saliency_cli.saliency_cmd, spec=spec, weights=str(teacher), data=str(data_dir),
         out=str(run_dir / "saliency"), count=4, crop=64, ablate=True, val_images=val_images, val_crop=128,
-        seed=seed))
+        seed=seed, accelerator=accelerator))
     p.stage("profile", run_dir / "profile" / "latency.json", lambda: p.invoke(
         profile_cli.profile_cmd, spec=spec, device=device, size=size, out=str(run_dir / "profile"), resume=True))
     p.stage("distill", run_dir / "distill" / "distill.json", lambda: p.invoke(
@@ -140,9 +151,10 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
         search_cli.search_cmd, spec=spec, weights=str(teacher), surrogates=str(run_dir / "distill" / "surrogates"),
         data=str(data_dir), device=device, latency=str(run_dir / "profile" / "latency.json"), budget=n,
         strategy=strategy, seed=seed, val_images=val_images, out=str(run_dir / "search"),
-        saliency=str(run_dir / "saliency") if _needs_saliency(checked) else None))
+        saliency=str(run_dir / "saliency") if _needs_saliency(checked) else None, accelerator=accelerator))
     p.stage("export", run_dir / "export" / "export.json", lambda: p.invoke(
-        search_cli.export_cmd, run=str(run_dir / "search"), pick=pick, out=str(run_dir / "export")))
+        search_cli.export_cmd, run=str(run_dir / "search"), pick=pick, out=str(run_dir / "export"),
+        accelerator=accelerator))
     (run_dir / "report.html").unlink(missing_ok=True)
     p.stage("report", run_dir / "report.html", lambda: write_report(run_dir, checked))
     console.print(f"report: {run_dir / 'report.html'} (and report.md)")

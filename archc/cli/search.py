@@ -14,6 +14,8 @@ from rich.table import Table
 from archc.api import parse
 from archc.dsl.errors import SearchError
 
+from .accel import accelerator_option
+from .cluster import cluster_option, evaluation_executor
 from .output import console
 
 
@@ -78,11 +80,20 @@ def _front_table(results: dict[str, Any]) -> Table:
 @click.option("--val-images", type=int, default=8, show_default=True)
 @click.option("--crop", type=int, default=128, show_default=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False))
+@accelerator_option
+@click.option("--batch", type=click.IntRange(1), default=1, show_default=True,
+              help="Networks proposed per round (q) and evaluated in parallel.")
+@click.option("--jobs", type=click.IntRange(1), default=1, show_default=True,
+              help="Local processes evaluating a round (with --cluster local).")
+@click.option("--threads", type=click.IntRange(1), help="Torch threads per evaluation (default: cores / jobs).")
+@cluster_option
 def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str, latency: str | None,
                size: tuple[int, int] | None, budget: int | None, strategy: str, seed: int, saliency: str | None,
                max_latency: float | None, max_drop: float | None, budgets_ms: Sequence[float], val_images: int,
-               crop: int, out: str) -> None:
+               crop: int, out: str, accelerator: str = "auto", batch: int = 1, jobs: int = 1,
+               threads: int | None = None, cluster: str = "local") -> None:
     """Search SPEC's slots x candidates for the PSNR-drop / latency Pareto front, without training."""
+    from archc.runtime.accelerator import describe, resolve
     from archc.runtime.data.datasets import open_dataset
     from archc.runtime.search.objectives import NetworkObjectives, QualityEvaluator, latency_matrix, rows_latency
     from archc.runtime.search.run import SearchSetup, run
@@ -94,13 +105,14 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
     base, matrix = latency_matrix(space, table.predict)
     rows = rows_latency(base, matrix)
     console.print(f"space: {space.size:,} networks over {len(space.slots)} slots; latency {source} on {device}")
+    where = resolve(accelerator)
     quality = QualityEvaluator(checked, space, weights, surrogates, open_dataset(data, split="test"),
-                               val_images, crop)
-    objectives = NetworkObjectives(quality, lambda idx: float(rows([list(idx)])[0]))
+                               val_images, crop, device=str(where))
+    objectives = NetworkObjectives(quality, rows.one)
     setup = SearchSetup(checked, space, objectives, rows, source, device,
                         {"teacher": weights, "surrogates": surrogates, "data": data,
                          "validation": {"images": quality.names, "crop": crop},
-                         "teacher_psnr": quality.teacher_scores[0]})
+                         "teacher_psnr": quality.teacher_scores[0], **describe(where)})
     n = budget or (checked.search.budget if checked.search and checked.search.budget else 100)
     with Progress(TextColumn("search"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                   TimeElapsedColumn(), console=console) as bar:
@@ -110,8 +122,10 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
             bar.update(task, completed=ev.order + 1,
                        info=f"drop {ev.psnr_drop:.3f} dB, {ev.latency_ms:.2f} ms ({ev.strategy})")
 
-        results = run(setup, out_dir, strategy, n, seed, budgets_ms=budgets_ms, max_latency=max_latency,
-                      max_drop=max_drop, on_eval=on_eval)
+        with evaluation_executor(cluster, jobs, threads) as executor:
+            setup.meta["execution"] = executor.describe()
+            results = run(setup, out_dir, strategy, n, seed, batch, budgets_ms=budgets_ms, max_latency=max_latency,
+                          max_drop=max_drop, on_eval=on_eval, executor=executor)
     console.print(_front_table(results))
     console.print(f"wrote {out_dir / 'search.json'}, {out_dir / 'front.png'}")
 
@@ -120,11 +134,12 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
 @click.argument("run", type=click.Path())
 @click.option("--pick", default="knee", show_default=True, help="knee, fastest, best-under=MS, or an index.")
 @click.option("--out", required=True, type=click.Path(file_okay=False))
-def export_cmd(run: str, pick: str, out: str) -> None:
+@accelerator_option
+def export_cmd(run: str, pick: str, out: str, accelerator: str = "auto") -> None:
     """Write one network of a search RUN as a fixed .arch spec, safetensors weights and ONNX."""
     from archc.runtime.search.export import export
 
-    s = export(run, pick, out)
+    s = export(run, pick, out, accelerator)
     console.print(f"{pick}: {s['canonical']}")
     console.print(f"  PSNR drop {s['objectives']['psnr_drop']:.3f} dB, latency {s['objectives']['latency_ms']:.3f} ms")
     if s["reproduced_psnr"] is not None:

@@ -17,6 +17,7 @@ from archc.compiler.ir import to_ir
 from archc.compiler.onnx_export import export_onnx
 from archc.compiler.weights import save_safetensors
 from archc.dsl.errors import SearchError
+from archc.runtime.accelerator import describe, resolve
 from archc.runtime.build import build
 
 from .run import RESULTS
@@ -64,7 +65,10 @@ def _psnr_on(model: torch.nn.Module, results: dict[str, Any]) -> float | None:
     return batch_scores(model, blur, [s.numpy().transpose(1, 2, 0) for _, _, s in items])[0]
 
 
-def export(run: str | Path, pick: str, out: str | Path) -> dict[str, Any]:
+def export(run: str | Path, pick: str, out: str | Path, accelerator: str = "cpu") -> dict[str, Any]:
+    """Write the picked network's spec, weights and ONNX into `out`; the reproduction check runs on
+    `accelerator` (float32). Returns the summary written to `out/export.json`."""
+    device = resolve(accelerator)
     results = load_results(run)
     index = pick_index(results, pick)
     ev = results["evaluations"][index]
@@ -81,12 +85,12 @@ def export(run: str | Path, pick: str, out: str | Path) -> dict[str, Any]:
     weights = out_dir / f"{name}.safetensors"
     save_safetensors(model, weights, {"spec": text, "choice": ev["canonical"], "source": str(run)})
     onnx_report = export_onnx(model, out_dir / f"{name}.onnx", spec.in_channels)
-    rebuilt = build(parse(out_dir / f"{name}.arch"), None, weights)
+    rebuilt = build(parse(out_dir / f"{name}.arch"), None, weights).to(device)
     reproduced = _psnr_on(rebuilt, results)
     summary = {"pick": pick, "index": index, "canonical": ev["canonical"], "objectives": ev["objectives"],
                "spec": str(out_dir / f"{name}.arch"), "weights": str(weights), "onnx": onnx_report.to_json(),
                "reproduced_psnr": reproduced,
-               "reported_psnr": ev["objectives"].get("psnr")}
+               "reported_psnr": ev["objectives"].get("psnr"), **describe(device)}
     write_text_atomic(out_dir / "export.json", json.dumps(summary, indent=1) + "\n")
     return summary
 

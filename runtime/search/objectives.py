@@ -16,6 +16,7 @@ import torch
 
 from archc.compiler.space import SearchSpace
 from archc.dsl.spec import Block, Spec
+from archc.runtime.accelerator import resolve
 from archc.runtime.build import build
 from archc.runtime.data.crops import ValCrops
 from archc.runtime.data.pairs import PairedImages
@@ -47,20 +48,24 @@ def rows_latency(base: float, matrix: np.ndarray) -> Callable[[np.ndarray], np.n
 
 def batch_scores(model: torch.nn.Module, blur: torch.Tensor, sharp: list[np.ndarray]) -> tuple[float, float]:
     """Mean PSNR and SSIM (NAFNet's protocol) of `model` on `blur` (`N x 3 x H x W`) against the
-    `H x W x 3` images `sharp`."""
+    `H x W x 3` images `sharp`. The model runs in float32 on its own device."""
     model.eval()
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
     with torch.inference_mode():
-        out = model(blur).clamp(0, 1).numpy().transpose(0, 2, 3, 1)
+        out = model(blur.to(device)).clamp(0, 1).float().cpu().numpy().transpose(0, 2, 3, 1)
     return (float(np.mean([psnr(o, s) for o, s in zip(out, sharp, strict=True)])),
             float(np.mean([ssim(o, s) for o, s in zip(out, sharp, strict=True)])))
 
 
 class QualityEvaluator:
-    """PSNR (and SSIM) of assembled networks on a fixed validation batch, against the teacher."""
+    """PSNR (and SSIM) of assembled networks on a fixed validation batch, against the teacher;
+    every network runs on `device` (a `runtime.accelerator` name)."""
 
     def __init__(self, spec: Spec, space: SearchSpace, teacher: str | Path, bank: str | Path | None,
-                 pairs: PairedImages, images: int = 8, crop: int | None = 128) -> None:
+                 pairs: PairedImages, images: int = 8, crop: int | None = 128, device: str = "cpu") -> None:
         self.spec, self.space, self.teacher, self.bank = spec, space, teacher, bank
+        self.device = device
         view = ValCrops(pairs, crop)
         items = [view[i] for i in range(min(images, len(view)))]
         self.names = [n for n, _, _ in items]
@@ -69,7 +74,7 @@ class QualityEvaluator:
         self.teacher_scores = self._scores(build(spec, None, teacher))
 
     def _scores(self, model: torch.nn.Module) -> tuple[float, float]:
-        return batch_scores(model, self.blur, self.sharp)
+        return batch_scores(model.to(resolve(self.device)), self.blur, self.sharp)
 
     def model(self, idx: Indices) -> torch.nn.Module:
         return build(self.spec, self.space.decode(idx), self.teacher, surrogates=self.bank)
