@@ -13,6 +13,7 @@ from rich.table import Table
 
 from archc.api import build, parse
 
+from .accel import accelerator_option, amp_option
 from .cluster import cluster_option, open_cluster
 from .output import console, print_json
 
@@ -86,7 +87,9 @@ def report_table(data: dict[str, Any]) -> Table:
     return table
 
 
-def _report(checked: Any, weights: str, data: str, run: Path, val_images: int) -> dict[str, Any]:
+def _report(
+    checked: Any, weights: str, data: str, run: Path, val_images: int, where: dict[str, str] | None = None
+) -> dict[str, Any]:
     import json
 
     from archc.compiler.weights import load_state
@@ -108,7 +111,7 @@ def _report(checked: Any, weights: str, data: str, run: Path, val_images: int) -
             lambda name, psnr: bar.update(task, advance=1, info=f"{name}: {psnr:.3f} dB"),
         )
     config = json.loads((run / "distill.config.json").read_text())["config"]
-    result = report_json(bank, base, rows, val, val_images, config)
+    result = {**report_json(bank, base, rows, val, val_images, config), **(where or {})}
     write_report(run, result)
     return result
 
@@ -152,6 +155,8 @@ def _report(checked: Any, weights: str, data: str, run: Path, val_images: int) -
 @click.option("--no-report", is_flag=True, help="Skip the plug-in PSNR report.")
 @click.option("--json", "as_json", is_flag=True, help="Print distill.json instead of a table.")
 @cluster_option
+@accelerator_option
+@amp_option
 def distill_cmd(
     spec: str,
     weights: str,
@@ -173,15 +178,21 @@ def distill_cmd(
     no_report: bool,
     as_json: bool,
     cluster: str,
+    accelerator: str = "auto",
+    amp: str = "off",
 ) -> None:
     """Distill a surrogate for every (slot, candidate) of SPEC's search space from the frozen teacher
     WEIGHTS: the candidate learns to map the teacher's features at the slot's input to those at its
     output (loss: squared error over the teacher output's energy), on a seeded --fraction of the
     training pairs. Writes OUT/surrogates/ (one safetensors per surrogate + manifest.json) and
     OUT/distill.json (fit and plug-in PSNR drop of each). Rerun with the same settings to resume."""
+    from archc.runtime.accelerator import describe, resolve
+    from archc.runtime.amp import check_amp
     from archc.runtime.data.datasets import open_dataset
     from archc.runtime.distill import DistillConfig, distill, plan_jobs
 
+    where = resolve(accelerator)  # before any work: an accelerator or precision this machine lacks
+    check_amp(amp, where)
     checked = parse(spec)
     slots = [s.strip() for arg in slot_args for s in arg.split(",") if s.strip()] or None
     cfg = DistillConfig(
@@ -196,6 +207,8 @@ def distill_cmd(
         init=init,
         jobs=jobs,
         threads=threads,
+        accelerator=accelerator,
+        amp=amp,
     ).check()
     todo = plan_jobs(checked, slots, granularity)
     executor = open_cluster(cluster, jobs, threads or 1)
@@ -214,7 +227,7 @@ def distill_cmd(
         )
     if no_report:
         return
-    result = _report(checked, weights, data, Path(out), val_images)
+    result = _report(checked, weights, data, Path(out), val_images, describe(where, amp))
     if as_json:
         print_json(result)
         return

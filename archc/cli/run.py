@@ -145,7 +145,7 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
         profile_cli.profile_cmd, spec=spec, device=device, size=size, out=str(run_dir / "profile"), resume=True))
     p.stage("distill", run_dir / "distill" / "distill.json", lambda: p.invoke(
         distill_cli.distill_cmd, spec=spec, weights=str(teacher), data=str(data_dir), out=str(run_dir / "distill"),
-        jobs=jobs, iters=distill_iters, val_images=val_images, seed=seed))
+        jobs=jobs, iters=distill_iters, val_images=val_images, seed=seed, accelerator=accelerator, amp=amp))
     n = budget or (checked.search.budget if checked.search and checked.search.budget else 40)
     p.stage("search", run_dir / "search" / "search.json", lambda: p.invoke(
         search_cli.search_cmd, spec=spec, weights=str(teacher), surrogates=str(run_dir / "distill" / "surrogates"),

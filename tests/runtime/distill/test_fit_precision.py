@@ -3,6 +3,7 @@ their precision is."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import attrs
@@ -20,7 +21,7 @@ from archc.runtime.distill.features import cache_features, open_features
 from archc.runtime.distill.fit import fit
 from archc.runtime.distill.plan import Job, select_slots
 
-from distill_helpers import FAST
+from distill_helpers import FAST, run_cli
 
 NAF = {"dw_expand": 2, "ffn_expand": 2, "sca": True}
 
@@ -67,3 +68,46 @@ def test_a_bf16_surrogate_trains_on_the_cpu_and_comes_back_float32(enc1: Path) -
     assert all(p.dtype == torch.float32 and p.device.type == "cpu" for p in mixed.parameters())
     assert stats.fit_rel_change < 1.0  # it learned something
     assert stats.train_loss != plain_stats.train_loss  # the precision changes the surrogate
+
+
+def test_distill_cli_records_accelerator_and_amp(micro: Micro, tmp_path: Path) -> None:
+    flags = ["--iters", "2", "--batch", "2", "--crop", "16", "--crops-per-image", "1", "--fraction", "0.5"]
+    result = run_cli(
+        "distill",
+        micro.spec,
+        "--weights",
+        micro.teacher,
+        "--data",
+        micro.data,
+        "--out",
+        tmp_path,
+        "--slots",
+        "enc1",
+        "--val-images",
+        "1",
+        "--accelerator",
+        "cpu",
+        "--amp",
+        "bf16",
+        *flags,
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "distill.json").read_text())
+    assert (report["accelerator"], report["amp"]) == ("cpu", "bf16") and report["accelerator_name"]
+    assert json.loads((tmp_path / "distill.config.json").read_text())["config"]["amp"] == "bf16"
+    refused = run_cli(
+        "distill",
+        micro.spec,
+        "--weights",
+        micro.teacher,
+        "--data",
+        micro.data,
+        "--out",
+        tmp_path / "b",
+        "--accelerator",
+        "cpu",
+        "--amp",
+        "fp16",
+        *flags,
+    )
+    assert refused.exit_code == 1 and "E1506" in refused.output and not (tmp_path / "b").exists()
