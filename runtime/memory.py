@@ -148,13 +148,16 @@ def check_fits(
     hint: str,
     span: Span | None = None,
     sources: dict[str, str] | None = None,
+    resident: int = 0,
 ) -> None:
     """Raise MemoryLimitError (E1521) when `est` exceeds the free memory of `device`.
 
-    `hint` says what the user can shrink; `span`/`sources` point the message at the spec.
+    `hint` says what the user can shrink; `span`/`sources` point the message at the spec;
+    `resident`: bytes of the estimate already allocated there (weights built in place), which the
+    free memory no longer counts.
     """
     free = free_memory(device) if check_enabled() else None
-    if free is None or est.total <= free[0]:
+    if free is None or est.total - resident <= free[0]:
         return
     where = "this machine" if device.type == "cpu" else str(device)
     message = (

@@ -158,9 +158,10 @@ def _one_step(model: nn.Module, opt: torch.optim.Optimizer, amp: Amp, blur: torc
 
 def check_training_fits(g: nx.DiGraph, model: nn.Module, cfg: TrainConfig, device: torch.device) -> None:
     """Refuse (MemoryLimitError) a network or batch whose training step cannot fit on `device`."""
-    params = sum(p.numel() for p in model.parameters())
-    est = for_training(params, g, cfg.crop, cfg.batch, average=cfg.ema > 0)
-    check_fits(est, device, hint=cfg.shrink_hint())
+    params = list(model.parameters())
+    est = for_training(sum(p.numel() for p in params), g, cfg.crop, cfg.batch, average=cfg.ema > 0)
+    there = bool(params) and params[0].device == device  # then free memory already excludes the weights
+    check_fits(est, device, hint=cfg.shrink_hint(), resident=est.weights if there else 0)
 
 
 def train(model: nn.Module, pairs: PairedImages, out: Path, cfg: TrainConfig, *, resume: bool = False,
