@@ -38,3 +38,15 @@ def open_cluster(cluster: str, jobs: int, threads: int = 1) -> Any:
 
     err_console.print(f"cluster: Ray ({where.get('where')}), {where['workers']} CPUs")
     return executor
+
+
+def evaluation_executor(cluster: str, jobs: int, threads: int | None) -> Any:
+    """The executor of a stage that always runs through one (search): `--cluster local` with one
+    job is this process, with `threads` (default: every core) torch threads per evaluation."""
+    from archc.runtime.blocks.registry import plugin_files
+    from archc.runtime.cluster import WorkerSetup, check_cluster, cores, open_executor
+
+    n = threads or max(1, cores() // jobs)
+    if check_cluster(cluster) == "local":
+        return open_executor("local", jobs, WorkerSetup(n, plugin_files()))
+    return open_cluster(cluster, jobs, n)

@@ -21,6 +21,7 @@ __all__ = [
     "Resources",
     "WorkerSetup",
     "check_cluster",
+    "cores",
     "open_executor",
     "report",
 ]
@@ -55,8 +56,12 @@ def open_executor(cluster: str = "local", jobs: int = 1, setup: WorkerSetup | No
     return RayExecutor(address, setup, cpus=_local_cpus(jobs, setup))
 
 
-def _local_cpus(jobs: int, setup: WorkerSetup) -> int:
+def cores() -> int:
+    """The CPU cores this process may run on."""
     import os
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(cores, jobs * setup.threads)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _local_cpus(jobs: int, setup: WorkerSetup) -> int:
+    return max(cores(), jobs * setup.threads)

@@ -56,7 +56,7 @@ class Journal:
                 out.append(Evaluation.from_json(json.loads(line)))
             except (json.JSONDecodeError, KeyError, TypeError, ValueError):
                 continue  # a line cut short by a kill: redo that evaluation
-        return out
+        return sorted(out, key=lambda e: e.order)  # a parallel round journals in finishing order
 
     def append(self, ev: Evaluation) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -36,14 +36,24 @@ def latency_matrix(space: SearchSpace, predict: Callable[[Mapping[str, Block]], 
     return base, m
 
 
-def rows_latency(base: float, matrix: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    cols = np.arange(matrix.shape[0])
+class RowsLatency:
+    """Latency of index rows by one gather: `base` + the sum over slots of `matrix[slot, index]`
+    (picklable, so evaluations can run in worker processes)."""
 
-    def f(rows: np.ndarray) -> np.ndarray:
-        rows = np.asarray(rows, dtype=int).reshape(-1, matrix.shape[0])
-        return base + matrix[cols, rows].sum(axis=1)
+    def __init__(self, base: float, matrix: np.ndarray) -> None:
+        self.base, self.matrix = base, matrix
+        self.cols = np.arange(matrix.shape[0])
 
-    return f
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=int).reshape(-1, self.matrix.shape[0])
+        return self.base + self.matrix[self.cols, rows].sum(axis=1)  # type: ignore[no-any-return]
+
+    def one(self, idx: Indices) -> float:
+        return float(self(np.asarray([idx]))[0])
+
+
+def rows_latency(base: float, matrix: np.ndarray) -> RowsLatency:
+    return RowsLatency(base, matrix)
 
 
 def batch_scores(model: torch.nn.Module, blur: torch.Tensor, sharp: list[np.ndarray]) -> tuple[float, float]:

@@ -15,6 +15,7 @@ from archc.compiler.files import write_text_atomic
 from archc.compiler.space import SearchSpace
 from archc.dsl.errors import SearchError
 from archc.dsl.spec import Spec
+from archc.runtime.cluster import Executor
 
 from .bo import BoTorchStrategy
 from .engine import Strategy, run_search
@@ -59,17 +60,20 @@ def _baseline(history: Sequence[Evaluation]) -> Evaluation | None:
 
 def run(setup: SearchSetup, out: Path, strategy: str = "botorch", budget: int = 100, seed: int = 0,
         batch: int = 1, budgets_ms: Sequence[float] = (), max_latency: float | None = None,
-        max_drop: float | None = None, on_eval: Callable[[Evaluation], None] | None = None) -> dict[str, Any]:
-    """Run (or resume) a search into `out`; returns the search.json content."""
+        max_drop: float | None = None, on_eval: Callable[[Evaluation], None] | None = None,
+        executor: Executor | None = None) -> dict[str, Any]:
+    """Run (or resume) a search into `out`, `batch` proposals per round evaluated on `executor`
+    (default: this process); returns the search.json content."""
     out.mkdir(parents=True, exist_ok=True)
     strat = make_strategy(strategy, setup, seed, budget, max_latency, max_drop)
-    history = run_search(setup.space, setup.objectives, strat, budget, Journal(out / JOURNAL), batch, seed, on_eval)
+    history = run_search(setup.space, setup.objectives, strat, budget, Journal(out / JOURNAL), batch, seed, on_eval,
+                         executor)
     baseline = _baseline(history)
     ref = default_reference(history, baseline)
     budgets = sorted({*budgets_ms, *([max_latency] if max_latency else [])})
     results = {
         "spec": setup.spec.path, "spec_text": setup.spec.text, "device": setup.device,
-        "latency_source": setup.latency_source, "strategy": strategy, "seed": seed, "budget": budget,
+        "latency_source": setup.latency_source, "strategy": strategy, "seed": seed, "budget": budget, "batch": batch,
         "space": {"slots": [s.name for s in setup.space.slots], "excluded": list(setup.space.excluded),
                   "size": setup.space.size},
         "constraints": {"max_latency_ms": max_latency, "max_psnr_drop": max_drop},
