@@ -9,7 +9,7 @@ multiple of 2^levels, as the network does).
   distinct storages only, at float32); each other op saves its output. State: gradients and
   AdamW's two moments (3 more copies of the weights), plus one for a weight average.
 - Inference holds the encoders' skip maps until their decoders use them, plus the working set of
-  the widest op (`INFER_MAPS` maps: a block's input, its 2C-channel expansion, its output).
+  the widest op (`INFER_MAPS` maps: a block's input, its 2C-channel expansions, its output).
 - ONNX export holds the module, its eval copy, the traced graph and the simplifier's copy
   (`EXPORT_COPIES` copies of the weights).
 
@@ -27,7 +27,7 @@ from attrs import frozen
 BYTES = 4  # float32
 TRAIN_MAPS = {"identity": 0.0, "dsconv": 3.0, "mbconv": 10.0, "naf": 15.0, "naf_bn": 15.0, "naf_relu": 10.0}
 DEFAULT_TRAIN_MAPS = 8.0  # a block kind not measured above
-INFER_MAPS = 4.0
+INFER_MAPS = 6.0
 OPTIMIZER_COPIES = 3  # gradients + AdamW's exp_avg and exp_avg_sq
 EXPORT_COPIES = 4
 
