@@ -74,6 +74,12 @@ class Executor(abc.ABC):
         ArchError raised by an item is raised here as it is; any other exception becomes a
         ClusterError naming the item. Stopping the iteration early cancels what has not started."""
 
+    def gpus(self) -> float:
+        """The GPUs this backend can schedule work on (this machine's for the local ones)."""
+        from archc.runtime.accelerator import gpu_count
+
+        return float(gpu_count())
+
     def close(self) -> None:  # noqa: B027 - optional hook; the in-process backend holds nothing
         """Release worker processes or the cluster connection."""
 

@@ -136,6 +136,9 @@ class RayExecutor(Executor):
         resources = {k: v for k, v in self.ray.cluster_resources().items() if not k.startswith("node:")}
         return {"cluster": "ray", "where": self.where, "workers": self.workers, "resources": resources}
 
+    def gpus(self) -> float:
+        return float(self.ray.cluster_resources().get("GPU", 0.0))
+
     def _progress(self) -> Any:
         if self._queue is None:
             from ray.util.queue import Queue

@@ -62,10 +62,11 @@ def worker_setup(cfg: DistillConfig) -> WorkerSetup:
     return WorkerSetup(threads_per_job(cfg), plugin_files())
 
 
-def job_resources(cfg: DistillConfig) -> Resources:
-    """One job's share of a node: its threads, and a fraction of a GPU when it trains on one."""
-    on_gpu = str(getattr(cfg, "accelerator", "cpu")).startswith(("cuda", "auto"))
-    return Resources(cpus=float(threads_per_job(cfg)), gpus=GPU_SHARE if on_gpu else 0.0)
+def job_resources(cfg: DistillConfig, gpus: float) -> Resources:
+    """One job's share of a node: its threads, and a fraction of a GPU when it trains on one
+    (`cuda`, or `auto` on a backend with `gpus` > 0)."""
+    wants = cfg.accelerator.startswith("cuda") or (cfg.accelerator == "auto" and gpus > 0)
+    return Resources(cpus=float(threads_per_job(cfg)), gpus=GPU_SHARE if wants else 0.0)
 
 
 def default_executor(cfg: DistillConfig, tasks: int) -> Executor:
@@ -92,6 +93,6 @@ def run_jobs(tasks: Sequence[JobTask], cfg: DistillConfig, executor: Executor, o
         kind, job, step, loss = event
         emit(on_event, Event(kind, job, step, cfg.iters, loss))
 
-    results = executor.map_unordered(train_job, tasks, None, job_resources(cfg), on_progress)
+    results = executor.map_unordered(train_job, tasks, None, job_resources(cfg, executor.gpus()), on_progress)
     for i, _ in results:
         emit(on_event, Event("done", tasks[i].job.id, cfg.iters, cfg.iters))
