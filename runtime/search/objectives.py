@@ -20,6 +20,7 @@ from archc.runtime.accelerator import resolve
 from archc.runtime.build import build
 from archc.runtime.data.crops import ValCrops
 from archc.runtime.data.pairs import PairedImages
+from archc.runtime.memory import out_of_memory_as_error
 from archc.runtime.metrics import psnr, ssim
 
 Indices = tuple[int, ...]
@@ -84,7 +85,10 @@ class QualityEvaluator:
         self.teacher_scores = self._scores(build(spec, None, teacher))
 
     def _scores(self, model: torch.nn.Module) -> tuple[float, float]:
-        return batch_scores(model.to(resolve(self.device)), self.blur, self.sharp)
+        device = resolve(self.device)
+        hint = f"fewer --val-images (now {len(self.names)}) or a smaller --crop score in less memory"
+        with out_of_memory_as_error("scoring a network", device, hint):
+            return batch_scores(model.to(device), self.blur, self.sharp)
 
     def model(self, idx: Indices) -> torch.nn.Module:
         return build(self.spec, self.space.decode(idx), self.teacher, surrogates=self.bank)
