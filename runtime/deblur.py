@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .memory import out_of_memory_as_error
-from .tiles import plan
+from .memory import MemoryLimitError, out_of_memory_as_error
+from .tiles import min_tile, plan
 
 
 def dihedral(image: torch.Tensor, k: int) -> torch.Tensor:
@@ -65,11 +65,20 @@ def restore_image(model: nn.Module, image: torch.Tensor, tile: int | None = None
 
     `tile`: restore in tiles of this side. Otherwise a frame of more than `max_pixels` pixels (the
     memory budget of one pass, see `runtime.memory.frame_budget`) is tiled in squares of that area.
-    Raises MemoryLimitError (E1522) when a pass runs out of memory, with a hint to tile smaller.
+    Raises MemoryLimitError (E1522) when a pass runs out of memory, with a hint to tile smaller, and
+    (E1524) when memory allows only tiles too small for `overlap`.
     """
     model.eval()
     align = int(getattr(model, "padder_size", 1))
-    tile = tile if tile is not None else budget_tile(image.shape[-2] * image.shape[-1], max_pixels, align)
+    if tile is None:
+        tile = budget_tile(image.shape[-2] * image.shape[-1], max_pixels, align)
+        if tile is not None and tile < min_tile(overlap, align):
+            raise MemoryLimitError(
+                f"free memory allows tiles of {tile} pixels, too small for an overlap of {overlap} pixels",
+                code="E1524",
+                help=f"free memory, use another --accelerator, or pass a smaller --overlap (tiles need "
+                f"{min_tile(overlap, align)} pixels at overlap {overlap})",
+            )
     views = range(8) if ensemble else range(1)
     size = f"{image.shape[-1]}x{image.shape[-2]}"
     hint = (f"restore in smaller tiles (--tile {max((tile or 1024) // 2 // align * align, align)})"

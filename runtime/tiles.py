@@ -33,10 +33,15 @@ class Window:
     valid_stop: int
 
 
+def min_tile(overlap: int, align: int = 1) -> int:
+    """The smallest tile (a multiple of `align`) that holds `overlap` pixels of context on each side."""
+    return -(-(2 * overlap + overlap // 2 + max(align, 1)) // align) * align
+
+
 def _step(tile: int, overlap: int, align: int) -> int:
     step = (tile - 2 * overlap - overlap // 2) // align * align
     if step < max(align, 1):
-        need = -(-(2 * overlap + overlap // 2 + max(align, 1)) // align) * align
+        need = min_tile(overlap, align)
         raise TileError(
             f"a {tile}-pixel tile cannot hold an overlap of {overlap} pixels on each side",
             code="E1531",

@@ -7,6 +7,7 @@ import torch
 
 from archc.api import build
 from archc.runtime.deblur import budget_tile, restore_image
+from archc.runtime.memory import MemoryLimitError
 from archc.runtime.tiles import TileError, plan, windows
 
 LOCAL = """
@@ -71,3 +72,10 @@ def test_a_frame_over_the_budget_tiles_itself() -> None:
     torch.testing.assert_close(
         restore_image(model, image, overlap=28, max_pixels=96 * 96), restore_image(model, image), atol=1e-5, rtol=0
     )
+
+
+def test_a_budget_too_small_for_the_overlap_is_one_memory_error() -> None:
+    model = build(LOCAL).eval()
+    with pytest.raises(MemoryLimitError) as info:
+        restore_image(model, torch.rand(3, 150, 210), overlap=28, max_pixels=40 * 40)
+    assert info.value.diagnostics[0].code == "E1524" and "--overlap" in (info.value.diagnostics[0].help or "")
