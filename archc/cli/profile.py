@@ -14,6 +14,7 @@ from archc.api import choice_of, parse
 from archc.runtime.profile.measure import Protocol
 from archc.runtime.profile.run import Request, execute
 
+from .cluster import cluster_option, open_cluster
 from .output import console, err_console, print_json
 
 
@@ -171,6 +172,9 @@ def summary_lines(data: dict[str, Any]) -> list[str]:
 @click.option("--devices-dir", type=click.Path(file_okay=False), help="Extra folder of device files.")
 @click.option("--resume", is_flag=True, help="Reuse figures of an earlier run in --out (same device and size).")
 @click.option("--json", "as_json", is_flag=True, help="Print latency.json instead of tables.")
+@cluster_option
+@click.option("--jobs", type=click.IntRange(1), default=1, show_default=True,
+              help="Local processes for modelled or hosted devices (timings on this machine run one at a time).")
 def profile_cmd(
     spec: str,
     device: str,
@@ -189,6 +193,8 @@ def profile_cmd(
     devices_dir: str | None,
     resume: bool,
     as_json: bool,
+    cluster: str,
+    jobs: int,
 ) -> None:
     """Profile every (slot, candidate) block of SPEC, the fixed rest and the baseline on a device."""
     checked = parse(spec)
@@ -217,7 +223,12 @@ def profile_cmd(
         seed,
         resume,
     )
-    record, _ = execute(req, lambda key: err_console.print(f"[dim]profiling {key}[/dim]"))
+    executor = open_cluster(cluster, jobs)
+    try:
+        record, _ = execute(req, lambda key: err_console.print(f"[dim]profiled {key}[/dim]"), executor)
+    finally:
+        if executor is not None:
+            executor.close()
     if as_json:
         print_json(record.data)
         return

@@ -59,6 +59,7 @@ class Executor(abc.ABC):
 
     name: str = ""
     workers: int = 1
+    schedules_resources = False  # whether items' Resources decide where and when they run
 
     @abc.abstractmethod
     def map_unordered(

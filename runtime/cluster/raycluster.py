@@ -122,6 +122,7 @@ class RayExecutor(Executor):
     """Work items as Ray tasks on the cluster `connect` reached."""
 
     name = "ray"
+    schedules_resources = True
 
     def __init__(self, address: str | None, setup: WorkerSetup | None = None, cpus: int = 1) -> None:
         self.setup = setup or WorkerSetup()

@@ -28,6 +28,7 @@ from typing import Any
 
 from archc.dsl.diagnostics import did_you_mean, quoted_list
 from archc.dsl.errors import ProfileError
+from archc.runtime.cluster import Resources
 
 from .backend import Profiler
 from .measure import Measurement, Protocol
@@ -125,6 +126,9 @@ class AdbProfiler(Profiler):
             "statistic": "P50 of the runs",
             "perf_test": self._binary,
         }
+
+    def resources(self) -> Resources:
+        return Resources(cpus=0.5, custom={f"device:{self.serial}": 1.0})  # one profile at a time per phone
 
     def _adb(self, *args: str) -> str:
         assert self._exe is not None

@@ -24,6 +24,8 @@ import attrs
 import numpy as np
 from attrs import field, frozen
 
+from archc.runtime.cluster import Resources
+
 from .backend import Profiler
 from .graph import CLASSES, PENALTIES, OpProfile, numel, profile_graph
 from .measure import Measurement
@@ -220,6 +222,9 @@ class ModelledProfiler(Profiler):
             "resolution_assumed": self.model.resolution_note,
             "sources": list(self.model.sources),
         }
+
+    def resources(self) -> Resources:
+        return Resources(cpus=1.0)  # a modelled figure depends on nothing but the graph
 
     def table(self, workload: Workload) -> OpTable:
         return OpTable.of(profile_graph(workload.onnx_model()), self.model)

@@ -19,6 +19,7 @@ from typing import Any
 
 from archc.dsl.diagnostics import did_you_mean
 from archc.dsl.errors import ProfileError
+from archc.runtime.cluster import Resources
 
 from .adb import check_options
 from .backend import Profiler
@@ -75,6 +76,9 @@ class QaiHubProfiler(Profiler):
             "statistic": "execution_summary.estimated_inference_time",
             "options": self.options.get("options", ""),
         }
+
+    def resources(self) -> Resources:
+        return Resources(cpus=0.5)  # the farm queues jobs itself; a worker only waits on one
 
     def _connect(self) -> Any:
         if self._hub is not None:

@@ -15,6 +15,7 @@ from attrs import field, frozen
 
 from archc.dsl.errors import ArchError, ProfileError
 from archc.dsl.spec import Block, Spec
+from archc.runtime.cluster import Executor
 
 from . import record as rec
 from .backend import Profiler
@@ -67,8 +68,11 @@ def _reuse(req: Request, head: Mapping[str, Any]) -> dict[str, Any]:
     return rec.reusable(rec.read(req.out / rec.FILENAME), head)
 
 
-def execute(req: Request, progress: Progress = lambda key: None) -> tuple[rec.RunRecord, LatencyTable]:
-    """Run `req`; returns the finished record and the table. Raises ProfileError on failure,
+def execute(
+    req: Request, progress: Progress = lambda key: None, executor: Executor | None = None
+) -> tuple[rec.RunRecord, LatencyTable]:
+    """Run `req`, the block table's profiles on `executor` where the device allows (default: here,
+    one at a time); returns the finished record and the table. Raises ProfileError on failure,
     after writing what was measured (status `failed`)."""
     profiler = resolve(req.device, req.protocol, req.options, req.devices_dir)
     size = input_size(req, profiler)
@@ -77,7 +81,7 @@ def execute(req: Request, progress: Progress = lambda key: None) -> tuple[rec.Ru
     reuse = _reuse(req, head)
     record.flush()
     try:
-        table = build_table(req.spec, profiler, size, record, reuse, progress)
+        table = build_table(req.spec, profiler, size, record, reuse, progress, executor)
         if req.choice is not None:
             compare(table, profiler, req.choice, record, "--choice", progress)
         if req.validate_n > 0:

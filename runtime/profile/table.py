@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from attrs import frozen
@@ -28,8 +28,10 @@ from archc.compiler.lower import lower
 from archc.compiler.space import SearchSpace
 from archc.dsl.spec import Block, Slot, Spec
 from archc.runtime.blocks import get as get_block
+from archc.runtime.cluster import Executor
 
 from .backend import Profiler
+from .dispatch import profile_all
 from .measure import Measurement
 from .record import RunRecord
 from .workload import Workload
@@ -178,30 +180,45 @@ def build_table(
     record: RunRecord,
     reuse: Mapping[str, Any] | None = None,
     progress: Progress = lambda key: None,
+    executor: Executor | None = None,
 ) -> LatencyTable:
-    """Profile every unique block, the empty graph at each shape, the fixed part and the baseline,
-    writing each figure into `record` as soon as it is taken."""
+    """Profile every unique block, the empty graph at each shape, the fixed part and the baseline
+    (on `executor` where the device allows, see `dispatch.py`), writing each figure into `record`
+    as soon as it is taken."""
     space = SearchSpace.of(spec)
     cache: dict[str, Any] = dict(reuse or {})
     record.data["measurements"].update(cache)
     rows = units(spec, space, size)
-    figures: dict[str, float] = {}
-    for u in rows:
-        for block, key in ((u.block, u.key), (identity_block(), u.empty_key)):
-            if key not in figures:
-                figures[key] = _figure(profiler, block_workload(block, u.channels, u.hw), record, cache, progress)
     fixed_w = network_workload(spec, fixed_choice(space), size, "fixed")
-    fixed = _figure(profiler, fixed_w, record, cache, progress)
+    base_w = network_workload(spec, {}, size, "baseline")
+    todo = [w for w in [*_block_workloads(rows).values(), fixed_w, base_w] if w.key not in cache]
+
+    def measured(w: Workload, m: dict[str, Any]) -> None:
+        cache[w.key] = m
+        record.add_measurement(w.key, m)
+        progress(w.key)
+
+    profile_all(profiler, todo, executor, measured)
+    figures = {k: float(cache[k]["latency_ms"]) for u in rows for k in (u.key, u.empty_key)}
+    fixed, base = float(cache[fixed_w.key]["latency_ms"]), float(cache[base_w.key]["latency_ms"])
     record.put(
         "fixed", {"key": fixed_w.key, "latency_ms": fixed, "choice": canonical_choice(spec, fixed_choice(space))}
     )
-    base_w = network_workload(spec, {}, size, "baseline")
-    base = _figure(profiler, base_w, record, cache, progress)
     record.put("baseline", {"key": base_w.key, "latency_ms": base, "choice": canonical_choice(spec, {})})
     table = LatencyTable(spec, space, size, figures, tuple(rows), fixed, base)
     record.put("blocks", _rows(table))
     record.put("correction", {"kind": "additive", "overhead_ms": table.overhead_ms})
     return table
+
+
+def _block_workloads(rows: Sequence[Unit]) -> dict[str, Workload]:
+    """Every block and empty graph the units need, once per key, in table order."""
+    out: dict[str, Workload] = {}
+    for u in rows:
+        for block, key in ((u.block, u.key), (identity_block(), u.empty_key)):
+            if key not in out:
+                out[key] = block_workload(block, u.channels, u.hw)
+    return out
 
 
 def table_from_record(spec: Spec, data: Mapping[str, Any]) -> LatencyTable:
