@@ -98,6 +98,7 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
     from archc.runtime.search.objectives import NetworkObjectives, QualityEvaluator, latency_matrix, rows_latency
     from archc.runtime.search.run import SearchSetup, run
 
+    where = resolve(accelerator)  # before profiling: an accelerator this machine lacks fails at once
     checked = parse(spec)
     space = _space(checked, saliency)
     out_dir = Path(out)
@@ -105,7 +106,6 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
     base, matrix = latency_matrix(space, table.predict)
     rows = rows_latency(base, matrix)
     console.print(f"space: {space.size:,} networks over {len(space.slots)} slots; latency {source} on {device}")
-    where = resolve(accelerator)
     quality = QualityEvaluator(checked, space, weights, surrogates, open_dataset(data, split="test"),
                                val_images, crop, device=str(where))
     objectives = NetworkObjectives(quality, rows.one)

@@ -203,3 +203,9 @@ def test_fp16_on_the_cpu_is_refused(data: Path, tmp_path: Path) -> None:
         "fp16",
     )
     assert code == 1 and "E1506" in err and "--amp bf16" in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_run_fails_before_any_stage_without_the_accelerator(tmp_path: Path) -> None:
+    code, _, err = _invoke("run", TINY, "--out", str(tmp_path / "r"), "--accelerator", "cuda:1")
+    assert code == 1 and "found: cpu" in err and not (tmp_path / "r").exists()
