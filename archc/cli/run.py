@@ -29,6 +29,7 @@ from archc.compiler.files import write_text_atomic
 from archc.dsl.errors import ArchError
 
 from .accel import accelerator_option, amp_option
+from .cluster import cluster_option, open_cluster
 from .output import console, err_console
 
 # The teacher's recipe for a 15-minute CPU budget: twice NAFNet's peak lr (4e-3 scored the same
@@ -102,12 +103,17 @@ class _Pipeline:
 @click.option("--out", default="runs/run", show_default=True, type=click.Path(file_okay=False))
 @accelerator_option
 @amp_option
+@cluster_option
+@click.option("--batch", type=click.IntRange(1), default=1, show_default=True,
+              help="Networks the search proposes per round and evaluates in parallel.")
 @click.pass_context
 def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None, device: str, budget: int | None,
             strategy: str, pick: str, train_minutes: float, distill_iters: int, jobs: int, size: tuple[int, int],
-            val_images: int, seed: int, out: str, accelerator: str = "auto", amp: str = "off") -> None:
+            val_images: int, seed: int, out: str, accelerator: str = "auto", amp: str = "off",
+            cluster: str = "local", batch: int = 1) -> None:
     """Run the whole method on SPEC: data, teacher, saliency, latency, surrogates, search, export, report.
-    Torch stages run on --accelerator; the teacher and the surrogates train with --amp."""
+    Torch stages run on --accelerator; the teacher and the surrogates train with --amp; profiling,
+    distillation and the search's rounds run on --cluster (one connection for the whole run)."""
     from archc.runtime.accelerator import describe, resolve
     from archc.runtime.amp import check_amp
 
@@ -120,12 +126,15 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
     from .report import write_report
 
     checked = parse(spec)
+    connection = open_cluster(cluster, jobs)  # a bad --cluster or a missing Ray fails before any stage
+    ctx.call_on_close(lambda: connection.close() if connection is not None else None)
     where = resolve(accelerator)  # an accelerator or precision this machine lacks fails before any stage
     check_amp(amp, where)
     run_dir = Path(out)
     run_dir.mkdir(parents=True, exist_ok=True)
     resume = f"archc run {spec} --out {out}" + (f" --data {data}" if data else "") + (
-        f" --weights {weights}" if weights else "") + (f" --device {device}" if device != "cpu" else "")
+        f" --weights {weights}" if weights else "") + (f" --device {device}" if device != "cpu" else "") + (
+        f" --cluster {cluster}" if cluster != "local" else "")
     p = _Pipeline(ctx, run_dir, resume)
     p.where = describe(where, amp)
     data_dir = Path(data) if data else run_dir / "data"
@@ -142,16 +151,19 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
         out=str(run_dir / "saliency"), count=4, crop=64, ablate=True, val_images=val_images, val_crop=128,
         seed=seed, accelerator=accelerator))
     p.stage("profile", run_dir / "profile" / "latency.json", lambda: p.invoke(
-        profile_cli.profile_cmd, spec=spec, device=device, size=size, out=str(run_dir / "profile"), resume=True))
+        profile_cli.profile_cmd, spec=spec, device=device, size=size, out=str(run_dir / "profile"), resume=True,
+        cluster=cluster))
     p.stage("distill", run_dir / "distill" / "distill.json", lambda: p.invoke(
         distill_cli.distill_cmd, spec=spec, weights=str(teacher), data=str(data_dir), out=str(run_dir / "distill"),
-        jobs=jobs, iters=distill_iters, val_images=val_images, seed=seed, accelerator=accelerator, amp=amp))
+        jobs=jobs, iters=distill_iters, val_images=val_images, seed=seed, accelerator=accelerator, amp=amp,
+        cluster=cluster))
     n = budget or (checked.search.budget if checked.search and checked.search.budget else 40)
     p.stage("search", run_dir / "search" / "search.json", lambda: p.invoke(
         search_cli.search_cmd, spec=spec, weights=str(teacher), surrogates=str(run_dir / "distill" / "surrogates"),
         data=str(data_dir), device=device, latency=str(run_dir / "profile" / "latency.json"), budget=n,
         strategy=strategy, seed=seed, val_images=val_images, out=str(run_dir / "search"),
-        saliency=str(run_dir / "saliency") if _needs_saliency(checked) else None, accelerator=accelerator))
+        saliency=str(run_dir / "saliency") if _needs_saliency(checked) else None, accelerator=accelerator,
+        batch=batch, jobs=min(jobs, batch), cluster=cluster))
     p.stage("export", run_dir / "export" / "export.json", lambda: p.invoke(
         search_cli.export_cmd, run=str(run_dir / "search"), pick=pick, out=str(run_dir / "export"),
         accelerator=accelerator))
