@@ -86,6 +86,10 @@ def _ort_graph(proto: Any, tmp: Path) -> Counter[str]:
     return Counter(n.op_type for n in onnx.load(str(saved)).graph.node)
 
 
+def _runner(sess: ort.InferenceSession, feed: dict[str, np.ndarray]) -> Callable[[], object]:
+    return lambda: sess.run(None, feed)
+
+
 def _interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, float]:
     times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(warmup):
@@ -155,7 +159,7 @@ def main() -> None:
         with torch.inference_mode():
             t_ref, t_opt = ref(x), fast(x)
             tt = _interleaved({"ref": lambda: ref(x), "opt": lambda: fast(x)}, args.repeats)
-        to = _interleaved({k: (lambda s=s: s.run(None, feed)) for k, s in sessions.items()}, args.repeats)
+        to = _interleaved({k: _runner(s, feed) for k, s in sessions.items()}, args.repeats)
 
     print(f"\n{args.size}x{args.size}, 1 thread, median of {args.repeats} interleaved runs "
           f"(same weights; optimized vs the reference's plain export / eager module)")

@@ -66,15 +66,30 @@ def test_theta_round_trip() -> None:
     assert attrs.evolve(MODEL, per_op_s=2.0).per_op_s == 2.0
 
 
-def test_s24_models_nafnet_w32_at_177_ms_at_1280x720() -> None:
+def test_s24_predicts_nafnet_w32_without_fitting_it() -> None:
+    """The old test pinned 177 ms: the model was fitted (and rescaled) to that very number, so it proved
+    nothing. Now NAFNet is in no fit: the shipped model's prediction equals what its calibration recorded,
+    is labelled modelled, and lies within the issue's +-25 % of the paper's 177 ms (a regression guard)."""
     s24 = resolve("s24")
     assert s24.kind == "modelled"
     m = s24.profile(network_workload(archc.parse(GOPRO), {}, (720, 1280)))
     assert m.kind == "modelled" and m.to_json()["label"] == "modelled"
-    assert m.median_ms == pytest.approx(177.0, rel=1e-3)
     model = load_model("s24")
+    record = model.calibration
+    assert not any("nafnet" in name.lower() for name in record["fitted_to"])
+    assert m.median_ms == pytest.approx(record["nafnet_w32_1280x720_ms"], rel=1e-3)
+    assert 0.75 * 177.0 <= m.median_ms <= 1.25 * 177.0
     assert model.resolution == (720, 1280) and "1280x720" in model.resolution_note
-    assert model.sources and model.calibration["heldout_fit"]["n"] == 7
+    assert record["leave_one_out"]["n"] == 20 and record["heldout_fit"]["n"] == 7
+
+
+def test_s24_w8a8_is_a_modelled_device_faster_than_fp16() -> None:
+    spec = archc.parse(GOPRO)
+    fp16, int8 = resolve("s24"), resolve("s24-w8a8")
+    assert int8.kind == "modelled" and load_model("s24-w8a8").precision == "w8a8"
+    assert load_model("s24-w8a8").calibration["leave_one_out"]["n"] == 17
+    w = network_workload(spec, {}, (256, 256))
+    assert int8.profile(w).median_ms < fp16.profile(w).median_ms
 
 
 def test_s24_penalises_naf_over_its_relu_and_bn_variants() -> None:
