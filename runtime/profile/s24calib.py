@@ -118,7 +118,7 @@ def published(precision: str = "fp16") -> Path:
 
 def nafnet_table(spec_path: str | Path, model: DeviceModel) -> OpTable:
     """NAFNet-width32 (the spec, no choice) at 1280x720 on `model`'s structure."""
-    from archc.api import parse
+    from archc.compiler.frontend import parse
 
     from .table import network_workload
 
