@@ -1,0 +1,113 @@
+"""Ray's overhead on distillation: every surrogate of nafnet_tiny's search space on a local
+2-CPU Ray cluster against `--cluster local --jobs 2`, interleaved, fresh run folders each time.
+
+    .venv/bin/python benchmarks/cluster_bench.py [--iters 200] [--repeats 2] [--workdir DIR]
+
+The Ray cluster is started once before timing (as a user's cluster would be) and bound to
+127.0.0.1; its start-up time is printed apart. Both backends train the same jobs with one torch
+thread each; the teacher's feature pass runs in the driver on both, so the figure that compares
+backends is the jobs phase (first job started -> last job finished), as surrogates per second.
+The surrogates must come out identical. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from distill_bench import TINY, _data, _max_diff, _teacher
+
+import archc
+from archc.runtime.cluster import Executor, WorkerSetup, open_executor
+from archc.runtime.data.datasets import open_dataset
+from archc.runtime.distill import DistillConfig, DistillRun, Event, distill
+
+
+def cpu_flags() -> str:
+    flags = set(Path("/proc/cpuinfo").read_text().split()) if Path("/proc/cpuinfo").exists() else set()
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
+    return ", ".join(f for f in wanted if f in flags) or "unknown"
+
+
+def _timed(
+    args: argparse.Namespace, data: Path, teacher: Path, out: Path, ex: Executor | None
+) -> tuple[float, float, DistillRun]:
+    """(wall seconds, jobs-phase seconds, the run)."""
+    shutil.rmtree(out, ignore_errors=True)
+    spec = archc.parse(TINY)
+    cfg = DistillConfig(iters=args.iters, batch=8, crop=64, crops_per_image=4, jobs=2, threads=1)
+    first: list[float] = []
+
+    def on_event(e: Event) -> None:
+        if e.kind == "start" and not first:
+            first.append(time.perf_counter())
+
+    t0 = time.perf_counter()
+    run = distill(
+        spec,
+        archc.build(spec, weights=teacher),
+        teacher,
+        open_dataset(data, split="train"),
+        out,
+        cfg,
+        on_event=on_event,
+        executor=ex,
+    )
+    end = time.perf_counter()
+    return end - t0, end - (first[0] if first else t0), run
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data")
+    p.add_argument("--teacher")
+    p.add_argument("--teacher-iters", type=int, default=300)
+    p.add_argument("--iters", type=int, default=200, help="steps per surrogate")
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--workdir")
+    args = p.parse_args(argv)
+    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="cluster_bench_"))
+    work.mkdir(parents=True, exist_ok=True)
+    data = _data(args, work)
+    teacher = _teacher(args, work, data)
+    print(f"CPU: {os.cpu_count()} cores ({cpu_flags()}); torch {torch.__version__}; no GPU used")
+    os.environ.pop("RAY_ADDRESS", None)
+    t = time.perf_counter()
+    ray_ex = open_executor("ray", 2, WorkerSetup(threads=1))
+    print(f"local Ray started in {time.perf_counter() - t:.1f} s: {ray_ex.describe()['where']}")
+    local_ex = open_executor("local", 2, WorkerSetup(threads=1))
+    rates: dict[str, list[float]] = {"local --jobs 2": [], "ray (2 CPUs)": []}
+    runs: dict[str, DistillRun] = {}
+    try:
+        for r in range(args.repeats):
+            order = list(zip(rates, (local_ex, ray_ex), strict=True))
+            for name, ex in order if r % 2 == 0 else order[::-1]:
+                wall, phase, run = _timed(args, data, teacher, work / f"{name.split()[0]}{r}", ex)
+                rates[name].append(len(run.trained) / phase)
+                runs[name] = run
+                print(
+                    f"repeat {r}: {name:15} {wall:6.1f} s wall, jobs phase {phase:6.1f} s, "
+                    f"{rates[name][-1]:.3f} surrogates/s ({len(run.trained)} surrogates)"
+                )
+    finally:
+        local_ex.close()
+        ray_ex.close()
+    local, ray = (statistics.median(v) for v in rates.values())
+    diff = _max_diff(runs["local --jobs 2"].bank.root, runs["ray (2 CPUs)"].bank.root)
+    print(
+        f"\nthroughput ratio ray / local: {ray / local:.3f} (medians {ray:.3f} vs {local:.3f} surrogates/s); "
+        f"max |difference| between their surrogates: {diff:.1e}"
+    )
+    if not args.workdir:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
