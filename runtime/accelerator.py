@@ -78,6 +78,15 @@ def _resolve_mps() -> torch.device:
     return torch.device("mps")
 
 
+def check_name(name: str) -> str:
+    """`name` normalised when it is an accelerator name, whether or not this machine has it (for
+    work that runs elsewhere, e.g. on a cluster's workers); raises AcceleratorError (E1501)."""
+    key = name.strip().lower()
+    if key in ("auto", "cpu", "mps") or _CUDA.fullmatch(key):
+        return key
+    raise AcceleratorError(f"unknown accelerator `{name}`", code="E1501", help=f"the accelerators are {NAMES}")
+
+
 def resolve(name: str = "auto") -> torch.device:
     """The `torch.device` of an accelerator name.
 
@@ -91,10 +100,18 @@ def resolve(name: str = "auto") -> torch.device:
         return torch.device("cpu")
     if key == "mps":
         return _resolve_mps()
-    match = _CUDA.fullmatch(key)
-    if match is None:
-        raise AcceleratorError(f"unknown accelerator `{name}`", code="E1501", help=f"the accelerators are {NAMES}")
+    match = _CUDA.fullmatch(check_name(name))
+    assert match is not None  # check_name let only cuda names through to here
     return _resolve_cuda(name, int(match.group(1)) if match.group(1) is not None else None)
+
+
+def resolve_here(name: str) -> torch.device:
+    """`resolve(name)` when this machine has that accelerator, else the CPU (for work that may run
+    here or on a cluster's workers, such as a reference score computed on the driver)."""
+    try:
+        return resolve(name)
+    except AcceleratorError:
+        return torch.device("cpu")
 
 
 def device_name(device: torch.device) -> str:

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from archc.api import build, parse
 
-from .accel import accelerator_option, amp_option
+from .accel import accelerator_option, amp_option, where_to_run
 from .cluster import cluster_option, open_cluster
 from .output import console, print_json
 
@@ -186,13 +186,10 @@ def distill_cmd(
     output (loss: squared error over the teacher output's energy), on a seeded --fraction of the
     training pairs. Writes OUT/surrogates/ (one safetensors per surrogate + manifest.json) and
     OUT/distill.json (fit and plug-in PSNR drop of each). Rerun with the same settings to resume."""
-    from archc.runtime.accelerator import describe, resolve
-    from archc.runtime.amp import check_amp
     from archc.runtime.data.datasets import open_dataset
     from archc.runtime.distill import DistillConfig, distill, plan_jobs
 
-    where = resolve(accelerator)  # before any work: an accelerator or precision this machine lacks
-    check_amp(amp, where)
+    name, record = where_to_run(accelerator, amp, cluster)  # before any work
     checked = parse(spec)
     slots = [s.strip() for arg in slot_args for s in arg.split(",") if s.strip()] or None
     cfg = DistillConfig(
@@ -207,7 +204,7 @@ def distill_cmd(
         init=init,
         jobs=jobs,
         threads=threads,
-        accelerator=accelerator,
+        accelerator=name,
         amp=amp,
     ).check()
     todo = plan_jobs(checked, slots, granularity)
@@ -227,7 +224,7 @@ def distill_cmd(
         )
     if no_report:
         return
-    result = _report(checked, weights, data, Path(out), val_images, describe(where, amp))
+    result = _report(checked, weights, data, Path(out), val_images, record)
     if as_json:
         print_json(result)
         return

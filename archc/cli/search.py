@@ -14,7 +14,7 @@ from rich.table import Table
 from archc.api import parse
 from archc.dsl.errors import SearchError
 
-from .accel import accelerator_option
+from .accel import accelerator_option, where_to_run
 from .cluster import cluster_option, evaluation_executor
 from .output import console
 
@@ -93,12 +93,11 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
                crop: int, out: str, accelerator: str = "auto", batch: int = 1, jobs: int = 1,
                threads: int | None = None, cluster: str = "local") -> None:
     """Search SPEC's slots x candidates for the PSNR-drop / latency Pareto front, without training."""
-    from archc.runtime.accelerator import describe, resolve
     from archc.runtime.data.datasets import open_dataset
     from archc.runtime.search.objectives import NetworkObjectives, QualityEvaluator, latency_matrix, rows_latency
     from archc.runtime.search.run import SearchSetup, run
 
-    where = resolve(accelerator)  # before profiling: an accelerator this machine lacks fails at once
+    where, record = where_to_run(accelerator, "off", cluster)  # before profiling: fails at once when missing
     checked = parse(spec)
     space = _space(checked, saliency)
     out_dir = Path(out)
@@ -107,12 +106,12 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
     rows = rows_latency(base, matrix)
     console.print(f"space: {space.size:,} networks over {len(space.slots)} slots; latency {source} on {device}")
     quality = QualityEvaluator(checked, space, weights, surrogates, open_dataset(data, split="test"),
-                               val_images, crop, device=str(where))
+                               val_images, crop, device=where)
     objectives = NetworkObjectives(quality, rows.one)
     setup = SearchSetup(checked, space, objectives, rows, source, device,
                         {"teacher": weights, "surrogates": surrogates, "data": data,
                          "validation": {"images": quality.names, "crop": crop},
-                         "teacher_psnr": quality.teacher_scores[0], **describe(where)})
+                         "teacher_psnr": quality.teacher_scores[0], **record})
     n = budget or (checked.search.budget if checked.search and checked.search.budget else 100)
     with Progress(TextColumn("search"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                   TimeElapsedColumn(), console=console) as bar:

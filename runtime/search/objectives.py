@@ -16,7 +16,7 @@ import torch
 
 from archc.compiler.space import SearchSpace
 from archc.dsl.spec import Block, Spec
-from archc.runtime.accelerator import resolve
+from archc.runtime.accelerator import resolve, resolve_here
 from archc.runtime.build import build
 from archc.runtime.data.crops import ValCrops
 from archc.runtime.data.pairs import PairedImages
@@ -71,7 +71,9 @@ def batch_scores(model: torch.nn.Module, blur: torch.Tensor, sharp: list[np.ndar
 
 class QualityEvaluator:
     """PSNR (and SSIM) of assembled networks on a fixed validation batch, against the teacher;
-    every network runs on `device` (a `runtime.accelerator` name)."""
+    every network runs on `device` (a `runtime.accelerator` name, resolved where it is scored).
+    The teacher is scored here when it is built: on `device` when this machine has it, else on
+    the CPU (workers of a cluster may have an accelerator the driver lacks; float32 either way)."""
 
     def __init__(self, spec: Spec, space: SearchSpace, teacher: str | Path, bank: str | Path | None,
                  pairs: PairedImages, images: int = 8, crop: int | None = 128, device: str = "cpu") -> None:
@@ -82,10 +84,10 @@ class QualityEvaluator:
         self.names = [n for n, _, _ in items]
         self.blur = torch.stack([b for _, b, _ in items])
         self.sharp = [s.numpy().transpose(1, 2, 0) for _, _, s in items]
-        self.teacher_scores = self._scores(build(spec, None, teacher))
+        self.teacher_scores = self._scores(build(spec, None, teacher), str(resolve_here(self.device)))
 
-    def _scores(self, model: torch.nn.Module) -> tuple[float, float]:
-        device = resolve(self.device)
+    def _scores(self, model: torch.nn.Module, name: str | None = None) -> tuple[float, float]:
+        device = resolve(name or self.device)
         hint = f"fewer --val-images (now {len(self.names)}) or a smaller --crop score in less memory"
         with out_of_memory_as_error("scoring a network", device, hint):
             return batch_scores(model.to(device), self.blur, self.sharp)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from archc.runtime.accelerator import AcceleratorError, available, describe, gpu_count, resolve
+from archc.runtime.accelerator import (
+    AcceleratorError,
+    available,
+    check_name,
+    describe,
+    gpu_count,
+    resolve,
+    resolve_here,
+)
 
 
 def test_cpu_and_auto_resolve() -> None:
@@ -51,3 +59,11 @@ def test_describe_records_the_run_fields() -> None:
     record = describe(resolve("cpu"), "bf16")
     assert record["accelerator"] == "cpu" and record["amp"] == "bf16" and record["accelerator_name"]
     assert available()[0] == "cpu"
+
+
+def test_names_are_checked_without_the_hardware_and_resolved_here_when_present() -> None:
+    assert check_name(" CUDA:3 ") == "cuda:3" and check_name("auto") == "auto"
+    with pytest.raises(AcceleratorError):
+        check_name("gpu")
+    expected = torch.device("cuda", 7) if gpu_count() > 7 else torch.device("cpu")
+    assert resolve_here("cuda:7") == expected
