@@ -3,8 +3,9 @@
 specs/nafnet_gopro.arch searches 8 slots x 7 candidates (7^8 = 5,764,801 networks). From a run of
 `archc run specs/nafnet_gopro.arch --device s24 --out RUN` this measures:
 
-- latency: the run's `s24` block table (RUN/profile/latency.json), split per slot with
-  `objectives.latency_matrix` (the table is additive, so this is exact);
+- latency: the `s24` block table (`archc profile SPEC --device s24`, at the device's stated
+  resolution, 1280 x 720), split per slot with `objectives.latency_matrix` (the table is
+  additive, so this is exact);
 - per-slot PSNR drops: every single-slot replacement (8 x 6 networks) assembled from the teacher
   and the run's distilled surrogates, scored by the real `QualityEvaluator` (the search's own
   quality objective: test-split centre crops);
@@ -37,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 import archc  # noqa: E402
 from archc.compiler.space import SearchSpace  # noqa: E402
 from archc.runtime.data.datasets import open_dataset  # noqa: E402
-from archc.runtime.profile.table import table_from_record  # noqa: E402
+from archc.runtime.profile.run import Request, execute  # noqa: E402
 from archc.runtime.search.exact import Interaction, SeparableObjective  # noqa: E402
 from archc.runtime.search.objectives import QualityEvaluator, latency_matrix  # noqa: E402
 
@@ -88,6 +89,7 @@ def main() -> None:
     ap.add_argument("--run", required=True, help="an `archc run` directory (teacher, distill, profile, data)")
     ap.add_argument("--spec", default=str(ROOT / "specs" / "nafnet_gopro.arch"))
     ap.add_argument("--pairs", nargs="*", default=list(PAIRS), help="slot pairs A:B whose interactions to measure")
+    ap.add_argument("--device", default="s24")
     ap.add_argument("--val-images", type=int, default=8)
     ap.add_argument("--crop", type=int, default=128)
     ap.add_argument("--check", type=int, default=12, help="random networks measured to check the model")
@@ -99,8 +101,8 @@ def main() -> None:
     run = Path(args.run)
     spec = archc.parse(args.spec)
     space = SearchSpace.of(spec)
-    record = json.loads((run / "profile" / "latency.json").read_text())
-    base_lat, lat = latency_matrix(space, table_from_record(spec, record).predict)
+    record, table = execute(Request(spec, args.device))
+    base_lat, lat = latency_matrix(space, table.predict)
     teacher, bank = run / "teacher" / "weights.safetensors", run / "distill" / "surrogates"
     quality = QualityEvaluator(spec, space, teacher, bank, open_dataset(run / "data", split="test"),
                                args.val_images, args.crop)
@@ -126,8 +128,9 @@ def main() -> None:
         "slots": names,
         "candidates": [[c.canonical for c in s.candidates] for s in space.slots],
         "provenance": {
-            "spec": str(Path(args.spec).relative_to(ROOT)), "run": str(run), "device": record["device"],
-            "input_size": record.get("input_size"), "latency": "the run's s24 block table, per-slot deltas",
+            "spec": str(Path(args.spec).relative_to(ROOT)), "run": str(run), "device": record.data["device"],
+            "input_size": record.data.get("input_size"), "latency_baseline_ms": base_lat,
+            "latency": f"the {args.device} block table (modelled), per-slot deltas",
             "teacher": str(teacher), "teacher_psnr": quality.teacher_scores[0], "surrogates": str(bank),
             "validation": {"images": quality.names, "crop": args.crop},
             "drop": "single-slot replacements measured by QualityEvaluator (candidate 0 = the original: 0 dB)",
