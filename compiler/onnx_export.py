@@ -35,6 +35,7 @@ class ExportReport:
     export_seconds: float
     simplify_seconds: float
     passes: tuple[str, ...] = ("fold_batchnorm",)
+    precision: str = "fp32"
 
     def to_json(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -55,16 +56,19 @@ def _trace(model: nn.Module, channels: int, sample: tuple[int, int]) -> bytes:
 
 
 def to_onnx_model(model: nn.Module, in_channels: int = 3, sample: tuple[int, int] = (64, 64),
-                  simplify: bool = True, passes: Sequence[str] = LEGACY_PASSES) -> tuple[Any, dict[str, float]]:
+                  simplify: bool = True, passes: Sequence[str] = LEGACY_PASSES,
+                  precision: str = "fp32") -> tuple[Any, dict[str, float]]:
     """Export an eval-mode copy of `model`; returns (ModelProto, timings).
 
     `passes` are the inference passes (`compiler/passes/`) to apply: module passes before the
     trace, graph passes after simplification. The default keeps what every export always did
-    (BatchNorm folded); `archc compile` passes its -O level's list.
+    (BatchNorm folded); `archc compile` passes its -O level's list. `precision` (`fp32`, `fp16`)
+    is applied last (`compiler/precision.py`).
     """
     import onnx
 
     from .passes import optimize, optimize_graph
+    from .precision import lower_precision
 
     prepared = optimize(model, passes)
     t0 = time.perf_counter()
@@ -81,7 +85,7 @@ def to_onnx_model(model: nn.Module, in_channels: int = 3, sample: tuple[int, int
         simplified, ok = onnxsim.simplify(proto)
         if ok:
             proto = simplified
-    proto = optimize_graph(proto, passes)
+    proto = lower_precision(optimize_graph(proto, passes), precision)
     t2 = time.perf_counter()
     try:
         onnx.checker.check_model(proto, full_check=True)
@@ -91,13 +95,13 @@ def to_onnx_model(model: nn.Module, in_channels: int = 3, sample: tuple[int, int
 
 
 def export_onnx(model: nn.Module, path: str | Path, in_channels: int = 3, sample: tuple[int, int] = (64, 64),
-                simplify: bool = True, passes: Sequence[str] = LEGACY_PASSES) -> ExportReport:
-    """Write `model` as a simplified ONNX file at `path` (atomically), with `passes` applied."""
+                simplify: bool = True, passes: Sequence[str] = LEGACY_PASSES, precision: str = "fp32") -> ExportReport:
+    """Write `model` as a simplified ONNX file at `path` (atomically), with `passes` applied, in `precision`."""
     import onnx
 
-    proto, t = to_onnx_model(model, in_channels, sample, simplify, passes)
+    proto, t = to_onnx_model(model, in_channels, sample, simplify, passes, precision)
     with atomic_path(path) as tmp:
         onnx.save(proto, str(tmp))
     ops = Counter(n.op_type for n in proto.graph.node)
     return ExportReport(str(path), OPSET, len(proto.graph.node), int(t["before"]), dict(sorted(ops.items())),
-                        bool(t["simplified"]), t["export"], t["simplify"], tuple(passes))
+                        bool(t["simplified"]), t["export"], t["simplify"], tuple(passes), precision)

@@ -57,7 +57,7 @@ def _search_line(spec: Spec) -> str | None:
 
 def _write_outputs(spec: Spec, g: nx.DiGraph, counts: Counts, out: Path, emits: Sequence[str],
                    choice: str | None, weights: str | None, surrogates: str | None = None,
-                   passes: Sequence[str] = ()) -> list[str]:
+                   passes: Sequence[str] = (), precision: str = "fp32") -> list[str]:
     written = []
     stem = spec.name
     if "ir" in emits:
@@ -73,9 +73,9 @@ def _write_outputs(spec: Spec, g: nx.DiGraph, counts: Counts, out: Path, emits: 
         from archc.compiler.onnx_export import export_onnx
 
         model = build(spec, choice, weights, surrogates=surrogates)
-        report = export_onnx(model, out / f"{stem}.onnx", spec.in_channels, passes=passes)
+        report = export_onnx(model, out / f"{stem}.onnx", spec.in_channels, passes=passes, precision=precision)
         done = ", ".join(passes) or "none (-O0)"
-        written.append(f"{stem}.onnx ({report.nodes} nodes, opset {report.opset}; passes: {done})")
+        written.append(f"{stem}.onnx ({report.nodes} nodes, opset {report.opset}, {precision}; passes: {done})")
     return written
 
 
@@ -128,9 +128,11 @@ def _chosen_passes(level: int, text: str | None) -> tuple[str, ...]:
               help="Optimization level of the exported ONNX: 0 = the plain graph, 1 = exact folds, 2 = + layout.")
 @click.option("--passes", "passes_text", metavar="A,B|list",
               help="Inference passes to apply instead of the -O level's (comma-separated); `list` shows them.")
+@click.option("--precision", type=click.Choice(["fp32", "fp16"]), default="fp32", show_default=True,
+              help="Precision of the exported ONNX; fp16 keeps LayerNorm and the residual stream in fp32.")
 def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, surrogates: str | None, out: str | None,
                 emits: Sequence[str], size: tuple[int, int], as_json: bool, opt_level: int,
-                passes_text: str | None) -> None:
+                passes_text: str | None, precision: str) -> None:
     """Check SPEC, print its stages with parameters and MACs, and write IR / ONNX."""
     if passes_text == "list":
         console.print(passes_table(opt_level))
@@ -157,7 +159,7 @@ def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, surrogat
         if "onnx" in (emits or ("onnx",)):
             _check_export_fits(checked, g, counts)
         written = _write_outputs(checked, g, counts, Path(out), emits or ("onnx", "ir", "counts"), choice, weights,
-                                 surrogates, passes)
+                                 surrogates, passes, precision)
         if not as_json:
             for w in written:
                 console.print(f"wrote {Path(out) / w}")

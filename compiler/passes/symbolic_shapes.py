@@ -9,6 +9,10 @@ reshaped blocks instead of being fused into the conv before it, and every gate M
 ReorderOutput / ReorderInput; with the shapes named (a 3x3 "same" conv keeps `height`), the Adds
 fuse into the convs (`Conv(..., Sum)`) and the Muls stay blocked. Count the Reorder nodes in the
 graph ONNX Runtime saves (`SessionOptions.optimized_model_filepath`) to see it.
+
+Symbolic inference cannot prove that the padded size (rounded up to a multiple of 2^levels) and
+the cropped output size differ, and merges them; so the graph's declared inputs and outputs are
+kept as exported, and tensors from the output crop (`Slice`) onwards get no annotation.
 """
 
 from __future__ import annotations
@@ -30,9 +34,35 @@ def symbolic_shapes(model: Any) -> Any:
     log.setLevel(logging.ERROR)  # "unable to determine if height <= pad..." is expected, not news
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            return SymbolicShapeInference.infer_shapes(model, auto_merge=True)
+            inferred = SymbolicShapeInference.infer_shapes(model, auto_merge=True)
     finally:
         log.setLevel(level)
+    return _keep_declared(model, inferred)
+
+
+def _after_crops(graph: Any) -> set[str]:
+    """The outputs of the Slice chain that ends the graph (the crop back to the input size)."""
+    producer = {o: n for n in graph.node for o in n.output}
+    out: set[str] = set()
+    frontier = [o.name for o in graph.output]
+    while frontier:
+        node = producer.get(frontier.pop())
+        if node is not None and node.op_type == "Slice":
+            out.update(node.output)
+            frontier.append(node.input[0])
+    return out
+
+
+def _keep_declared(original: Any, inferred: Any) -> Any:
+    graph = inferred.graph
+    for field in ("input", "output"):
+        del getattr(graph, field)[:]
+        getattr(graph, field).extend(getattr(original.graph, field))
+    drop = _after_crops(graph)
+    kept = [vi for vi in graph.value_info if vi.name not in drop]
+    del graph.value_info[:]
+    graph.value_info.extend(kept)
+    return inferred
 
 
 PASS = Pass("symbolic_shapes", symbolic_shapes, ("onnx",),

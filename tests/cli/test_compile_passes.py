@@ -36,3 +36,12 @@ def test_passes_list_and_pick(tmp_path: Path) -> None:
     assert picked.exit_code == 0 and _cuts(tmp_path) > 20
     bad = CliRunner().invoke(cli, ["compile", spec, "--passes", "split_gate"])
     assert bad.exit_code == 1 and "unknown pass" in bad.output
+
+
+def test_precision_fp16_writes_a_half_precision_graph(tmp_path: Path) -> None:
+    spec = str(SPECS / "nafnet_tiny.arch")
+    result = CliRunner().invoke(cli, ["compile", spec, "--out", str(tmp_path), "--emit", "onnx", "--precision", "fp16"])
+    assert result.exit_code == 0 and "fp16" in result.output
+    proto = onnx.load(str(tmp_path / "nafnet_tiny.onnx"))
+    assert any(i.data_type == onnx.TensorProto.FLOAT16 for i in proto.graph.initializer)
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT  # the interface stays FP32

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from conftest import Compare, rewritten
 from torch import nn
 
@@ -16,9 +18,9 @@ def test_affine_moves_into_the_next_conv(tiny_strong: nn.Module, max_diff: Compa
 
 
 def test_identity_affine_changes_nothing(tiny_strong: nn.Module) -> None:
-    block = tiny_strong.encoders[0][0]  # type: ignore[index]
+    block: Any = tiny_strong.get_submodule("encoders.0.0")
     block.norm1.weight.data.fill_(1.0)
     block.norm1.bias.data.zero_()
     before = block.conv1.weight.detach().clone()
     after = rewritten(tiny_strong, fold_layernorm_affine)
-    assert (after.encoders[0][0].conv1.weight - before).abs().max() == 0  # type: ignore[index]
+    assert (after.get_submodule("encoders.0.0.conv1").weight - before).abs().max() == 0

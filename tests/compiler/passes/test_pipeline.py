@@ -52,4 +52,4 @@ def test_optimized_torch_module_matches_the_official_output(tiny_strong: nn.Modu
     with torch.no_grad():
         y = fast(fixture("tiny_input.pt"))  # type: ignore[operator]
     assert float((y - fixture("tiny_strong_output.pt")).abs().max()) <= 1e-4  # type: ignore[operator]
-    assert tiny_strong.encoders[0][0].beta is not None  # type: ignore[index]  # the original is untouched
+    assert tiny_strong.get_submodule("encoders.0.0").beta is not None  # the original is untouched
