@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import queue as queues
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -110,7 +109,9 @@ class PoolExecutor(Executor):
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
         if self._progress is None:
-            self._progress = self._ctx.Queue()
+            # A SimpleQueue's put writes to the pipe before it returns, so an item's progress is
+            # readable here before its result is: a final drain sees every event.
+            self._progress = self._ctx.SimpleQueue()
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=self._ctx,
@@ -120,11 +121,8 @@ class PoolExecutor(Executor):
         return self._pool
 
     def _drain(self, on_progress: ProgressCallback | None) -> None:
-        while self._progress is not None:
-            try:
-                event = self._progress.get_nowait()
-            except queues.Empty:
-                return
+        while self._progress is not None and not self._progress.empty():
+            event = self._progress.get()
             if on_progress is not None:
                 on_progress(event)
 
@@ -173,6 +171,7 @@ class PoolExecutor(Executor):
                     if exc is not None:
                         raise failed(items[i], exc) from exc
                     todo.discard(i)
+                    self._drain(on_progress)
                     yield i, future.result()
         finally:
             for future in pending:

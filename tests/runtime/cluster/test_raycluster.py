@@ -72,3 +72,16 @@ def test_without_ray_the_cluster_option_is_one_error_with_the_install_command(tm
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert "pip install 'archc[ray]'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_without_an_address_a_local_ray_is_started_on_loopback_and_stopped(tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    spec = Path(__file__).parents[3] / "specs" / "nafnet_tiny.arch"
+    cmd = [sys.executable, "-m", "archc.cli", "profile", str(spec), "--device", "s24", "--size", "32", "32",
+           "--cluster", "ray", "--out", str(tmp_path / "p")]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "a local Ray on 127.0.0.1" in proc.stderr
+    assert (tmp_path / "p" / "latency.json").exists()
