@@ -79,8 +79,22 @@ def test_without_an_address_a_local_ray_is_started_on_loopback_and_stopped(tmp_p
 
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     spec = Path(__file__).parents[3] / "specs" / "nafnet_tiny.arch"
-    cmd = [sys.executable, "-m", "archc.cli", "profile", str(spec), "--device", "s24", "--size", "32", "32",
-           "--cluster", "ray", "--out", str(tmp_path / "p")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "archc.cli",
+        "profile",
+        str(spec),
+        "--device",
+        "s24",
+        "--size",
+        "32",
+        "32",
+        "--cluster",
+        "ray",
+        "--out",
+        str(tmp_path / "p"),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "a local Ray on 127.0.0.1" in proc.stderr
