@@ -18,7 +18,9 @@ Goal (issue 12): botorch >= 0.95 at 100 evaluations and ahead of every other str
     .venv/bin/python benchmarks/search_scale_bench.py --seeds 1 --budgets 50 --strategies random tpe
 
 Results go to --out (JSON, one entry per strategy and seed, written as each run finishes; a rerun
-skips the entries already there) and a PNG of hypervolume fraction vs evaluations next to it.
+skips the entries already there and extends shorter ones, BoTorch's exactly; --include merges other
+result files, e.g. of runs in parallel) and a PNG of hypervolume fraction vs evaluations next to it.
+Seconds per run are scaled to the largest budget.
 """
 
 from __future__ import annotations
@@ -42,13 +44,28 @@ import archc  # noqa: E402
 from archc.compiler.space import SearchSpace  # noqa: E402
 from archc.runtime.search.engine import run_search  # noqa: E402
 from archc.runtime.search.exact import SeparableObjective, exact_front  # noqa: E402
-from archc.runtime.search.journal import Journal  # noqa: E402
+from archc.runtime.search.journal import Evaluation, Journal  # noqa: E402
 from archc.runtime.search.pareto import hypervolume_2d  # noqa: E402
 from archc.runtime.search.run import SearchSetup, make_strategy  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "nafnet_gopro_s24_objective.json"
 STRATEGIES = {"botorch": ("botorch", 1), "botorch-q4": ("botorch", 4), "nsga2": ("nsga2", 1),
               "random": ("random", 1), "tpe": ("tpe", 1)}
+
+
+def _load(path: Path, key: str) -> list[dict[str, Any]]:
+    saved = json.loads(path.read_text()) if path.is_file() else {}
+    return list(saved.get("runs", [])) if saved.get("objective_sha1") == key else []
+
+
+def _merge(runs: list[dict[str, Any]], more: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One run per (strategy, seed): the longest."""
+    best: dict[tuple[str, int], dict[str, Any]] = {}
+    for r in [*runs, *more]:
+        k = (r["strategy"], r["seed"])
+        if k not in best or r["budget"] > best[k]["budget"]:
+            best[k] = r
+    return list(best.values())
 
 
 def cpu() -> str:
@@ -64,15 +81,29 @@ def reference(front: np.ndarray) -> list[float]:
     return (hi + 0.1 * (hi - lo)).tolist()
 
 
-def one_run(setup: SearchSetup, label: str, seed: int, budget: int, ref: list[float], true_hv: float) -> dict[str, Any]:
+def _replay(setup: SearchSetup, journal: Journal, indices: list[list[int]], strategy: str) -> None:
+    """Write an earlier, shorter run of the same strategy and seed into `journal`, so that the
+    engine resumes it (a BoTorch proposal depends only on the history and the seed: resuming
+    gives the run one would get from scratch)."""
+    for order, idx in enumerate(indices):
+        t = tuple(idx)
+        journal.append(Evaluation(setup.space.canonical(setup.space.decode(t)), t, setup.objectives(t), 0.0,
+                                  strategy, order))
+
+
+def one_run(setup: SearchSetup, label: str, seed: int, budget: int, ref: list[float], true_hv: float,
+            earlier: dict[str, Any] | None = None) -> dict[str, Any]:
     name, batch = STRATEGIES[label]
     strat = make_strategy(name, setup, seed, budget, None, None)
     if name == "botorch":
         strat.ref_drop, strat.ref_latency = ref  # type: ignore[attr-defined]
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        hist = run_search(setup.space, setup.objectives, strat, budget, Journal(Path(tmp) / "j.jsonl"), batch, seed)
-    secs = time.perf_counter() - t0
+        journal = Journal(Path(tmp) / "j.jsonl")
+        if earlier is not None:
+            _replay(setup, journal, earlier["indices"], strat.name)
+        hist = run_search(setup.space, setup.objectives, strat, budget, journal, batch, seed)
+    secs = time.perf_counter() - t0 + (earlier["seconds"] if earlier is not None else 0.0)
     pts = np.array([[e.psnr_drop, e.latency_ms] for e in hist])
     trace = [hypervolume_2d(pts[: i + 1], ref) / true_hv for i in range(len(pts))]
     return {"strategy": label, "seed": seed, "budget": budget, "seconds": secs, "hv_fraction": trace,
@@ -80,7 +111,7 @@ def one_run(setup: SearchSetup, label: str, seed: int, budget: int, ref: list[fl
 
 
 def table(results: list[dict[str, Any]], labels: list[str], budgets: list[int]) -> str:
-    head = f"{'strategy':<11}" + "".join(f"{f'@{b}':>17}" for b in budgets) + f"{'s/run':>9}{'seeds':>7}"
+    head = f"{'strategy':<11}" + "".join(f"{f'@{b}':>21}" for b in budgets) + f"{'s/run':>9}{'seeds':>7}"
     lines = [head]
     for label in labels:
         rows = [r for r in results if r["strategy"] == label]
@@ -88,11 +119,12 @@ def table(results: list[dict[str, Any]], labels: list[str], budgets: list[int]) 
             continue
         cells = []
         for b in budgets:
-            v = [r["hv_fraction"][min(b, len(r["hv_fraction"])) - 1] for r in rows]
+            v = [r["hv_fraction"][b - 1] for r in rows if len(r["hv_fraction"]) >= b]
             sd = statistics.stdev(v) if len(v) > 1 else 0.0
-            cells.append(f"{statistics.mean(v):.3f} ± {sd:.3f}")
-        secs = statistics.mean(r["seconds"] for r in rows)
-        lines.append(f"{label:<11}" + "".join(f"{c:>17}" for c in cells) + f"{secs:>9.1f}{len(rows):>7}")
+            n = "" if len(v) == len(rows) else f" ({len(v)})"
+            cells.append(f"{statistics.mean(v):.3f} ± {sd:.3f}{n}" if v else "-")
+        secs = statistics.mean(r["seconds"] / r["budget"] * max(budgets) for r in rows)
+        lines.append(f"{label:<11}" + "".join(f"{c:>21}" for c in cells) + f"{secs:>9.1f}{len(rows):>7}")
     return "\n".join(lines)
 
 
@@ -132,6 +164,7 @@ def main() -> None:
     ap.add_argument("--budgets", type=int, nargs="+", default=[50, 100, 200])
     ap.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=list(STRATEGIES))
     ap.add_argument("--out", default="/tmp/archc_search_scale.json")
+    ap.add_argument("--include", nargs="*", default=[], help="more result files (same objective) to merge in")
     args = ap.parse_args()
     import torch
 
@@ -151,20 +184,24 @@ def main() -> None:
     setup = SearchSetup(spec, space, obj, obj.latency_rows, "modelled", "s24")
     key = hashlib.sha1(raw).hexdigest()
     out = Path(args.out)
-    saved = json.loads(out.read_text()) if out.is_file() else {}
-    results: list[dict[str, Any]] = saved.get("runs", []) if saved.get("objective_sha1") == key else []
+    results = _load(out, key)
+    for other in args.include:
+        results = _merge(results, _load(Path(other), key))
     budget = max(args.budgets)
     for label in args.strategies:
         for seed in range(args.seeds):
-            if any(r["strategy"] == label and r["seed"] == seed and r["budget"] >= budget for r in results):
+            mine = [r for r in results if r["strategy"] == label and r["seed"] == seed]
+            if any(r["budget"] >= budget for r in mine):
                 continue
-            r = one_run(setup, label, seed, budget, ref, true_hv)
-            results.append(r)
+            r = one_run(setup, label, seed, budget, ref, true_hv, max(mine, key=lambda r: r["budget"], default=None))
+            results = _merge(results, [r])
             print(f"{label} seed {seed}: " + ", ".join(f"@{b} {r['hv_fraction'][b - 1]:.3f}" for b in args.budgets)
                   + f" ({r['seconds']:.0f} s)", flush=True)
             out.write_text(json.dumps({"objective_sha1": key, "reference_point": ref, "exact_hv": true_hv,
                                        "exact_front_size": len(front), "cpu": cpu(), "runs": results}) + "\n")
-    done = [r for r in results if r["seed"] < args.seeds]
+    done = [r for r in results if r["seed"] < args.seeds and r["strategy"] in args.strategies]
+    out.write_text(json.dumps({"objective_sha1": key, "reference_point": ref, "exact_hv": true_hv,
+                               "exact_front_size": len(front), "cpu": cpu(), "runs": results}) + "\n")
     print(f"\nhypervolume / exact front's hypervolume, mean ± sd over seeds (at most {args.seeds})")
     print(table(done, args.strategies, args.budgets))
     png = out.with_suffix(".png")
