@@ -38,8 +38,8 @@ class MemoryLimitError(ArchError):
 
 
 def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1024 or unit == "TB":
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if abs(n) < 1024 or unit == "PB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     raise AssertionError("unreachable")
@@ -180,9 +180,17 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 def out_of_memory_error(exc: BaseException, task: str, device: torch.device, hint: str) -> MemoryLimitError:
     """The one-line MemoryLimitError (E1522) for an out-of-memory `exc` raised during `task`."""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     where = "this machine" if device.type == "cpu" else str(device)
-    return MemoryLimitError(f"{task} ran out of memory on {where}: {first[:200]}", code="E1522", help=hint)
+    return MemoryLimitError(f"{task} ran out of memory on {where}: {_oom_detail(exc)}", code="E1522", help=hint)
+
+
+def _oom_detail(exc: BaseException) -> str:
+    """What failed, in a line: the CPU allocator's request in bytes, else the error's first line."""
+    text = str(exc).strip()
+    asked = re.search(r"tried to allocate (\d+) bytes", text)
+    if asked:
+        return f"could not allocate {human_bytes(int(asked.group(1)))}"
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 @contextlib.contextmanager

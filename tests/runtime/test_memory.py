@@ -94,7 +94,10 @@ def test_a_real_cpu_allocation_failure_becomes_one_message() -> None:
     with pytest.raises(MemoryLimitError) as info, out_of_memory_as_error("training", CPU, "a smaller --batch"):
         _allocate_too_much()
     diag = info.value.diagnostics[0]
-    assert diag.code == "E1522" and diag.message.startswith("training ran out of memory on this machine")
+    assert (
+        diag.code == "E1522"
+        and diag.message == "training ran out of memory on this machine: could not allocate 32.0 PB"
+    )
     assert "\n" not in diag.message and diag.help == "a smaller --batch"
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
