@@ -53,3 +53,16 @@ def test_optimized_torch_module_matches_the_official_output(tiny_strong: nn.Modu
         y = fast(fixture("tiny_input.pt"))  # type: ignore[operator]
     assert float((y - fixture("tiny_strong_output.pt")).abs().max()) <= 1e-4  # type: ignore[operator]
     assert tiny_strong.get_submodule("encoders.0.0").beta is not None  # the original is untouched
+
+
+def test_optimized_export_any_batch_and_size(tiny_strong: nn.Module) -> None:
+    """The named shapes must not pin a size: other batches and odd sizes still match torch."""
+    proto, _ = to_onnx_model(tiny_strong, passes=passes_for(2, "onnx"))
+    sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    gen = torch.Generator().manual_seed(5)
+    for shape in [(2, 3, 37, 45), (3, 3, 64, 80), (1, 3, 17, 100)]:
+        x = torch.rand(*shape, generator=gen)
+        with torch.no_grad():
+            ref = tiny_strong(x).numpy()
+        y = sess.run(None, {"image": x.numpy()})[0]
+        assert y.shape == ref.shape and np.abs(y - ref).max() <= 1e-4, shape
