@@ -7,11 +7,15 @@ rows: with W = [W_a; W_b], c = [c_a; c_b] and each depthwise conv D = [D_a; D_b]
     sg(D(W x + c)) = D_a(W_a x + c_a) * D_b(W_b x + c_b)
 
 so the chain becomes two chains of half width whose outputs multiply (`GatedPair`), and the
-gate itself becomes the identity. Same MACs, no Split/Slice: in ONNX Runtime a channel Split
-is not a blocked-layout (NCHWc) op, so every gate cost a ReorderOutput + Split + ReorderInput;
-a Mul of two NCHWc tensors stays blocked. Rewritten on the torch module because the block
-declares its gate chains (`GATE_CHAINS`); all chains of a block are split or none (the gate
-module is shared).
+gate itself becomes the identity. Same MACs, no Split/Slice. On a phone NPU a channel split is a
+copy of the tensor (the modelled `s24` puts NAFNet-w32's 72 gate Slices at 28 of 187 ms at
+1280x720). In ONNX Runtime a channel Split is not a blocked-layout (NCHWc) op, so every gate cost
+a ReorderOutput + Split + ReorderInput; a Mul of two NCHWc tensors stays blocked when their shapes
+are known (`symbolic_shapes`). The cost there: the LayerNorm output now feeds two convs, and ONNX
+Runtime then keeps the Transpose after the LayerNorm instead of folding it into its ReorderInput
+(72 Transposes on NAFNet-w32), which eats most of the gain on CPU. Rewritten on the torch module
+because the block declares its gate chains (`GATE_CHAINS`); all chains of a block are split or
+none (the gate module is shared).
 """
 
 from __future__ import annotations
