@@ -1,8 +1,10 @@
 """The run report: `RUN/report.html` (self-contained, PNGs inline) and `RUN/report.md`.
 
 Every figure and statement is read from the run's JSON files (saliency.json, latency.json,
-distill.json, search.json, export.json, run.json); the only thing computed here is the
-before/after image strip, from the exported weights on the validation images the search used.
+distill.json, search.json, export.json, crops.json, run.json). It opens with a headline (device and
+whether its latencies are measured or modelled, the chosen network, its speed-up and PSNR drop, the
+teacher against the blurred input), the labelled before/after crops and the Pareto plot; the
+details follow, figures before tables, tables longer than `FOLD_ROWS` rows folded.
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ from attrs import field, frozen
 
 from archc.compiler.files import write_text_atomic
 
+FOLD_ROWS = 10
+
 
 @frozen
 class Section:
     title: str
     text: list[str] = field(factory=list)
+    bullets: list[str] = field(factory=list)
+    key: str = ""  # the HTML id (the headline's is "headline")
     tables: list[tuple[list[str], list[list[str]]]] = field(factory=list)
     images: list[tuple[str, Path]] = field(factory=list)  # (caption, file)
     code: list[str] = field(factory=list)
@@ -39,6 +45,67 @@ def _f(x: Any, digits: int = 3) -> str:
     if isinstance(x, float):
         return f"{x:.{digits}g}" if abs(x) >= 1e4 or (x != 0 and abs(x) < 1e-3) else f"{x:.{digits}f}"
     return str(x)
+
+
+# ---------------------------------------------------------------- the headline
+def _measured_or_modelled(search: dict[str, Any]) -> str:
+    return "modelled" if search.get("latency_source") == "modelled" else "measured"
+
+
+def _device_line(search: dict[str, Any]) -> str:
+    kind = _measured_or_modelled(search)
+    how = ("an op-level cost model of the device, not a measurement" if kind == "modelled"
+           else search.get("latency_source", "measured"))
+    return f"Device `{search['device']}`: latencies **{kind}** ({how})."
+
+
+def _choice_lines(exp: dict[str, Any], search: dict[str, Any]) -> list[str]:
+    got, base = exp["objectives"], (search.get("baseline") or {}).get("objectives", {})
+    speed = base["latency_ms"] / got["latency_ms"] if base.get("latency_ms") and got.get("latency_ms") else None
+    kind = _measured_or_modelled(search)
+    lines = [f"Chosen network ({exp['pick']}): `{exp['canonical']}`.",
+             f"Speed-up **{_f(speed, 2)}x** ({_f(base.get('latency_ms'))} ms to {_f(got.get('latency_ms'))} ms, "
+             f"{kind}); PSNR drop **{_f(got.get('psnr_drop'))} dB** (teacher {_f(search.get('teacher_psnr'))} dB, "
+             f"network {_f(got.get('psnr'))} dB on the validation crops)."]
+    flag = (search.get("beats_teacher") or {}).get(str(exp.get("index")))
+    if flag:
+        lines.append(f"**Warning:** the chosen network {flag['reason']}.")
+    return lines
+
+
+def _teacher_line(search: dict[str, Any]) -> list[str]:
+    tc = search.get("teacher_check")
+    if not tc:
+        return []
+    size = f"{tc['crop']} px centre crops" if tc.get("crop") else "whole images"
+    line = (f"Teacher: **{_f(tc['teacher_psnr'], 2)} dB** against {_f(tc['input_psnr'], 2)} dB for the blurred input "
+            f"(**{tc['gain_db']:+.2f} dB**) on {tc['images']} validation images ({size}).")
+    if not tc.get("passed", True):
+        line += (f" **Warning:** below +{tc['min_gain_db']} dB, the teacher does not restore; every PSNR drop here "
+                 "is measured against a network that does not deblur (run allowed by --allow-weak-teacher).")
+    return [line]
+
+
+def _crops_caption(run: Path) -> str:
+    data = _load(run / "export" / "crops.json") or {}
+    means = data.get("mean_psnr") or {}
+    figures = ", ".join(f"{k} {_f(v, 2)} dB" for k, v in means.items())
+    return ("Before / after: blurred | teacher | found network | sharp, each labelled with its PSNR against the "
+            "sharp crop" + (f" (means: {figures})" if figures else ""))
+
+
+def _headline_section(run: Path, search: dict[str, Any], exp: dict[str, Any] | None) -> Section:
+    bullets = [_device_line(search), *(_choice_lines(exp, search) if exp else ["No network exported yet."]),
+               *_teacher_line(search)]
+    flags = search.get("beats_teacher") or {}
+    if flags:
+        bullets.append(f"{len(flags)} of {len(search['evaluations'])} networks beat the teacher by more than the "
+                       "validation noise (see Search).")
+    sec = Section("Headline", bullets=bullets, key="headline")
+    sec.images.append((_crops_caption(run), run / "export" / "crops.png"))
+    sec.images.append(("Pareto front: all networks, front, baseline (star) and knee (diamond)",
+                       run / "search" / "front.png"))
+    return sec
 
 
 # ---------------------------------------------------------------- sections
@@ -92,18 +159,34 @@ def _latency_section(lat: dict[str, Any]) -> Section:
                                                         "contribution ms"], rows)])
 
 
+def _flag_note(search: dict[str, Any], i: int) -> str:
+    flag = search.get("beats_teacher", {}).get(str(i))
+    return f"beats the teacher by {_f(flag['gain_db'])} dB (noise {_f(flag['noise_db'])} dB)" if flag else ""
+
+
+def _flags_text(search: dict[str, Any]) -> list[str]:
+    flags = search.get("beats_teacher")
+    if flags is None:
+        return []
+    if not flags:
+        return ["No network beats the teacher by more than the validation noise (twice the standard error of the "
+                "per-image PSNR differences between network and teacher)."]
+    i, first = next(iter(flags.items()))
+    return [f"**{len(flags)} of {len(search['evaluations'])} networks beat the teacher** by more than the validation "
+            f"noise (twice the standard error of the per-image PSNR differences between network and teacher). "
+            f"Network #{i} {first['reason']}."]
+
+
 def _search_section(run: Path, search: dict[str, Any]) -> Section:
     ev = search["evaluations"]
-    rows = [[str(i), _f(ev[i]["objectives"]["latency_ms"]), _f(ev[i]["objectives"]["psnr_drop"]), ev[i]["canonical"]]
-            for i in search["pareto"]]
+    rows = [[str(i), _f(ev[i]["objectives"]["latency_ms"]), _f(ev[i]["objectives"]["psnr_drop"]), ev[i]["canonical"],
+             _flag_note(search, i)] for i in search["pareto"]]
     ref = search["reference_point"]
     sec = Section("Search", [f"Strategy `{search['strategy']}`, {len(ev)} networks of {search['space']['size']:,}; "
                              f"latency {search['latency_source']} on `{search['device']}`. Hypervolume reference "
                              f"point: PSNR drop {_f(ref['psnr_drop'])} dB, latency {_f(ref['latency_ms'])} ms; final "
-                             f"hypervolume {_f(search['hypervolume_trace'][-1])}."],
-                  tables=[(["#", "latency ms", "PSNR drop dB", "network"], rows)])
-    sec.images.append(("Pareto front: all networks, front, baseline (star) and knee (diamond)",
-                       run / "search" / "front.png"))
+                             f"hypervolume {_f(search['hypervolume_trace'][-1])}.", *_flags_text(search)],
+                  tables=[(["#", "latency ms", "PSNR drop dB", "network", "note"], rows)])
     trace = run / "search" / "hypervolume.png"
     _plot_trace(search["hypervolume_trace"], trace)
     sec.images.append(("Hypervolume after each evaluation", trace))
@@ -125,9 +208,6 @@ def _export_section(run: Path, exp: dict[str, Any], search: dict[str, Any]) -> S
                                        f"spec rebuilt from its files scores {_f(exp.get('reproduced_psnr'))} dB "
                                        f"(search reported {_f(exp.get('reported_psnr'))} dB)."],
                   tables=[(["network", "PSNR dB", "SSIM", "latency ms"], rows)], code=[diff])
-    crops = run / "export" / "crops.png"
-    if crops.is_file():
-        sec.images.append(("Before / after: blurred, teacher, exported network, sharp", crops))
     return sec
 
 
@@ -160,7 +240,7 @@ def sections(run: Path) -> list[Section]:
     search = _load(run / "search" / "search.json")
     out = []
     if search:
-        out.append(_spec_section(search))
+        out += [_headline_section(run, search, _load(run / "export" / "export.json")), _spec_section(search)]
     for name, build in (("saliency/saliency.json", lambda d: _saliency_section(run, d, search)),
                         ("distill/distill.json", _distill_section), ("profile/latency.json", _latency_section)):
         data = _load(run / name)
@@ -183,47 +263,76 @@ def _md_table(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
+def _fold_summary(head: list[str], rows: list[list[str]]) -> str:
+    return f"{len(rows)} rows: {', '.join(head)} (click to show)"
+
+
+def _md_folded(head: list[str], rows: list[list[str]]) -> str:
+    table = _md_table(head, rows)
+    if len(rows) <= FOLD_ROWS:
+        return f"\n{table}\n"
+    return f"\n<details><summary>{html.escape(_fold_summary(head, rows))}</summary>\n\n{table}\n\n</details>\n"
+
+
 def to_markdown(title: str, secs: list[Section], run: Path) -> str:
     out = [f"# {title}"]
     for s in secs:
         out.append(f"\n## {s.title}\n")
         out += s.text
-        out += [f"\n{_md_table(h, r)}\n" for h, r in s.tables]
-        out += [f"\n```\n{c}\n```\n" for c in s.code if c]
+        out += [f"- {b}" for b in s.bullets]
         out += [f"\n![{cap}]({p.relative_to(run)})\n" for cap, p in s.images if p.is_file()]
+        out += [_md_folded(h, r) for h, r in s.tables]
+        out += [f"\n```\n{c}\n```\n" for c in s.code if c]
     return "\n".join(out) + "\n"
 
 
 _CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#1f2328}"
         "table{border-collapse:collapse;margin:1em 0;font-size:14px}td,th{border:1px solid #d0d7de;padding:4px 8px}"
         "th{background:#f6f8fa}pre{background:#f6f8fa;padding:1em;overflow:auto}img{max-width:100%}"
-        "figcaption{color:#656d76;font-size:13px}")
+        "figcaption{color:#656d76;font-size:13px}summary{cursor:pointer;color:#0969da}"
+        "#headline{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:0.5em 1.5em}")
 _CHECK = ("<script>window.addEventListener('load',function(){var i=[].slice.call(document.images);"
           "document.body.setAttribute('data-images-loaded',i.filter(function(x){return x.complete&&x.naturalWidth>0})"
           ".length+'/'+i.length);});</script>")
 
 
 def _inline(text: str) -> str:
+    """`code` and **bold** of the Markdown text as HTML."""
     parts = html.escape(text).split("`")
-    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts)).replace(
-        "**", "")
+    coded = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+    return "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(coded.split("**")))
+
+
+def _html_table(head: list[str], rows: list[list[str]]) -> str:
+    table = ("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" + "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows) + "</table>")
+    if len(rows) <= FOLD_ROWS:
+        return table
+    return f"<details><summary>{html.escape(_fold_summary(head, rows))}</summary>{table}</details>"
+
+
+def _html_figure(cap: str, path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return (f"<figure><img alt='{html.escape(cap)}' src='data:image/png;base64,{data}'>"
+            f"<figcaption>{html.escape(cap)}</figcaption></figure>")
+
+
+def _html_section(s: Section) -> list[str]:
+    out = [f"<section id='{s.key}'>" if s.key else "<section>", f"<h2>{html.escape(s.title)}</h2>"]
+    out += [f"<p>{_inline(t)}</p>" for t in s.text]
+    if s.bullets:
+        out.append("<ul>" + "".join(f"<li>{_inline(b)}</li>" for b in s.bullets) + "</ul>")
+    out += [_html_figure(cap, p) for cap, p in s.images if p.is_file()]
+    out += [_html_table(h, r) for h, r in s.tables]
+    out += [f"<pre>{html.escape(c)}</pre>" for c in s.code if c]
+    return [*out, "</section>"]
 
 
 def to_html(title: str, secs: list[Section]) -> str:
     out = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
            f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"]
     for s in secs:
-        out.append(f"<h2>{html.escape(s.title)}</h2>")
-        out += [f"<p>{_inline(t)}</p>" for t in s.text]
-        for head, rows in s.tables:
-            out.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" + "".join(
-                "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows) + "</table>")
-        out += [f"<pre>{html.escape(c)}</pre>" for c in s.code if c]
-        for cap, p in s.images:
-            if p.is_file():
-                data = base64.b64encode(p.read_bytes()).decode()
-                out.append(f"<figure><img alt='{html.escape(cap)}' src='data:image/png;base64,{data}'>"
-                           f"<figcaption>{html.escape(cap)}</figcaption></figure>")
+        out += _html_section(s)
     out.append(f"{_CHECK}</body></html>")
     return "\n".join(out) + "\n"
 

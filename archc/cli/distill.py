@@ -15,20 +15,26 @@ from archc.api import build, parse
 
 from .accel import accelerator_option, amp_option, where_to_run
 from .cluster import cluster_option, open_cluster
+from .heartbeat import Heartbeat
 from .output import console, print_json
+from .teacher import allow_weak_teacher_option, check_teacher
 
 
 class DistillProgress:
-    """Rich bars: the teacher's features, every surrogate together, and one bar per running job."""
+    """Rich bars: the teacher's features, every surrogate together, and one bar per running job;
+    the latest event also goes to `beat` (the progress line logs get every 30 s)."""
 
-    def __init__(self, bar: Progress, jobs: int) -> None:
-        self.bar = bar
+    def __init__(self, bar: Progress, jobs: int, beat: Heartbeat | None = None) -> None:
+        self.bar, self.jobs, self.beat, self.done = bar, jobs, beat, 0
         self.total = bar.add_task("surrogates", total=jobs, info="")
         self.features: TaskID | None = None
         self.running: dict[str, TaskID] = {}
 
     def __call__(self, event: Any) -> None:
         getattr(self, f"_on_{event.kind}")(event)
+        self.done += event.kind in ("skip", "done")
+        if self.beat is not None:
+            self.beat.update(f"{self.done}/{self.jobs} surrogates; last: {_event_text(event)}")
 
     def _on_features(self, e: Any) -> None:
         if self.features is None:
@@ -52,6 +58,13 @@ class DistillProgress:
             self.bar.update(task, visible=False)
         self.bar.advance(self.total)
         self.bar.update(self.total, info=f"last: {e.job}")
+
+
+def _event_text(e: Any) -> str:
+    if e.kind == "features":
+        return f"teacher features {e.step}/{e.total}"
+    loss = f", loss {e.loss:.3g}" if e.loss is not None else ""
+    return f"{e.job} {e.kind}" + (f" step {e.step}/{e.total}{loss}" if e.kind == "step" else "")
 
 
 def _progress() -> Progress:
@@ -99,17 +112,14 @@ def _report(
 
     bank = load_bank(run / "surrogates")
     val = open_dataset(data, split="test")
-    with _progress() as bar:
+    with _progress() as bar, Heartbeat("plug-in PSNR") as beat:
         task = bar.add_task("plug-in PSNR", total=len(bank.entries) + 1, info="")
-        base, rows = plug_in(
-            checked,
-            load_state(weights),
-            bank,
-            val,
-            val_images,
-            run / CACHE_FILE,
-            lambda name, psnr: bar.update(task, advance=1, info=f"{name}: {psnr:.3f} dB"),
-        )
+
+        def on_done(name: str, psnr: float) -> None:
+            bar.update(task, advance=1, info=f"{name}: {psnr:.3f} dB")
+            beat.update(f"{bar.tasks[0].completed:.0f}/{len(bank.entries) + 1} networks; last {name}: {psnr:.3f} dB")
+
+        base, rows = plug_in(checked, load_state(weights), bank, val, val_images, run / CACHE_FILE, on_done)
     config = json.loads((run / "distill.config.json").read_text())["config"]
     result = {**report_json(bank, base, rows, val, val_images, config), **(where or {})}
     write_report(run, result)
@@ -157,6 +167,7 @@ def _report(
 @cluster_option
 @accelerator_option
 @amp_option
+@allow_weak_teacher_option
 def distill_cmd(
     spec: str,
     weights: str,
@@ -180,6 +191,7 @@ def distill_cmd(
     cluster: str,
     accelerator: str = "auto",
     amp: str = "off",
+    allow_weak_teacher: bool = False,
 ) -> None:
     """Distill a surrogate for every (slot, candidate) of SPEC's search space from the frozen teacher
     WEIGHTS: the candidate learns to map the teacher's features at the slot's input to those at its
@@ -188,6 +200,7 @@ def distill_cmd(
     OUT/distill.json (fit and plug-in PSNR drop of each). Rerun with the same settings to resume."""
     from archc.runtime.data.datasets import open_dataset
     from archc.runtime.distill import DistillConfig, distill, plan_jobs
+    from archc.runtime.guard import VAL_CROP
 
     name, record = where_to_run(accelerator, amp, cluster)  # before any work
     checked = parse(spec)
@@ -208,12 +221,14 @@ def distill_cmd(
         amp=amp,
     ).check()
     todo = plan_jobs(checked, slots, granularity)
+    check_teacher(checked, weights, data, val_images, VAL_CROP, allow_weak_teacher, accelerator)
     executor = open_cluster(cluster, jobs, threads or 1)
     try:
         teacher = build(checked, weights=weights)
         pairs = open_dataset(data, split="train")
-        with _progress() as bar:
-            run = distill(checked, teacher, weights, pairs, out, cfg, slots, DistillProgress(bar, len(todo)), executor)
+        with _progress() as bar, Heartbeat("distill") as beat:
+            progress = DistillProgress(bar, len(todo), beat)
+            run = distill(checked, teacher, weights, pairs, out, cfg, slots, progress, executor)
     finally:
         if executor is not None:
             executor.close()

@@ -11,33 +11,24 @@ from .output import console
 
 
 def _crops(run: Path) -> None:
-    """The before/after strip: blurred, teacher, exported network, sharp for a few validation crops."""
+    """The before/after figure (blurred | teacher | found network | sharp, each labelled with its
+    PSNR) for a few validation crops: RUN/export/crops.png and crops.json."""
     import json
 
-    import numpy as np
-    import torch
-
     from archc.api import build, parse
-    from archc.compiler.files import atomic_path
+    from archc.compiler.files import write_text_atomic
+    from archc.runtime.before_after import plot, restore_crops, summary
     from archc.runtime.data.crops import ValCrops
     from archc.runtime.data.datasets import open_dataset
 
     search = json.loads((run / "search" / "search.json").read_text())
     exp = json.loads((run / "export" / "export.json").read_text())
-    teacher = build(parse(search["spec_text"]), None, search["teacher"]).eval()
-    exported = build(parse(Path(exp["spec"])), None, exp["weights"]).eval()
+    teacher = build(parse(search["spec_text"]), None, search["teacher"])
+    exported = build(parse(Path(exp["spec"])), None, exp["weights"])
     view = ValCrops(open_dataset(search["data"], split="test"), search["validation"]["crop"])
-    rows = []
-    for i in range(min(3, len(view))):
-        _, blur, sharp = view[i]
-        with torch.inference_mode():
-            t, e = (m(blur[None])[0].clamp(0, 1) for m in (teacher, exported))
-        rows.append(torch.cat([blur, t, e, sharp], dim=2))
-    strip = (torch.cat(rows, dim=1).numpy().transpose(1, 2, 0) * 255).round().astype(np.uint8)
-    from PIL import Image
-
-    with atomic_path(run / "export" / "crops.png") as tmp:
-        Image.fromarray(strip).save(tmp, format="PNG")
+    rows = restore_crops(view, teacher, exported)
+    plot(rows, run / "export" / "crops.png")
+    write_text_atomic(run / "export" / "crops.json", json.dumps(summary(rows), indent=1) + "\n")
 
 
 def write_report(run: Path, spec: Any = None) -> None:

@@ -5,6 +5,8 @@ Stages and the file that marks each one done:
   data      RUN/data/meta.json            (only without --data: a synthetic blur set)
   teacher   RUN/teacher/weights.safetensors (only without --weights: NAFNet's recipe at lr 2e-3,
                                             saving a moving average of the weights)
+  teacher check (always; cheap)             the teacher must beat the blurred validation crops by
+                                            0.1 dB, else the run stops (--allow-weak-teacher)
   saliency  RUN/saliency/saliency.json    (with ablation: which metric to trust)
   profile   RUN/profile/latency.json      (block table on --device, status complete)
   distill   RUN/distill/distill.json      (surrogates in RUN/distill/surrogates)
@@ -31,6 +33,7 @@ from archc.dsl.errors import ArchError
 from .accel import accelerator_option, amp_option
 from .cluster import cluster_option, open_cluster
 from .output import console, err_console
+from .teacher import allow_weak_teacher_option, check_teacher
 
 # The teacher's recipe for a 15-minute CPU budget: twice NAFNet's peak lr (4e-3 scored the same
 # on the synthetic set) and the weights' moving average (benchmarks/train_recipe.py compares them).
@@ -38,8 +41,8 @@ TEACHER_LR = 2e-3
 TEACHER_EMA = 0.995
 
 
-def _done(path: Path) -> bool:
-    if not path.is_file():
+def _done(path: Path | None) -> bool:
+    if path is None or not path.is_file():
         return False
     if path.name == "latency.json":
         return json.loads(path.read_text()).get("status") == "complete"
@@ -53,19 +56,21 @@ class _Pipeline:
         self.log: dict[str, Any] = json.loads(self.log_path.read_text()) if self.log_path.is_file() else {}
         self.where: dict[str, str] = {}  # the accelerator, its name and the AMP setting each stage ran with
 
-    def stage(self, name: str, marker: Path, action: Callable[[], None]) -> None:
-        if _done(marker):
+    def stage(self, name: str, marker: Path | None, action: Callable[[], Any]) -> None:
+        """Run `action` unless `marker` (None: always run) says the stage is done; a dict it returns
+        goes into the stage's run.json entry."""
+        if marker is not None and _done(marker):
             console.print(f"[bold]{name}[/bold]: done already ({marker.relative_to(self.out)}), skipped")
             self.log.setdefault(name, {})["skipped_last_run"] = True
             return
         console.rule(f"{name}")
         t0 = time.perf_counter()
         try:
-            action()
+            found = action()
         except (ArchError, click.ClickException, Exception) as exc:
             self._fail(name, exc)
         self.log[name] = {"seconds": round(time.perf_counter() - t0, 2), "status": "complete",
-                          "skipped_last_run": False, **self.where}
+                          "skipped_last_run": False, **self.where, **(found if isinstance(found, dict) else {})}
         write_text_atomic(self.log_path, json.dumps(self.log, indent=1) + "\n")
 
     def _fail(self, name: str, exc: BaseException) -> None:
@@ -106,16 +111,18 @@ class _Pipeline:
 @cluster_option
 @click.option("--batch", type=click.IntRange(1), default=1, show_default=True,
               help="Networks the search proposes per round and evaluates in parallel.")
+@allow_weak_teacher_option
 @click.pass_context
 def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None, device: str, budget: int | None,
             strategy: str, pick: str, train_minutes: float, distill_iters: int, jobs: int, size: tuple[int, int],
             val_images: int, seed: int, out: str, accelerator: str = "auto", amp: str = "off",
-            cluster: str = "local", batch: int = 1) -> None:
+            cluster: str = "local", batch: int = 1, allow_weak_teacher: bool = False) -> None:
     """Run the whole method on SPEC: data, teacher, saliency, latency, surrogates, search, export, report.
     Torch stages run on --accelerator; the teacher and the surrogates train with --amp; profiling,
     distillation and the search's rounds run on --cluster (one connection for the whole run)."""
     from archc.runtime.accelerator import describe, resolve
     from archc.runtime.amp import check_amp
+    from archc.runtime.guard import VAL_CROP
 
     from . import data as data_cli
     from . import distill as distill_cli
@@ -134,7 +141,7 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
     run_dir.mkdir(parents=True, exist_ok=True)
     resume = f"archc run {spec} --out {out}" + (f" --data {data}" if data else "") + (
         f" --weights {weights}" if weights else "") + (f" --device {device}" if device != "cpu" else "") + (
-        f" --cluster {cluster}" if cluster != "local" else "")
+        f" --cluster {cluster}" if cluster != "local" else "") + (" --allow-weak-teacher" if allow_weak_teacher else "")
     p = _Pipeline(ctx, run_dir, resume)
     p.where = describe(where, amp)
     data_dir = Path(data) if data else run_dir / "data"
@@ -146,24 +153,26 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
         p.stage("teacher", teacher, lambda: p.invoke(
             train_cli.train_cmd, spec=spec, data=str(data_dir), out=str(teacher.parent), minutes=train_minutes,
             lr=TEACHER_LR, ema=TEACHER_EMA, seed=seed, resume=True, accelerator=accelerator, amp=amp))
+    p.stage("teacher check", None, lambda: check_teacher(
+        checked, str(teacher), str(data_dir), val_images, VAL_CROP, allow_weak_teacher, accelerator).to_json())
     p.stage("saliency", run_dir / "saliency" / "saliency.json", lambda: p.invoke(
         saliency_cli.saliency_cmd, spec=spec, weights=str(teacher), data=str(data_dir),
         out=str(run_dir / "saliency"), count=4, crop=64, ablate=True, val_images=val_images, val_crop=128,
-        seed=seed, accelerator=accelerator))
+        seed=seed, accelerator=accelerator, allow_weak_teacher=allow_weak_teacher))
     p.stage("profile", run_dir / "profile" / "latency.json", lambda: p.invoke(
         profile_cli.profile_cmd, spec=spec, device=device, size=size, out=str(run_dir / "profile"), resume=True,
         cluster=cluster))
     p.stage("distill", run_dir / "distill" / "distill.json", lambda: p.invoke(
         distill_cli.distill_cmd, spec=spec, weights=str(teacher), data=str(data_dir), out=str(run_dir / "distill"),
         jobs=jobs, iters=distill_iters, val_images=val_images, seed=seed, accelerator=accelerator, amp=amp,
-        cluster=cluster))
+        cluster=cluster, allow_weak_teacher=allow_weak_teacher))
     n = budget or (checked.search.budget if checked.search and checked.search.budget else 40)
     p.stage("search", run_dir / "search" / "search.json", lambda: p.invoke(
         search_cli.search_cmd, spec=spec, weights=str(teacher), surrogates=str(run_dir / "distill" / "surrogates"),
         data=str(data_dir), device=device, latency=str(run_dir / "profile" / "latency.json"), budget=n,
         strategy=strategy, seed=seed, val_images=val_images, out=str(run_dir / "search"),
         saliency=str(run_dir / "saliency") if _needs_saliency(checked) else None, accelerator=accelerator,
-        batch=batch, jobs=min(jobs, batch), cluster=cluster))
+        batch=batch, jobs=min(jobs, batch), cluster=cluster, allow_weak_teacher=allow_weak_teacher))
     p.stage("export", run_dir / "export" / "export.json", lambda: p.invoke(
         search_cli.export_cmd, run=str(run_dir / "search"), pick=pick, out=str(run_dir / "export"),
         accelerator=accelerator))

@@ -24,7 +24,9 @@ from archc.runtime.saliency.score import check_trained, compute_saliency
 from archc.runtime.saliency.units import block_units, slot_units
 
 from .accel import accelerator_option
+from .heartbeat import Heartbeat
 from .output import console, human
+from .teacher import allow_weak_teacher_option, check_teacher
 
 PHASES = {"first_order": "gradients", "grasp": "grasp (H g)", "synflow": "synflow", "ablation": "ablation"}
 
@@ -151,6 +153,7 @@ def _resolved_marks(spec: Spec, data: Mapping[str, Any], out: Path) -> dict[str,
 )
 @accelerator_option
 @click.option("--device", hidden=True, help="Former name of --accelerator.")
+@allow_weak_teacher_option
 def saliency_cmd(
     spec: str,
     weights: str,
@@ -168,6 +171,7 @@ def saliency_cmd(
     val_crop: int,
     accelerator: str = "auto",
     device: str | None = None,
+    allow_weak_teacher: bool = False,
 ) -> None:
     """Score every block and slot of SPEC with WEIGHTS; writes OUT/saliency.json and OUT/saliency.png."""
     from archc.runtime.accelerator import describe, resolve
@@ -177,18 +181,20 @@ def saliency_cmd(
     checked = parse(spec)
     names = _metrics(metrics)
     _check_crop(crop, checked.levels)
+    check_teacher(checked, weights, data, val_images, val_crop or None, allow_weak_teacher, str(where))
     model = build(checked, weights=weights)
-    check_trained(checked, model)  # before reading any data
+    check_trained(checked, model)  # before reading any training data
     batches = probe.train_batches(open_dataset(data, split=split), count, batch, crop, seed)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-    ) as bar:
+    ) as bar, Heartbeat("saliency") as beat:
         tasks: dict[str, Any] = {}
 
         def progress(phase: str, done: int, total: int) -> None:
             if phase not in tasks:
                 tasks[phase] = bar.add_task(PHASES.get(phase, phase), total=total)
             bar.update(tasks[phase], completed=done)
+            beat.update(f"{PHASES.get(phase, phase)} {done}/{total}")
 
         result = compute_saliency(
             checked, model, batches, metrics=names, loss=loss, device=str(where), progress=progress

@@ -16,7 +16,9 @@ from archc.dsl.errors import SearchError
 
 from .accel import accelerator_option, where_to_run
 from .cluster import cluster_option, evaluation_executor
+from .heartbeat import Heartbeat
 from .output import console
+from .teacher import allow_weak_teacher_option, check_teacher
 
 
 def _space(spec, saliency: str | None):  # type: ignore[no-untyped-def]
@@ -56,9 +58,19 @@ def _front_table(results: dict[str, Any]) -> Table:
     for i in results["pareto"]:
         e = evals[i]
         picks = [p for p, j in (("knee", results["knee"]), ("fastest", results["fastest"])) if j == i]
+        if flag := results.get("beats_teacher", {}).get(str(i)):
+            picks.append(f"[yellow]beats teacher +{flag['gain_db']:.3f} dB > noise {flag['noise_db']:.3f}[/yellow]")
         table.add_row(str(i), f"{e['objectives']['latency_ms']:.2f}", f"{e['objectives']['psnr_drop']:.3f}",
                       e["canonical"], ", ".join(picks))
     return table
+
+
+def _warn_beats_teacher(results: dict[str, Any]) -> None:
+    flags = results.get("beats_teacher", {})
+    if flags:
+        first = next(iter(flags.values()))
+        console.print(f"[yellow]warning: {len(flags)} of {len(results['evaluations'])} networks beat the teacher; "
+                      f"e.g. #{next(iter(flags))} {first['reason']}[/yellow]")
 
 
 @click.command("search")
@@ -87,11 +99,12 @@ def _front_table(results: dict[str, Any]) -> Table:
               help="Local processes evaluating a round (with --cluster local).")
 @click.option("--threads", type=click.IntRange(1), help="Torch threads per evaluation (default: cores / jobs).")
 @cluster_option
+@allow_weak_teacher_option
 def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str, latency: str | None,
                size: tuple[int, int] | None, budget: int | None, strategy: str, seed: int, saliency: str | None,
                max_latency: float | None, max_drop: float | None, budgets_ms: Sequence[float], val_images: int,
                crop: int, out: str, accelerator: str = "auto", batch: int = 1, jobs: int = 1,
-               threads: int | None = None, cluster: str = "local") -> None:
+               threads: int | None = None, cluster: str = "local", allow_weak_teacher: bool = False) -> None:
     """Search SPEC's slots x candidates for the PSNR-drop / latency Pareto front, without training."""
     from archc.runtime.data.datasets import open_dataset
     from archc.runtime.search.objectives import NetworkObjectives, QualityEvaluator, latency_matrix, rows_latency
@@ -100,6 +113,7 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
     where, record = where_to_run(accelerator, "off", cluster)  # before profiling: fails at once when missing
     checked = parse(spec)
     space = _space(checked, saliency)
+    teacher = check_teacher(checked, weights, data, val_images, crop, allow_weak_teacher, accelerator)
     out_dir = Path(out)
     table, source = _latency(checked, space, device, latency, out_dir, (size[0], size[1]) if size else None)
     base, matrix = latency_matrix(space, table.predict)
@@ -111,21 +125,23 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
     setup = SearchSetup(checked, space, objectives, rows, source, device,
                         {"teacher": weights, "surrogates": surrogates, "data": data,
                          "validation": {"images": quality.names, "crop": crop},
-                         "teacher_psnr": quality.teacher_scores[0], **record})
+                         "teacher_psnr": quality.teacher_scores[0], "teacher_check": teacher.to_json(), **record})
     n = budget or (checked.search.budget if checked.search and checked.search.budget else 100)
     with Progress(TextColumn("search"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                  TimeElapsedColumn(), console=console) as bar:
+                  TimeElapsedColumn(), console=console) as bar, Heartbeat("search") as beat:
         task = bar.add_task("search", total=min(n, space.size), info="")
 
         def on_eval(ev):  # type: ignore[no-untyped-def]
-            bar.update(task, completed=ev.order + 1,
-                       info=f"drop {ev.psnr_drop:.3f} dB, {ev.latency_ms:.2f} ms ({ev.strategy})")
+            info = f"drop {ev.psnr_drop:.3f} dB, {ev.latency_ms:.2f} ms ({ev.strategy})"
+            bar.update(task, completed=ev.order + 1, info=info)
+            beat.update(f"{ev.order + 1}/{min(n, space.size)} networks; last: {info}")
 
         with evaluation_executor(cluster, jobs, threads) as executor:
             setup.meta["execution"] = executor.describe()
             results = run(setup, out_dir, strategy, n, seed, batch, budgets_ms=budgets_ms, max_latency=max_latency,
                           max_drop=max_drop, on_eval=on_eval, executor=executor)
     console.print(_front_table(results))
+    _warn_beats_teacher(results)
     console.print(f"wrote {out_dir / 'search.json'}, {out_dir / 'front.png'}")
 
 

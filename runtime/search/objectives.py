@@ -2,8 +2,10 @@
 
 Quality: the teacher with the chosen slots replaced by their distilled surrogates, scored on a
 fixed validation subset (centre crops) with NAFNet's protocol; PSNR drop = teacher PSNR - network
-PSNR (dB, mean over images). Latency: predicted from the device's block table (exact and
-deterministic, so the search models it exactly), or measured end to end per network.
+PSNR (dB, mean over images); `psnr_drop_se` is the standard error of that mean (of the per-image
+differences, paired on the same images: the validation noise of the drop; 0 with one image).
+Latency: predicted from the device's block table (exact and deterministic, so the search models
+it exactly), or measured end to end per network.
 """
 
 from __future__ import annotations
@@ -57,16 +59,28 @@ def rows_latency(base: float, matrix: np.ndarray) -> RowsLatency:
     return RowsLatency(base, matrix)
 
 
-def batch_scores(model: torch.nn.Module, blur: torch.Tensor, sharp: list[np.ndarray]) -> tuple[float, float]:
-    """Mean PSNR and SSIM (NAFNet's protocol) of `model` on `blur` (`N x 3 x H x W`) against the
-    `H x W x 3` images `sharp`. The model runs in float32 on its own device."""
+def image_scores(model: torch.nn.Module, blur: torch.Tensor,
+                 sharp: list[np.ndarray]) -> tuple[list[float], list[float]]:
+    """Per-image PSNR and SSIM (NAFNet's protocol) of `model` on `blur` (`N x 3 x H x W`) against
+    the `H x W x 3` images `sharp`. The model runs in float32 on its own device."""
     model.eval()
     first = next(model.parameters(), None)
     device = first.device if first is not None else torch.device("cpu")
     with torch.inference_mode():
         out = model(blur.to(device)).clamp(0, 1).float().cpu().numpy().transpose(0, 2, 3, 1)
-    return (float(np.mean([psnr(o, s) for o, s in zip(out, sharp, strict=True)])),
-            float(np.mean([ssim(o, s) for o, s in zip(out, sharp, strict=True)])))
+    return ([psnr(o, s) for o, s in zip(out, sharp, strict=True)],
+            [ssim(o, s) for o, s in zip(out, sharp, strict=True)])
+
+
+def batch_scores(model: torch.nn.Module, blur: torch.Tensor, sharp: list[np.ndarray]) -> tuple[float, float]:
+    """Mean PSNR and SSIM of `image_scores`."""
+    p, s = image_scores(model, blur, sharp)
+    return float(np.mean(p)), float(np.mean(s))
+
+
+def standard_error(diffs: np.ndarray) -> float:
+    """Standard error of the mean of paired per-image differences (0 for fewer than two images)."""
+    return float(np.std(diffs, ddof=1) / np.sqrt(len(diffs))) if len(diffs) > 1 else 0.0
 
 
 class QualityEvaluator:
@@ -84,21 +98,24 @@ class QualityEvaluator:
         self.names = [n for n, _, _ in items]
         self.blur = torch.stack([b for _, b, _ in items])
         self.sharp = [s.numpy().transpose(1, 2, 0) for _, _, s in items]
-        self.teacher_scores = self._scores(build(spec, None, teacher), str(resolve_here(self.device)))
+        self.teacher_psnrs, ssims = self._scores(build(spec, None, teacher), str(resolve_here(self.device)))
+        self.teacher_scores = (float(np.mean(self.teacher_psnrs)), float(np.mean(ssims)))
 
-    def _scores(self, model: torch.nn.Module, name: str | None = None) -> tuple[float, float]:
+    def _scores(self, model: torch.nn.Module, name: str | None = None) -> tuple[list[float], list[float]]:
         device = resolve(name or self.device)
         hint = f"fewer --val-images (now {len(self.names)}) or a smaller --crop score in less memory"
         with out_of_memory_as_error("scoring a network", device, hint):
-            return batch_scores(model.to(device), self.blur, self.sharp)
+            return image_scores(model.to(device), self.blur, self.sharp)
 
     def model(self, idx: Indices) -> torch.nn.Module:
         return build(self.spec, self.space.decode(idx), self.teacher, surrogates=self.bank)
 
     def __call__(self, idx: Indices) -> dict[str, float]:
-        p, s = self._scores(self.model(idx))
+        psnrs, ssims = self._scores(self.model(idx))
+        p, s = float(np.mean(psnrs)), float(np.mean(ssims))
+        diffs = np.asarray(self.teacher_psnrs) - np.asarray(psnrs)
         return {"psnr": p, "ssim": s, "psnr_drop": self.teacher_scores[0] - p,
-                "ssim_drop": self.teacher_scores[1] - s}
+                "ssim_drop": self.teacher_scores[1] - s, "psnr_drop_se": standard_error(diffs)}
 
 
 class NetworkObjectives:

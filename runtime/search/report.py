@@ -10,7 +10,9 @@ search.json fields:
 - `pareto`: positions (into `evaluations`) of the Pareto set, fastest first;
 - `hypervolume_trace`: hypervolume after each evaluation;
 - `knee`: position of the knee point (rule in `pareto.py`); `fastest`: the lowest-latency point;
-- `best_under`: {budget ms: position of the smallest drop within it, or null}.
+- `best_under`: {budget ms: position of the smallest drop within it, or null};
+- `beats_teacher`: {position: {gain_db, noise_db, reason}} for every network scoring better than the
+  teacher by more than the validation noise (rule in `flags.py`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .flags import flagged
 from .journal import Evaluation
 from .pareto import best_under, front_indices, hypervolume_2d, knee
 
@@ -53,6 +56,7 @@ def summarise(history: Sequence[Evaluation], ref: Sequence[float], budgets: Sequ
         "knee": knee(pts),
         "fastest": int(np.argmin(pts[:, 1])),
         "best_under": {f"{b:g}": best_under(pts, b) for b in budgets},
+        "beats_teacher": flagged(history),
     }
 
 

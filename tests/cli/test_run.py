@@ -1,5 +1,7 @@
 """`archc run` end to end on a tiny budget: every stage, resume, failure naming, the report in a
-real headless browser with every image loaded."""
+real headless browser with its headline and every image loaded. The seconds-long teacher does not
+deblur, so the run goes on only with --allow-weak-teacher (tests/cli/test_teacher_guard.py checks
+the refusal)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from archc.cli import cli
 from helpers import SPECS
 
 QUICK = ["--train-minutes", "0.03", "--distill-iters", "4", "--budget", "5", "--size", "32", "32",
-         "--jobs", "1", "--val-images", "2"]
+         "--jobs", "1", "--val-images", "2", "--allow-weak-teacher"]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
@@ -58,12 +60,29 @@ def test_a_failing_stage_is_named_and_earlier_results_kept(run_dir: Path, tmp_pa
     shutil.copytree(run_dir, out)
     shutil.rmtree(out / "search")
     shutil.rmtree(out / "export")
-    res = CliRunner().invoke(cli, ["run", str(SPECS / "nafnet_tiny.arch"), "--data", str(tmp_path / "missing"),
+    shutil.rmtree(out / "distill" / "surrogates")  # distill.json stays: the search is the first to miss them
+    data = json.loads((run_dir / "search" / "search.json").read_text())["data"]
+    res = CliRunner().invoke(cli, ["run", str(SPECS / "nafnet_tiny.arch"), "--data", data,
                                    "--weights", str(run_dir / "teacher" / "weights.safetensors"), "--out", str(out),
                                    *QUICK])
     assert res.exit_code == 1
     assert "stage `search` failed" in res.output and "resume with: archc run" in res.output
     assert (out / "distill" / "distill.json").is_file()
+
+
+def test_the_report_opens_with_the_headline_labelled_crops_and_the_front(run_dir: Path) -> None:
+    md = (run_dir / "report.md").read_text()
+    assert md.index("## Headline") < md.index("![Before / after") < md.index("![Pareto front") < md.index("|")
+    for phrase in ("Device `cpu`: latencies **measured**", "Chosen network (knee)", "Speed-up", "PSNR drop",
+                   "Teacher:", "for the blurred input"):
+        assert phrase in md.split("## Spec")[0], phrase
+    crops = json.loads((run_dir / "export" / "crops.json").read_text())
+    assert crops["columns"] == ["blurred", "teacher", "found network", "sharp"]
+    assert crops["crops"] and all(set(c["psnr"]) == {"blurred", "teacher", "found network"} for c in crops["crops"])
+    search = json.loads((run_dir / "search" / "search.json").read_text())
+    assert search["teacher_check"]["images"] == 2 and isinstance(search["beats_teacher"], dict)
+    log = json.loads((run_dir / "run.json").read_text())
+    assert log["teacher check"]["status"] == "complete" and "gain_db" in log["teacher check"]
 
 
 @pytest.mark.skipif(CHROMIUM is None and not os.environ.get("ARCHC_REQUIRE_BROWSER"),
@@ -80,6 +99,12 @@ def test_report_renders_in_a_headless_browser_with_every_image(run_dir: Path, tm
         capture_output=True, text=True, timeout=120, check=True).stdout
     loaded = dom.split('data-images-loaded="', 1)[1].split('"', 1)[0]
     done, total = (int(x) for x in loaded.split("/"))
-    assert total >= 4 and done == total
+    assert total >= 5 and done == total
+    headline = dom.split('<section id="headline">', 1)[1].split("</section>", 1)[0]
+    for phrase in ("Device", "latencies", "measured", "Chosen network", "Speed-up", "PSNR drop", "Teacher:",
+                   "blurred input"):
+        assert phrase in headline, phrase
+    assert headline.count("<img") == 2 and "Before / after" in headline and "Pareto front" in headline
+    assert dom.index('id="headline"') < dom.index("<table")
     for title in ("Saliency", "Surrogates", "Latency", "Search", "Exported network"):
         assert f"<h2>{title}" in dom
