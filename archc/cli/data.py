@@ -11,6 +11,7 @@ from rich.table import Table
 from archc.runtime.data.photos import photo_names
 from archc.runtime.data.synth import DEFAULT_TEST_PHOTOS, SynthSummary, synthesize
 
+from .heartbeat import Heartbeat
 from .output import console
 
 
@@ -77,11 +78,12 @@ def synth_cmd(
 ) -> None:
     """Write a synthetic motion-blur dataset built from photographs that installed packages ship."""
     names = tuple(n.strip() for n in test_photos.split(",") if n.strip())
-    with _progress_bar() as bar:
+    with _progress_bar() as bar, Heartbeat("data synth") as beat:
         task = bar.add_task("synthesising", total=None)
 
         def advance(done: int, total: int, label: str) -> None:
             bar.update(task, completed=done, total=total, description=label)
+            beat.update(f"{label} {done}/{total}")
 
         summary = synthesize(
             out_dir,
