@@ -24,6 +24,16 @@ def cluster_option(fn: F) -> F:
     return click.option("--cluster", default="local", show_default=True, help=CLUSTER_HELP)(fn)
 
 
+def check_cluster_option(cluster: str) -> None:
+    """Fail fast, before any work: an unknown `--cluster`, or `ray` without Ray installed."""
+    from archc.runtime.cluster import check_cluster
+
+    if check_cluster(cluster) != "local":
+        from archc.runtime.cluster.raycluster import import_ray
+
+        import_ray()
+
+
 def open_cluster(cluster: str, jobs: int, threads: int = 1) -> Any:
     """The executor for `--cluster`, or None for `local` (each stage then uses its own default:
     this process, or a pool of `--jobs`). Raises ClusterError for a bad name or a missing Ray."""

@@ -14,7 +14,7 @@ from rich.table import Table
 from archc.api import build, parse
 
 from .accel import accelerator_option, amp_option, where_to_run
-from .cluster import cluster_option, open_cluster
+from .cluster import check_cluster_option, cluster_option, open_cluster
 from .heartbeat import Heartbeat
 from .output import console, print_json
 from .teacher import allow_weak_teacher_option, check_teacher
@@ -221,6 +221,7 @@ def distill_cmd(
         amp=amp,
     ).check()
     todo = plan_jobs(checked, slots, granularity)
+    check_cluster_option(cluster)
     check_teacher(checked, weights, data, val_images, VAL_CROP, allow_weak_teacher, accelerator)
     executor = open_cluster(cluster, jobs, threads or 1)
     try:

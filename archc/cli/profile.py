@@ -14,7 +14,7 @@ from archc.api import choice_of, parse
 from archc.runtime.profile.measure import Protocol
 from archc.runtime.profile.run import Request, execute
 
-from .cluster import cluster_option, open_cluster
+from .cluster import check_cluster_option, cluster_option, open_cluster
 from .output import console, err_console, print_json
 
 
@@ -198,6 +198,7 @@ def profile_cmd(
 ) -> None:
     """Profile every (slot, candidate) block of SPEC, the fixed rest and the baseline on a device."""
     checked = parse(spec)
+    check_cluster_option(cluster)
     choice = choice_of(checked, ";".join(choices)) if choices else None
     try:
         protocol = Protocol(

@@ -15,7 +15,7 @@ from archc.api import parse
 from archc.dsl.errors import SearchError
 
 from .accel import accelerator_option, where_to_run
-from .cluster import cluster_option, evaluation_executor
+from .cluster import check_cluster_option, cluster_option, evaluation_executor
 from .heartbeat import Heartbeat
 from .output import console
 from .teacher import allow_weak_teacher_option, check_teacher
@@ -112,6 +112,7 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
 
     where, record = where_to_run(accelerator, "off", cluster)  # before profiling: fails at once when missing
     checked = parse(spec)
+    check_cluster_option(cluster)
     space = _space(checked, saliency)
     teacher = check_teacher(checked, weights, data, val_images, crop, allow_weak_teacher, accelerator)
     out_dir = Path(out)

@@ -68,6 +68,19 @@ def _stay_on_loopback() -> None:
     ray_constants.ENABLE_RAY_CLUSTER = False
 
 
+def _token_auth_like_ray_start() -> None:
+    """Use token authentication when a Ray token is available and RAY_AUTH_MODE is unset: the rule
+    `ray start` follows, so a driver agrees with a cluster started on the same machine (a cluster
+    without authentication accepts a driver that sends a token)."""
+    try:
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:  # a Ray without token authentication
+        return
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+
+
 def _is_loopback(address: str) -> bool:
     host = address.removeprefix("ray://").rsplit(":", 1)[0].strip("[]")
     return host in ("127.0.0.1", "localhost", "::1")
@@ -96,6 +109,7 @@ def connect(address: str | None, cpus: int) -> tuple[Any, str]:
             return ray, f"a local Ray on {LOCAL_HOST} ({cpus} CPUs)"
         if _is_loopback(target):
             _stay_on_loopback()
+        _token_auth_like_ray_start()
         ray.init(address=target, configure_logging=False, log_to_driver=False)
     except ArchError:
         raise
@@ -103,7 +117,8 @@ def connect(address: str | None, cpus: int) -> tuple[Any, str]:
         raise ClusterError(
             f"cannot connect to the Ray cluster at {target or 'a new local Ray'}: {type(exc).__name__}: {exc}",
             code="E1704",
-            help="start one with `ray start --head` and set RAY_ADDRESS, or pass --cluster ray://HOST:PORT",
+            help="start one with `ray start --head` and set RAY_ADDRESS, or pass --cluster ray://HOST:PORT; "
+            "a cluster with token authentication needs its token (RAY_AUTH_TOKEN or ~/.ray/auth_token)",
         ) from exc
     return ray, str(target)
 

@@ -22,6 +22,7 @@ from attrs import frozen
 from archc.compiler.files import write_text_atomic
 from archc.compiler.lower import ArchNet
 from archc.dsl.spec import Spec
+from archc.runtime.accelerator import resolve_here
 from archc.runtime.cluster import Executor
 from archc.runtime.data.pairs import PairedImages
 from archc.runtime.threads import torch_threads
@@ -102,9 +103,11 @@ def prepare_features(
             on_event(Event("features", step=done, total=total))
 
     slots = select_slots(spec, slot_names)
+    device = resolve_here(cfg.accelerator)  # the driver's, which may lack the workers' accelerator
     with torch_threads(feature_threads(cfg)):
         cache_features(
-            teacher, spec, slots, {"train": train, "heldout": held}, out / "features", cfg.granularity, on_batch
+            teacher, spec, slots, {"train": train, "heldout": held}, out / "features", cfg.granularity, on_batch,
+            device,
         )
 
 

@@ -119,3 +119,27 @@ def test_the_command_line_distills_on_ray(
 
             got = load_state(bank.root / e.file)
             assert all(torch.equal(got[n], ref[f"{e.slot}={e.candidate}"][n]) for n in got)
+
+
+class _DriverKilled(Exception):
+    pass
+
+
+def test_a_stopped_driver_resumes_on_ray_training_only_what_was_missing(
+    micro: Micro, micro_run: DistillRun, ray_ex: Executor, tmp_path: Path
+) -> None:
+    done: list[str] = []
+
+    def stop_after_three(event: Event) -> None:
+        if event.kind == "done":
+            done.append(event.job or "")
+            if len(done) == 3:
+                raise _DriverKilled
+
+    with pytest.raises(_DriverKilled):
+        _run(micro, tmp_path, ray_ex, stop_after_three)
+    finished = {p.stem for p in (tmp_path / "jobs").glob("*.safetensors")}
+    assert len(finished) >= 3
+    resumed = _run(micro, tmp_path, ray_ex)
+    assert len(resumed.reused) == len(finished) and len(resumed.trained) == 9 - len(finished)
+    _assert_same(resumed, micro_run)
