@@ -19,6 +19,7 @@ import pytest
 START_SECONDS = 60.0
 STOP_SECONDS = 45.0
 STANDIN_PHONE = "device:STANDIN"
+TEMP_DIRS: list[str] = []  # the temp dirs of the clusters these tests started
 
 
 def _free_port() -> int:
@@ -65,6 +66,7 @@ def start_ray(cpus: int = 2) -> tuple[str, subprocess.Popen[bytes], str]:
             stop_ray(process, temp)
             raise RuntimeError(f"ray start failed: {(Path(temp) / 'start.log').read_text()[-2000:]}")
         time.sleep(0.5)
+    TEMP_DIRS.append(temp)
     return f"127.0.0.1:{port}", process, temp
 
 
@@ -81,15 +83,28 @@ def stop_ray(process: subprocess.Popen[bytes], temp: str) -> None:
 
 
 def worker_pids(title: str = "ray::run_item") -> list[int]:
-    """Ray worker processes running a work item now (Ray sets their title to `ray::FUNCTION`)."""
+    """Worker processes of the clusters these tests started that run a work item now (Ray sets
+    their title to `ray::FUNCTION`; their log files live in the cluster's temp dir). Workers of any
+    other Ray on the machine are never listed."""
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if cmdline.startswith(title) and _in_our_cluster(proc):
+                pids.append(int(proc.name))
         except OSError:
             continue
-        if cmdline.startswith(title):
-            pids.append(int(proc.name))
     return pids
+
+
+def _in_our_cluster(proc: Path) -> bool:
+    for fd in (proc / "fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if any(target.startswith(temp) for temp in TEMP_DIRS):
+            return True
+    return False
