@@ -72,7 +72,7 @@ def test_a_failing_stage_is_named_and_earlier_results_kept(run_dir: Path, tmp_pa
 
 def test_the_report_opens_with_the_headline_labelled_crops_and_the_front(run_dir: Path) -> None:
     md = (run_dir / "report.md").read_text()
-    assert md.index("## Headline") < md.index("![Before / after") < md.index("![Pareto front") < md.index("|")
+    assert md.index("## Headline") < md.index("![Before / after") < md.index("![Pareto front") < md.index("\n| ")
     for phrase in ("Device `cpu`: latencies **measured**", "Chosen network (knee)", "Speed-up", "PSNR drop",
                    "Teacher:", "for the blurred input"):
         assert phrase in md.split("## Spec")[0], phrase
