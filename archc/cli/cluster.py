@@ -50,13 +50,27 @@ def open_cluster(cluster: str, jobs: int, threads: int = 1) -> Any:
     return executor
 
 
+def evaluation_threads(cluster: str, jobs: int, threads: int | None) -> int:
+    """Torch threads per evaluation: `threads` when given; else this process's own count with one
+    local job, cores / jobs for a local pool, and 1 on Ray (parallelism comes from its tasks)."""
+    import torch
+
+    from archc.runtime.cluster import cores
+
+    if threads:
+        return threads
+    if cluster != "local":
+        return 1
+    return torch.get_num_threads() if jobs == 1 else max(1, cores() // jobs)
+
+
 def evaluation_executor(cluster: str, jobs: int, threads: int | None) -> Any:
     """The executor of a stage that always runs through one (search): `--cluster local` with one
-    job is this process, with `threads` (default: every core) torch threads per evaluation."""
+    job is this process (see `evaluation_threads` for the thread count)."""
     from archc.runtime.blocks.registry import plugin_files
-    from archc.runtime.cluster import WorkerSetup, check_cluster, cores, open_executor
+    from archc.runtime.cluster import WorkerSetup, check_cluster, open_executor
 
-    n = threads or max(1, cores() // jobs)
-    if check_cluster(cluster) == "local":
+    n = evaluation_threads(check_cluster(cluster), jobs, threads)
+    if cluster == "local":
         return open_executor("local", jobs, WorkerSetup(n, plugin_files()))
     return open_cluster(cluster, jobs, n)

@@ -97,7 +97,9 @@ def _warn_beats_teacher(results: dict[str, Any]) -> None:
               help="Networks proposed per round (q) and evaluated in parallel.")
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True,
               help="Local processes evaluating a round (with --cluster local).")
-@click.option("--threads", type=click.IntRange(1), help="Torch threads per evaluation (default: cores / jobs).")
+@click.option("--threads", type=click.IntRange(1),
+              help="Torch threads per evaluation (default: this process's with --jobs 1, cores / jobs for a "
+                   "local pool, 1 on Ray). The same threads give the same results on every --cluster.")
 @cluster_option
 @allow_weak_teacher_option
 def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str, latency: str | None,
