@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from archc.dsl.errors import ArchError
@@ -126,11 +126,25 @@ def connect(address: str | None, cpus: int) -> tuple[Any, str]:
 def run_item(setup: WorkerSetup, progress: Any, fn: Work, shared: Any, item: Any) -> Any:
     """A work item in a Ray worker: set the process up, route its progress, run it."""
     setup.apply()
-    worker.set_channel(progress.put if progress is not None else None)
+    worker.set_channel(_sender(progress) if progress is not None else None)
     try:
         return fn(shared, item)
     finally:
         worker.set_channel(None)
+        if progress is not None:  # one reply after the item's events: the actor has them all
+            import ray
+
+            ray.get(progress.actor.qsize.remote())
+
+
+def _sender(progress: Any) -> Callable[[Any], None]:
+    """Progress events sent without waiting for the queue actor's reply (a round trip per event
+    would stall short work items); Ray delivers one caller's calls to an actor in order."""
+
+    def send(event: Any) -> None:
+        progress.actor.put_nowait.remote(event)
+
+    return send
 
 
 class RayExecutor(Executor):
