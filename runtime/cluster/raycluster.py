@@ -157,7 +157,7 @@ class RayExecutor(Executor):
         self.setup = setup or WorkerSetup()
         ray = import_ray()
         self._owns = not ray.is_initialized()  # disconnect at close only what this executor connected
-        self.ray, self.where = connect(address, cpus) if self._owns else (ray, "this process's Ray connection")
+        self.ray, self.where = connect(address, cpus) if self._owns else (ray, _connected_to(ray))
         self.workers = int(self.ray.cluster_resources().get("CPU", 1))
         self._remote = self.ray.remote(run_item)
         self._queue: Any = None
@@ -260,6 +260,14 @@ class RayExecutor(Executor):
             self._queue = None
         if self._owns and self.ray.is_initialized():
             self.ray.shutdown()
+
+
+def _connected_to(ray: Any) -> str:
+    """The GCS address of the cluster this process is connected to (a run's later stages reuse it)."""
+    try:
+        return f"connected, {ray.get_runtime_context().gcs_address}"
+    except Exception:  # an older Ray without it: the description is for people only
+        return "this process's Ray connection"
 
 
 def _resource_hint(name: str) -> str:
