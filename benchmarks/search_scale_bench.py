@@ -20,7 +20,7 @@ Goal (issue 12): botorch >= 0.95 at 100 evaluations and ahead of every other str
 Results go to --out (JSON, one entry per strategy and seed, written as each run finishes; a rerun
 skips the entries already there and extends shorter ones, BoTorch's exactly; --include merges other
 result files, e.g. of runs in parallel) and a PNG of hypervolume fraction vs evaluations next to it.
-Seconds per run are scaled to the largest budget.
+`s/run`: mean seconds of the runs that reached the largest budget (an extended run counts both parts).
 """
 
 from __future__ import annotations
@@ -123,8 +123,9 @@ def table(results: list[dict[str, Any]], labels: list[str], budgets: list[int]) 
             sd = statistics.stdev(v) if len(v) > 1 else 0.0
             n = "" if len(v) == len(rows) else f" ({len(v)})"
             cells.append(f"{statistics.mean(v):.3f} ± {sd:.3f}{n}" if v else "-")
-        secs = statistics.mean(r["seconds"] / r["budget"] * max(budgets) for r in rows)
-        lines.append(f"{label:<11}" + "".join(f"{c:>21}" for c in cells) + f"{secs:>9.1f}{len(rows):>7}")
+        full = [r["seconds"] for r in rows if r["budget"] >= max(budgets)]
+        secs = f"{statistics.mean(full):.1f}" if full else "-"
+        lines.append(f"{label:<11}" + "".join(f"{c:>21}" for c in cells) + f"{secs:>9}{len(rows):>7}")
     return "\n".join(lines)
 
 
