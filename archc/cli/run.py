@@ -96,7 +96,8 @@ class _Pipeline:
 @click.option("--weights", type=click.Path(dir_okay=False), help="Teacher weights (default: train one).")
 @click.option("--device", default="cpu", show_default=True, help="Latency device (`archc devices`).")
 @click.option("--budget", type=int, help="Networks the search evaluates (default: the spec's, else 40).")
-@click.option("--strategy", type=click.Choice(["botorch", "random", "nsga2"]), default="botorch", show_default=True)
+@click.option("--strategy", type=click.Choice(["botorch", "random", "nsga2", "tpe"]), default="botorch",
+              show_default=True)
 @click.option("--pick", default="knee", show_default=True, help="Network to export: knee, fastest, best-under=MS.")
 @click.option("--train-minutes", type=float, default=15.0, show_default=True, help="Teacher training time.")
 @click.option("--distill-iters", type=int, default=300, show_default=True)
