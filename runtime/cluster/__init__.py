@@ -8,6 +8,8 @@ the backend: items are independent, seeded by what they are, and run with the sa
 
 from __future__ import annotations
 
+import os
+
 from archc.dsl.diagnostics import did_you_mean
 
 from .base import Executor, Resources, WorkerSetup
@@ -58,8 +60,6 @@ def open_executor(cluster: str = "local", jobs: int = 1, setup: WorkerSetup | No
 
 def cores() -> int:
     """The CPU cores this process may run on."""
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 

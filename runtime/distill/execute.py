@@ -7,13 +7,12 @@ a job reads the teacher features from the run folder and writes its own result f
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from attrs import frozen
 
-from archc.runtime.cluster import ClusterError, Executor, Resources, WorkerSetup, open_executor, report
+from archc.runtime.cluster import ClusterError, Executor, Resources, WorkerSetup, cores, open_executor, report
 
 from .config import DistillConfig
 from .worker import JobTask, run_job
@@ -34,10 +33,6 @@ class Event:
 
 
 EventCallback = Callable[[Event], None]
-
-
-def cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def threads_per_job(cfg: DistillConfig) -> int:
