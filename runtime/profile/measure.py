@@ -18,6 +18,7 @@ import attrs
 from attrs import field, frozen
 
 from archc.dsl.errors import ProfileError
+from archc.runtime.accelerator import cpu_model
 
 KINDS = ("measured", "modelled", "remote")
 
@@ -152,22 +153,11 @@ def measure(run: Callable[[], object], p: Protocol, record: Mapping[str, Any]) -
     return Measurement(med * 1e3, "measured", (q75 - q25) * 1e3, len(samples), stable, dict(record), extra)
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
     return {
         "host": platform.node(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "logical_cpus": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),
