@@ -22,12 +22,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from distill_bench import TINY, _data, _max_diff, _teacher
+from distill_bench import _data, _distill, _max_diff, _teacher
 
-import archc
-from archc.runtime.cluster import Executor, WorkerSetup, open_executor
-from archc.runtime.data.datasets import open_dataset
-from archc.runtime.distill import DistillConfig, DistillRun, Event, distill
+from archc.runtime.cluster import WorkerSetup, open_executor
+from archc.runtime.distill import DistillRun
 
 
 def cpu_flags() -> str:
@@ -36,40 +34,15 @@ def cpu_flags() -> str:
     return ", ".join(f for f in wanted if f in flags) or "unknown"
 
 
-def _timed(
-    args: argparse.Namespace, data: Path, teacher: Path, out: Path, ex: Executor | None
-) -> tuple[float, float, DistillRun]:
-    """(wall seconds, jobs-phase seconds, the run)."""
-    shutil.rmtree(out, ignore_errors=True)
-    spec = archc.parse(TINY)
-    cfg = DistillConfig(iters=args.iters, batch=8, crop=64, crops_per_image=4, jobs=2, threads=1)
-    first: list[float] = []
-
-    def on_event(e: Event) -> None:
-        if e.kind == "start" and not first:
-            first.append(time.perf_counter())
-
-    t0 = time.perf_counter()
-    run = distill(
-        spec,
-        archc.build(spec, weights=teacher),
-        teacher,
-        open_dataset(data, split="train"),
-        out,
-        cfg,
-        on_event=on_event,
-        executor=ex,
-    )
-    end = time.perf_counter()
-    return end - t0, end - (first[0] if first else t0), run
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data")
     p.add_argument("--teacher")
     p.add_argument("--teacher-iters", type=int, default=300)
     p.add_argument("--iters", type=int, default=200, help="steps per surrogate")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--crop", type=int, default=64)
+    p.add_argument("--crops-per-image", type=int, default=4)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--workdir")
     args = p.parse_args(argv)
@@ -89,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         for r in range(args.repeats):
             order = list(zip(rates, (local_ex, ray_ex), strict=True))
             for name, ex in order if r % 2 == 0 else order[::-1]:
-                wall, phase, run = _timed(args, data, teacher, work / f"{name.split()[0]}{r}", ex)
+                wall, first, run = _distill(args, data, teacher, work / f"{name.split()[0]}{r}", 2, 1, ex)
+                phase = wall - first
                 rates[name].append(len(run.trained) / phase)
                 runs[name] = run
                 print(

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from archc.runtime.cluster import Executor
 from archc.runtime.distill import DistillRun
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,9 +57,16 @@ def _teacher(args: argparse.Namespace, work: Path, data: Path) -> Path:
 
 
 def _distill(
-    args: argparse.Namespace, data: Path, teacher: Path, out: Path, jobs: int, threads: int | None = None
+    args: argparse.Namespace,
+    data: Path,
+    teacher: Path,
+    out: Path,
+    jobs: int,
+    threads: int | None = None,
+    executor: Executor | None = None,
 ) -> tuple[float, float, DistillRun]:
-    """(wall seconds, seconds until the first job started, the run)."""
+    """(wall seconds, seconds until the first job started, the run); the jobs run on `executor`
+    (default: `jobs` local processes)."""
     import archc
     from archc.runtime.data.datasets import open_dataset
     from archc.runtime.distill import DistillConfig, Event, distill
@@ -88,6 +96,7 @@ def _distill(
         out,
         cfg,
         on_event=on_event,
+        executor=executor,
     )
     return time.perf_counter() - start, first[0] if first else float("nan"), run
 

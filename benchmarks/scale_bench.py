@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from cluster_bench import cpu_flags
 from PIL import Image
 
 import archc
@@ -50,12 +51,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "nafnet_gopro.arch"
 H, W = 720, 1280
 SCALE = {"feature_frames": 420, "score_frames": 100, "gopro_test_frames": 1111, "networks": 200, "iters": 400}
-
-
-def cpu_flags() -> str:
-    flags = set(Path("/proc/cpuinfo").read_text().split()) if Path("/proc/cpuinfo").exists() else set()
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
-    return ", ".join(f for f in wanted if f in flags) or "unknown"
 
 
 def write_frames(root: Path, split: str, n: int, seed: int) -> None:
@@ -90,8 +85,12 @@ def _features_and_jobs(args: argparse.Namespace, work: Path, teacher: Path, acce
     t0 = time.perf_counter()
     run = distill(spec, model, teacher, pairs, work / "distill", cfg, sorted(set(sample)), on_event)
     end = time.perf_counter()
-    return {"features_s": marks["features"] - t0, "jobs_s": end - marks["jobs"], "jobs": float(len(run.trained)),
-            "all_jobs": float(len(jobs))}
+    return {
+        "features_s": marks["features"] - t0,
+        "jobs_s": end - marks["jobs"],
+        "jobs": float(len(run.trained)),
+        "all_jobs": float(len(jobs)),
+    }
 
 
 def _score(args: argparse.Namespace, work: Path, teacher: Path, accelerator: str) -> float:
