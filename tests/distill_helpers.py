@@ -6,6 +6,7 @@ trivial)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -53,6 +54,17 @@ for _cmd in (distill_cmd, finetune_cmd):
 
 def run_cli(*args: object) -> Result:
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def distill_cli(micro: Any, out: Path, *extra: object) -> Result:
+    """`archc distill` of a micro fixture (its spec, teacher and data) into `out`, then `extra`."""
+    return run_cli("distill", micro.spec, "--weights", micro.teacher, "--data", micro.data, "--out", out, *extra)
+
+
+def config_flags(cfg: DistillConfig) -> list[object]:
+    """The command-line flags that train with `cfg`'s settings."""
+    return ["--iters", cfg.iters, "--batch", cfg.batch, "--crop", cfg.crop, "--crops-per-image",
+            cfg.crops_per_image, "--fraction", cfg.fraction, "--threads", cfg.threads or 1]
 
 
 def write_spec(root: Path) -> Path:

@@ -10,7 +10,7 @@ from conftest import Micro
 
 from archc.compiler.weights import read_metadata
 
-from distill_helpers import run_cli
+from distill_helpers import distill_cli, run_cli
 
 FAST_FLAGS = [
     "--iters",
@@ -30,8 +30,7 @@ FAST_FLAGS = [
 
 def _distill(micro: Micro, out: Path, *extra: object) -> Result:
     """`archc distill` of the micro teacher into `out` with the fast flags."""
-    return run_cli("distill", micro.spec, "--weights", micro.teacher, "--data", micro.data, "--out", out, *extra,
-                   *FAST_FLAGS)
+    return distill_cli(micro, out, *extra, *FAST_FLAGS)
 
 
 def _eval_with_bank(micro: Micro, bank: Path, choice: str, *extra: object) -> Result:

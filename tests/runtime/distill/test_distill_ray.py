@@ -13,12 +13,13 @@ import torch
 from conftest import Micro
 
 import archc
+from archc.compiler.weights import load_state
 from archc.runtime.cluster import Executor, open_executor
 from archc.runtime.data.datasets import open_dataset
-from archc.runtime.distill import DistillRun, Event, distill
+from archc.runtime.distill import DistillRun, Event, distill, load_bank
 from archc.runtime.distill.execute import worker_setup
 
-from distill_helpers import FAST, run_cli
+from distill_helpers import FAST, config_flags, distill_cli
 from ray_helpers import worker_pids
 
 
@@ -30,8 +31,6 @@ def ray_ex(ray_cluster: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Execut
 
 
 def _tensors(run: DistillRun) -> dict[str, dict[str, torch.Tensor]]:
-    from archc.compiler.weights import load_state
-
     return {f"{e.slot}={e.candidate}": load_state(run.bank.root / e.file) for e in run.bank.entries if e.file}
 
 
@@ -83,40 +82,12 @@ def test_the_command_line_distills_on_ray(
     micro: Micro, micro_run: DistillRun, ray_cluster: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("RAY_ADDRESS", ray_cluster)
-    result = run_cli(
-        "distill",
-        micro.spec,
-        "--weights",
-        micro.teacher,
-        "--data",
-        micro.data,
-        "--out",
-        tmp_path,
-        "--iters",
-        FAST.iters,
-        "--batch",
-        FAST.batch,
-        "--crop",
-        FAST.crop,
-        "--crops-per-image",
-        FAST.crops_per_image,
-        "--fraction",
-        FAST.fraction,
-        "--threads",
-        1,
-        "--no-report",
-        "--cluster",
-        "ray",
-    )
+    result = distill_cli(micro, tmp_path, *config_flags(FAST), "--no-report", "--cluster", "ray")
     assert result.exit_code == 0, result.output
-    from archc.runtime.distill import load_bank
-
     bank = load_bank(tmp_path / "surrogates")
     ref = _tensors(micro_run)
     for e in bank.entries:
         if e.file:
-            from archc.compiler.weights import load_state
-
             got = load_state(bank.root / e.file)
             assert all(torch.equal(got[n], ref[f"{e.slot}={e.candidate}"][n]) for n in got)
 
