@@ -227,8 +227,9 @@ class RayExecutor(Executor):
                     yield i, self._result(ref, items[i])
             self._drain(queue, on_progress)
         finally:
+            # force: a worker interrupted mid-item (mid-import even) is not fit to run the next one
             for ref in pending:
-                self.ray.cancel(ref)
+                self.ray.cancel(ref, force=True)
 
     def _result(self, ref: Any, item: Any) -> Any:
         from ray.exceptions import RayTaskError
