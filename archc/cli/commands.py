@@ -28,6 +28,7 @@ COMMANDS: dict[str, str | tuple[str, ...]] = {
     "search": ("search_cmd", "export_cmd"),
     "profile": "profile_cmd",
     "devices": "devices_cmd",
+    "pretrained": "pretrained_cmd",
     "calibrate": "calibrate_cmd",
     "saliency": "saliency_cmd",
     "explain": "explain_cmd",

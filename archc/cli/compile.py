@@ -18,6 +18,7 @@ from archc.compiler.ir import ir_to_dot, ir_to_json, to_ir
 from archc.dsl.spec import Spec
 
 from .output import console, human, print_json
+from .params import WEIGHTS
 
 EMITS = ("onnx", "ir", "dot", "counts")
 
@@ -116,7 +117,7 @@ def _chosen_passes(level: int, text: str | None) -> tuple[str, ...]:
 @click.command("compile")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--choice", "choices", multiple=True, help="SLOT=BLOCK (repeatable, or `a=x;b=y`).")
-@click.option("--weights", type=click.Path(dir_okay=False), help="Checkpoint to load (NAFNet .pth or .safetensors).")
+@click.option("--weights", type=WEIGHTS, help="Checkpoint to load (NAFNet .pth or .safetensors).")
 @click.option("--surrogates", type=click.Path(file_okay=False),
               help="Surrogate bank from `archc distill` (RUN/surrogates); --weights is its teacher.")
 @click.option("--out", "out", type=click.Path(file_okay=False), help="Folder to write ONNX, IR and counts into.")

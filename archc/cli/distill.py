@@ -17,6 +17,7 @@ from .accel import accelerator_option, amp_option, where_to_run
 from .cluster import check_cluster_option, cluster_option, open_cluster
 from .heartbeat import Heartbeat
 from .output import console, print_json
+from .params import WEIGHTS
 from .teacher import allow_weak_teacher_option, check_teacher
 
 
@@ -128,7 +129,7 @@ def _report(
 
 @click.command("distill")
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--weights", required=True, type=click.Path(dir_okay=False), help="The teacher's weights.")
+@click.option("--weights", required=True, type=WEIGHTS, help="The teacher's weights.")
 @click.option(
     "--data",
     required=True,

@@ -14,6 +14,7 @@ from archc.compiler.choice import canonical_choice
 
 from .accel import accelerator_option, amp_option, place, workers_option
 from .output import console
+from .params import WEIGHTS
 
 
 def _val_psnr(model: object, data: str, images: int) -> float:
@@ -25,7 +26,7 @@ def _val_psnr(model: object, data: str, images: int) -> float:
 
 @click.command("finetune")
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--weights", required=True, type=click.Path(dir_okay=False), help="The teacher's weights.")
+@click.option("--weights", required=True, type=WEIGHTS, help="The teacher's weights.")
 @click.option("--surrogates", required=True, type=click.Path(file_okay=False), help="Bank from `archc distill`.")
 @click.option("--choice", "choices", multiple=True, help="SLOT=BLOCK (repeatable, or `a=x;b=y`).")
 @click.option("--data", required=True, type=click.Path(file_okay=False), help="Dataset folder (train split used).")

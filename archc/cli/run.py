@@ -33,6 +33,7 @@ from archc.dsl.errors import ArchError
 from .accel import accelerator_option, amp_option
 from .cluster import cluster_option, open_cluster
 from .output import console, err_console
+from .params import WEIGHTS
 from .teacher import allow_weak_teacher_option, check_teacher
 
 # The teacher's recipe for a 15-minute CPU budget: twice NAFNet's peak lr (4e-3 scored the same
@@ -93,7 +94,7 @@ class _Pipeline:
 @click.command("run")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--data", type=click.Path(file_okay=False), help="Dataset (default: build a synthetic blur set).")
-@click.option("--weights", type=click.Path(dir_okay=False), help="Teacher weights (default: train one).")
+@click.option("--weights", type=WEIGHTS, help="Teacher weights (default: train one).")
 @click.option("--device", default="cpu", show_default=True, help="Latency device (`archc devices`).")
 @click.option("--budget", type=int, help="Networks the search evaluates (default: the spec's, else 40).")
 @click.option("--strategy", type=click.Choice(["botorch", "random", "nsga2", "tpe"]), default="botorch",

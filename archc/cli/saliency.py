@@ -26,6 +26,7 @@ from archc.runtime.saliency.units import block_units, slot_units
 from .accel import accelerator_option
 from .heartbeat import Heartbeat
 from .output import console, human
+from .params import WEIGHTS
 from .teacher import allow_weak_teacher_option, check_teacher
 
 PHASES = {"first_order": "gradients", "grasp": "grasp (H g)", "synflow": "synflow", "ablation": "ablation"}
@@ -113,7 +114,7 @@ def _resolved_marks(spec: Spec, data: Mapping[str, Any], out: Path) -> dict[str,
 
 @click.command("saliency")
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--weights", required=True, type=click.Path(dir_okay=False), help="Trained weights to score.")
+@click.option("--weights", required=True, type=WEIGHTS, help="Trained weights to score.")
 @click.option("--data", required=True, type=click.Path(file_okay=False), help="Dataset folder.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder for saliency.json/.png.")
 @click.option(

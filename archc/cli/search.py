@@ -18,6 +18,7 @@ from .accel import accelerator_option, where_to_run
 from .cluster import check_cluster_option, cluster_option, evaluation_executor
 from .heartbeat import Heartbeat
 from .output import console
+from .params import WEIGHTS
 from .teacher import allow_weak_teacher_option, check_teacher
 
 
@@ -75,7 +76,7 @@ def _warn_beats_teacher(results: dict[str, Any]) -> None:
 
 @click.command("search")
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--weights", required=True, type=click.Path(dir_okay=False), help="Teacher weights.")
+@click.option("--weights", required=True, type=WEIGHTS, help="Teacher weights.")
 @click.option("--surrogates", required=True, type=click.Path(file_okay=False), help="Surrogate bank folder.")
 @click.option("--data", required=True, type=click.Path(file_okay=False), help="Dataset (its test split validates).")
 @click.option("--device", default="cpu", show_default=True)

@@ -16,6 +16,7 @@ from archc.compiler.ir import to_ir
 
 from .accel import accelerator_option, amp_option, place, workers_option
 from .output import console, print_json
+from .params import WEIGHTS
 
 ENSEMBLE_HELP = "Average the restorations of the 8 flips and rotations (8x the time; not NAFNet's protocol)."
 
@@ -33,7 +34,7 @@ def _open(data: str, split: str):  # type: ignore[no-untyped-def]
 @click.option("--iters", type=int, help="Training steps.")
 @click.option("--minutes", type=float, help="Training wall time (the cosine schedule follows it).")
 @click.option("--choice", "choices", multiple=True, help="SLOT=BLOCK (repeatable).")
-@click.option("--weights", type=click.Path(dir_okay=False), help="Start from these weights.")
+@click.option("--weights", type=WEIGHTS, help="Start from these weights.")
 @click.option("--batch", type=int, default=16, show_default=True)
 @click.option("--crop", type=int, default=96, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True)
@@ -86,7 +87,7 @@ def train_cmd(spec: str, data: str, out: str, iters: int | None, minutes: float 
 
 @click.command("eval")
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--weights", required=True, type=click.Path(dir_okay=False))
+@click.option("--weights", required=True, type=WEIGHTS)
 @click.option("--surrogates", type=click.Path(file_okay=False),
               help="Surrogate bank from `archc distill` (RUN/surrogates); --weights is its teacher.")
 @click.option("--data", "datas", required=True, multiple=True, type=click.Path(file_okay=False))
@@ -133,7 +134,7 @@ def eval_cmd(spec: str, weights: str, surrogates: str | None, datas: Sequence[st
 @click.command("deblur")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--weights", required=True, type=click.Path(dir_okay=False))
+@click.option("--weights", required=True, type=WEIGHTS)
 @click.option("--surrogates", type=click.Path(file_okay=False),
               help="Surrogate bank from `archc distill` (RUN/surrogates); --weights is its teacher.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the restored PNGs.")

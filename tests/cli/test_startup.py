@@ -50,6 +50,7 @@ def _loaded(*args: str) -> list[str]:
         ("check", "specs/nafnet_gopro.arch"),
         ("check", "--format", "json", "tests/golden/errors/several_errors.arch"),
         ("blocks",),
+        ("pretrained",),
     ],
     ids=" ".join,
 )
