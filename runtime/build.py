@@ -10,8 +10,8 @@ from torch import nn
 from archc.compiler.frontend import ChoiceLike, as_spec, choice_of
 from archc.compiler.ir import to_ir
 from archc.compiler.lower import ArchNet, lower
-from archc.compiler.tlc import apply_tlc
 from archc.compiler.pretrained import resolve as resolve_pretrained
+from archc.compiler.tlc import apply_tlc
 from archc.compiler.weights import apply_state, load_state
 from archc.dsl.spec import Spec
 
@@ -28,10 +28,11 @@ def build(
     """The torch module of `spec` with `choice` applied.
 
     `weights` may be an official NAFNet checkpoint (`.pth`, dict under `params`), an archc
-    `.safetensors` file or `pretrained:NAME` (weights that ship with archc, `archc pretrained`). `tlc_train_size=(H, W)` applies NAFNet's test-time local converter for a
-    network trained on H x W crops (the module is then returned in eval mode). `surrogates` is a
-    bank folder from `archc distill`: `weights` is then its teacher, and every chosen slot that does
-    not keep its original block takes the bank's trained surrogate (DistillError if it has none).
+    `.safetensors` file or `pretrained:NAME` (weights that ship with archc, `archc pretrained`).
+    `tlc_train_size=(H, W)` applies NAFNet's test-time local converter for a network trained on
+    H x W crops (the module is then returned in eval mode). `surrogates` is a bank folder from
+    `archc distill`: `weights` is then its teacher, and every chosen slot that does not keep its
+    original block takes the bank's trained surrogate (DistillError if it has none).
     A network whose weights cannot fit in free memory is refused first (MemoryLimitError, E1521).
     """
     s = as_spec(spec)

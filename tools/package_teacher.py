@@ -43,8 +43,9 @@ def _sha256(path: Path) -> str:
 
 def _commands(spec: str, data: str, run: str, cfg: dict[str, Any], seed: int, threads: int) -> list[str]:
     length = f"--minutes {cfg['minutes']:g}" if cfg.get("minutes") else f"--iters {cfg['iters']}"
-    train = (f"OMP_NUM_THREADS={threads} archc train {spec} --data {data} --out {run} {length} --batch {cfg['batch']} --crop {cfg['crop']} "
-             f"--lr {cfg['lr']:g} --warmup {cfg['warmup']:g} --ema {cfg['ema']:g} --seed {cfg['seed']}")
+    train = (f"OMP_NUM_THREADS={threads} archc train {spec} --data {data} --out {run} {length} "
+             f"--batch {cfg['batch']} --crop {cfg['crop']} --lr {cfg['lr']:g} --warmup {cfg['warmup']:g} "
+             f"--ema {cfg['ema']:g} --seed {cfg['seed']}")
     return [f"archc data synth --out {data} --seed {seed}", train]
 
 
@@ -126,8 +127,9 @@ def main() -> None:
     card = _card(args, trained, meta, scores, sum(p.numel() for p in model.parameters()), weights)
     out = args.dest / args.name
     out.mkdir(parents=True, exist_ok=True)
-    for src, name in ((weights, "weights.safetensors"), (Path(args.spec), "spec.arch"),
-                      (args.run / "gain_curve.png", "gain_curve.png"), (args.run / "gain_curve.json", "gain_curve.json")):
+    files = {"weights.safetensors": weights, "spec.arch": Path(args.spec),
+             "gain_curve.png": args.run / "gain_curve.png", "gain_curve.json": args.run / "gain_curve.json"}
+    for name, src in files.items():
         if src.is_file():
             with atomic_path(out / name) as tmp:
                 shutil.copyfile(src, tmp)

@@ -26,8 +26,9 @@ def _table(rows: list[Pretrained]) -> None:
         table.add_column(col, justify="left" if col in ("--weights", "trained on") else "right")
     for p in rows:
         t = p.test
-        table.add_row(f"{PREFIX}{p.name}", f"{p.card['parameters']:,}", f"{t['psnr']:.2f} dB", f"{t['input_psnr']:.2f} dB",
-                      f"{t['gain_db']:+.2f} dB", f"{p.card['steps']:,}", p.card["data"]["command"])
+        table.add_row(f"{PREFIX}{p.name}", f"{p.card['parameters']:,}", f"{t['psnr']:.2f} dB",
+                      f"{t['input_psnr']:.2f} dB", f"{t['gain_db']:+.2f} dB", f"{p.card['steps']:,}",
+                      p.card["data"]["command"])
     console.print(table)
     console.print("`archc pretrained NAME` shows a model card; `--write-spec FILE` writes the spec its weights fit")
 
