@@ -28,6 +28,7 @@ import click
 
 from archc.api import parse
 from archc.compiler.files import write_text_atomic
+from archc.dsl.check import SALIENCY_METRICS
 from archc.dsl.errors import ArchError
 
 from .accel import accelerator_option, amp_option
@@ -101,7 +102,15 @@ class _Pipeline:
               show_default=True)
 @click.option("--pick", default="knee", show_default=True, help="Network to export: knee, fastest, best-under=MS.")
 @click.option("--train-minutes", type=float, default=15.0, show_default=True, help="Teacher training time.")
-@click.option("--distill-iters", type=int, default=300, show_default=True)
+@click.option("--distill-iters", type=int, default=300, show_default=True, help="Training steps per surrogate.")
+@click.option("--distill-fraction", type=float, default=0.25, show_default=True,
+              help="Share of the training pairs the surrogates learn from.")
+@click.option("--saliency-batches", type=click.IntRange(1), default=4, show_default=True,
+              help="Batches the gradient saliency measures average over.")
+@click.option("--saliency-metrics", default=",".join(SALIENCY_METRICS), show_default=True,
+              help="Comma-separated saliency metrics.")
+@click.option("--ablate/--no-ablate", default=True, show_default=True,
+              help="Measure each block's PSNR drop when removed (tells which saliency metric to trust).")
 @click.option("--jobs", type=int, default=2, show_default=True, help="Parallel surrogate trainings.")
 @click.option("--size", nargs=2, type=int, default=(256, 256), show_default=True, help="Profiling input H W.")
 @click.option("--val-images", type=int, default=8, show_default=True,
@@ -118,7 +127,8 @@ class _Pipeline:
 def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None, device: str, budget: int | None,
             strategy: str, pick: str, train_minutes: float, distill_iters: int, jobs: int, size: tuple[int, int],
             val_images: int, seed: int, out: str, accelerator: str = "auto", amp: str = "off",
-            cluster: str = "local", batch: int = 1, allow_weak_teacher: bool = False) -> None:
+            cluster: str = "local", batch: int = 1, allow_weak_teacher: bool = False, distill_fraction: float = 0.25,
+            saliency_batches: int = 4, saliency_metrics: str = ",".join(SALIENCY_METRICS), ablate: bool = True) -> None:
     """Run the whole method on SPEC: data, teacher, saliency, latency, surrogates, search, export, report.
     Torch stages run on --accelerator; the teacher and the surrogates train with --amp; profiling,
     distillation and the search's rounds run on --cluster (one connection for the whole run)."""
@@ -159,14 +169,16 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
         checked, str(teacher), str(data_dir), val_images, VAL_CROP, allow_weak_teacher, accelerator).to_json())
     p.stage("saliency", run_dir / "saliency" / "saliency.json", lambda: p.invoke(
         saliency_cli.saliency_cmd, spec=spec, weights=str(teacher), data=str(data_dir),
-        out=str(run_dir / "saliency"), count=4, crop=64, ablate=True, val_images=val_images, val_crop=128,
+        out=str(run_dir / "saliency"), count=saliency_batches, crop=64, metrics=saliency_metrics, ablate=ablate,
+        val_images=val_images, val_crop=128,
         seed=seed, accelerator=accelerator, allow_weak_teacher=allow_weak_teacher))
     p.stage("profile", run_dir / "profile" / "latency.json", lambda: p.invoke(
         profile_cli.profile_cmd, spec=spec, device=device, size=size, out=str(run_dir / "profile"), resume=True,
         cluster=cluster))
     p.stage("distill", run_dir / "distill" / "distill.json", lambda: p.invoke(
         distill_cli.distill_cmd, spec=spec, weights=str(teacher), data=str(data_dir), out=str(run_dir / "distill"),
-        jobs=jobs, iters=distill_iters, val_images=val_images, seed=seed, accelerator=accelerator, amp=amp,
+        jobs=jobs, iters=distill_iters, fraction=distill_fraction, val_images=val_images, seed=seed,
+        accelerator=accelerator, amp=amp,
         cluster=cluster, allow_weak_teacher=allow_weak_teacher))
     n = budget or (checked.search.budget if checked.search and checked.search.budget else 40)
     p.stage("search", run_dir / "search" / "search.json", lambda: p.invoke(

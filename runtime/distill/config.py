@@ -63,7 +63,7 @@ class DistillConfig:
 def _checks(c: DistillConfig) -> list[tuple[bool, str]]:
     return [
         (not 0.0 < c.fraction <= 1.0, f"--fraction must be in (0, 1], not {c.fraction}"),
-        (c.iters < 1, f"--iters must be positive, not {c.iters}"),
+        (c.iters < 0, f"--iters must be 0 (candidates as initialised) or more, not {c.iters}"),
         (c.batch < 1, f"--batch must be positive, not {c.batch}"),
         (c.crop < 1, f"--crop must be positive, not {c.crop}"),
         (c.crops_per_image < 1, f"--crops-per-image must be positive, not {c.crops_per_image}"),

@@ -139,7 +139,8 @@ def fit(
     """Train the job's surrogate (seeded by `seed`; initialised from `teacher` tensors when given).
 
     `train`, `held`: cached feature arrays `boundaries x N x C x h x w`; `boundaries` picks the
-    job's input and output maps. A candidate without tensors is not trained (0 steps).
+    job's input and output maps. A candidate without tensors is not trained (0 steps), nor is any
+    candidate when `cfg.iters` is 0 (it is plugged in as initialised: the no-distillation ablation).
     """
     start = time.perf_counter()
     device = resolve(cfg.accelerator)
@@ -150,7 +151,8 @@ def fit(
     hint = f"a smaller --batch (now {cfg.batch}) or --crop (now {cfg.crop}), or fewer --jobs on one GPU"
     with out_of_memory_as_error(f"training the surrogate {job.candidate} of {job.slot}", device, hint):
         module.to(device)
-        loss = train_steps(module, train, boundaries, cfg, seed, on_step) if trainable else None
+        trained = trainable and cfg.iters > 0
+        loss = train_steps(module, train, boundaries, cfg, seed, on_step) if trained else None
         nmse, rel = measure_fit(module, held, boundaries, cfg.batch)
-    steps = cfg.iters if trainable else 0
+    steps = cfg.iters if trained else 0
     return module.cpu(), FitStats(steps, loss, nmse, rel, time.perf_counter() - start, inherited)

@@ -107,3 +107,13 @@ def test_one_run_at_a_time_per_folder(micro: Micro, tmp_path: Path) -> None:
         _run(micro, tmp_path, slots=["dec1"])
     assert err.value.diagnostics[0].code == "E1112"
     assert _run(micro, tmp_path, attrs.evolve(FAST, iters=1), slots=["dec1"]).trained  # the lock is released
+
+
+def test_zero_iters_plugs_candidates_in_as_initialised(micro: Micro, micro_run: DistillRun, tmp_path: Path) -> None:
+    """The no-distillation ablation: every candidate is saved as built (same seed, no step taken)."""
+    untrained = _run(micro, tmp_path, attrs.evolve(FAST, iters=0))
+    assert {e.steps for e in untrained.bank.entries} == {0}
+    before, after = _tensors(untrained), _tensors(micro_run)
+    assert before.keys() == after.keys()
+    moved = [k for k in before if any(not torch.equal(before[k][n], after[k][n]) for n in before[k])]
+    assert moved  # the distilled run did train; the untrained one kept what it was given
