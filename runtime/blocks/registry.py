@@ -134,7 +134,7 @@ def all_blocks() -> dict[str, BlockDef]:
     return dict(sorted(_REGISTRY.items()))
 
 
-_BUILTIN = ("naf", "naf_relu", "naf_bn", "dsconv", "mbconv", "identity", "baseline")
+_BUILTIN = ("naf", "naf_relu", "naf_bn", "dsconv", "mbconv", "identity", "baseline", "restormer")
 _loaded = False
 
 

@@ -66,9 +66,9 @@ search over a {
   skip concat_reduce(bias=off)  # every level
   skip level 1: concat
   residual feature(bias=off) pad none checkpoint restormer
-  encoder e1: naf(sca=off) encoder e2: naf middle m: dsconv x2
+  encoder e1: restormer(heads=2, ffn=1.5, norm=biasfree) encoder e2: naf middle m: restormer(ffn=2, bias=on) x2
   decoder d2: naf decoder d1: dsconv
-  refine r: naf x2  # after the decoders
+  refine r: restormer x2  # after the decoders
 }
 """,
     "crlf": "arch a {\r\n    # windows\r\n    encoder e: naf\r\n    middle m: naf\r\n    decoder d: naf\r\n}\r\n",
