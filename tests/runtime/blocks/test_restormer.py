@@ -135,7 +135,8 @@ def test_equals_independent_reference(spec: str, kwargs: dict[str, object]) -> N
     text = (SPECS / spec).read_text()
     norm = kwargs.pop("norm", None)
     if norm:
-        text = text.replace("restormer x", f"restormer(norm={norm}) x").replace("restormer\n", f"restormer(norm={norm})\n")
+        text = text.replace("restormer x", f"restormer(norm={norm}) x")
+        text = text.replace("restormer\n", f"restormer(norm={norm})\n")
         text = text.replace("=2)", f"=2, norm={norm})").replace("=4)", f"=4, norm={norm})").replace(
             "=8)", f"=8, norm={norm})")
     if kwargs.get("dual_pixel"):
