@@ -3,6 +3,11 @@ hand-written NAFNet (tests/reference_nafnet.py), in ONNX Runtime and in torch, 1
 interleaved in one process; plus what each inference pass does to the graph.
 
     .venv/bin/python benchmarks/compile_bench.py [--spec specs/nafnet_gopro.arch] [--size 256] [--repeats 7]
+    .venv/bin/python benchmarks/compile_bench.py --spec specs/restormer_deblur.arch --size 128
+
+A spec that declares `checkpoint restormer` is measured against the hand-written Restormer of
+tests/reference_restormer.py instead (weights moved across by the checkpoint layout), and its
+fixture check is restormer_tiny's.
 
 Prints figures; asserts nothing. Goals (issue 14): speed ratio >= 1.3 in ONNX Runtime and >= 1.5 in
 torch, with the optimized network within 1e-4 of the official fixture's output; front end < 1 s.
@@ -36,6 +41,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import archc  # noqa: E402
 from archc.api import parse_file  # noqa: E402
 from archc.compiler.ir import to_ir  # noqa: E402
+from archc.compiler.layouts import to_network_keys  # noqa: E402
 from archc.compiler.lower import lower  # noqa: E402
 from archc.compiler.onnx_export import to_onnx_model  # noqa: E402
 from archc.compiler.passes import optimize, passes_for  # noqa: E402
@@ -44,6 +50,7 @@ from archc.runtime.blocks import all_blocks  # noqa: E402
 
 from helpers import fixture  # noqa: E402
 from reference_nafnet import RefNAFNet  # noqa: E402
+from reference_restormer import RefRestormer  # noqa: E402
 
 REORDERS = ("ReorderInput", "ReorderOutput")
 
@@ -56,7 +63,21 @@ def _front_end(spec_path: Path) -> float:
     return time.perf_counter() - t0
 
 
-def _reference_for(spec: Any) -> RefNAFNet:
+def _is_restormer(spec: Any) -> bool:
+    return bool(spec.ops.checkpoint == "restormer")
+
+
+def _restormer_for(spec: Any) -> RefRestormer:
+    stages = (*spec.by_role("encoder"), *spec.by_role("middle"))
+    block = spec.stages[0].block.params
+    return RefRestormer(spec.in_channels, spec.out_channels, spec.width, tuple(s.repeat for s in stages),
+                        spec.by_role("refine")[0].repeat, tuple(s.block.params.heads for s in stages), block.ffn,
+                        block.bias, block.norm == "withbias", spec.residual == "feature")
+
+
+def _reference_for(spec: Any) -> torch.nn.Module:
+    if _is_restormer(spec):
+        return _restormer_for(spec)
     enc = [s.repeat for s in spec.by_role("encoder")]
     dec = [s.repeat for s in spec.by_role("decoder")]
     return RefNAFNet(spec.width, enc, spec.by_role("middle")[0].repeat, dec)
@@ -118,6 +139,22 @@ def _per_pass(built: torch.nn.Module, ref: torch.nn.Module, tmp: Path) -> None:
               f"  (Transpose {ops['Transpose']}, Split {ops['Split']}, Add {ops['Add']}, Mul {ops['Mul']})")
 
 
+def _restormer_fixture_check() -> None:
+    folder = ROOT / "tests" / "fixtures" / "unet_families"
+    tiny = archc.build(ROOT / "specs" / "restormer_tiny.arch").eval()
+    state = torch.load(folder / "restormer_tiny_state.pt", weights_only=True)
+    tiny.load_state_dict(to_network_keys(state, archc.compile_ir(ROOT / "specs" / "restormer_tiny.arch"),
+                                         frozenset(tiny.state_dict())), strict=True)
+    x = torch.load(folder / "restormer_tiny_input.pt", weights_only=True)
+    exp = torch.load(folder / "restormer_tiny_output.pt", weights_only=True).numpy()
+    proto, _ = to_onnx_model(tiny, sample=(40, 56), passes=passes_for(2, "onnx"))
+    y_ort = _session(proto).run(None, {"image": x.numpy()})[0]
+    with torch.inference_mode():
+        y_torch = optimize(tiny, level=2, target="torch")(x).numpy()
+    print(f"official fixture (restormer_tiny): max |optimized - official| = {np.abs(y_ort - exp).max():.2e} "
+          f"(ONNX -O2), {np.abs(y_torch - exp).max():.2e} (torch -O2); goal <= 1e-4")
+
+
 def _fixture_check() -> None:
     tiny = archc.build(ROOT / "specs" / "nafnet_tiny.arch").eval()
     tiny.load_state_dict(fixture("tiny_strong_state.pt"), strict=True)  # type: ignore[arg-type]
@@ -140,20 +177,22 @@ def main() -> None:
     torch.set_num_threads(1)
     spec_path = Path(args.spec)
     print(f"front end ({spec_path.name}): parse + check + IR + lower {_front_end(spec_path):.3f} s (goal < 1 s)")
-    _fixture_check()
-
     spec = archc.parse(spec_path)
+    _restormer_fixture_check() if _is_restormer(spec) else _fixture_check()
+
     ref = _perturbed(_reference_for(spec))
     built = archc.build(spec).eval()
-    built.load_state_dict(ref.state_dict(), strict=True)
-    x = torch.rand(1, 3, args.size, args.size, generator=torch.Generator().manual_seed(1))
+    built.load_state_dict(to_network_keys(ref.state_dict(), to_ir(spec), frozenset(built.state_dict())), strict=True)
+    x = torch.rand(1, spec.in_channels, args.size, args.size, generator=torch.Generator().manual_seed(1))
     onnx_passes, torch_passes = passes_for(2, "onnx"), passes_for(2, "torch")
     fast = optimize(built, torch_passes)
 
     with tempfile.TemporaryDirectory() as tmp:
         _per_pass(built, ref, Path(tmp))
-        sessions = {"ref": _session(to_onnx_model(ref, passes=())[0]),
-                    "opt": _session(to_onnx_model(built, passes=onnx_passes)[0])}
+        opt_proto, timing = to_onnx_model(built, passes=onnx_passes)
+        print(f"export of the spec-built network (-O2): trace {timing['export']:.2f} s, "
+              f"simplify + graph passes {timing['simplify']:.2f} s")
+        sessions = {"ref": _session(to_onnx_model(ref, passes=())[0]), "opt": _session(opt_proto)}
         feed = {"image": x.numpy()}
         outs = {k: s.run(None, feed)[0] for k, s in sessions.items()}
         with torch.inference_mode():

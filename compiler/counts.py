@@ -17,6 +17,7 @@ from attrs import frozen
 from archc.runtime.blocks import get as get_block
 
 from .lower import ArchNet, lower
+from .macro_ops import DOWN_KERNELS, UP_KERNELS
 
 
 @frozen
@@ -62,32 +63,42 @@ def _res(size: tuple[int, int], level: int) -> tuple[int, int]:
     return (size[0] >> level, size[1] >> level)
 
 
+def _macro_macs(d: dict[str, Any], h: int, w: int) -> int:
+    """Conv MACs of a macro op whose output is `h x w` (a down's at the coarser level, an up's at the finer)."""
+    cin, cout, op = d["channels_in"], d["channels_out"], d["op"]
+    if d["kind"] == "conv":
+        return h * w * cout * cin * 9
+    if d["kind"] == "down":  # every kind reads its kernel at the fine level and writes cout at the coarse
+        return h * w * cout * cin * DOWN_KERNELS[op]
+    if d["kind"] == "up":  # the conv runs at the coarse level: (h/2)(w/2) pixels, cin -> 4 x cout or cout
+        shuffled = 4 if op in ("pixelshuffle", "conv3x3_shuffle") else 1
+        return (h // 2) * (w // 2) * cin * cout * UP_KERNELS[op] * shuffled
+    if d["kind"] in ("skip", "feature"):  # a 1x1 conv, where there is one
+        return h * w * cin * cout if op in ("concat_reduce", "feature") else 0
+    return 0
+
+
 def node_macs(d: dict[str, Any], size: tuple[int, int]) -> int:
     """Conv MACs of one IR node at padded input `size` (H, W)."""
     h, w = _res(size, d["level"])
-    cin, cout = d["channels_in"], d["channels_out"]
-    if d["kind"] == "conv":
-        return h * w * cout * cin * 9
-    if d["kind"] == "down":
-        return h * w * cout * cin * 4
-    if d["kind"] == "up":  # 1x1 conv C -> 2C at the deeper level, then depth-to-space
-        return (h // 2) * (w // 2) * (2 * cin) * cin
+    cin = d["channels_in"]
     if d["kind"] == "stage":
         total = 0
         for seg in d["segments"]:
             defn = get_block(seg["kind"])
             total += (seg["stop"] - seg["start"]) * defn.macs(defn.params(**seg["params"]), cin, h, w)
         return total
-    return 0
+    return _macro_macs(d, h, w)
 
 
-def _module_names(model: ArchNet) -> dict[str, str]:
-    names = {"stem": "intro", "head": "ending"}
+def _module_names(model: ArchNet, g: nx.DiGraph) -> dict[str, str]:
+    names = {"stem": "intro", "head": "ending", "feature_skip": "feature_skip"}
     for attr, stages in model.stage_names.items():
         for i, n in enumerate(stages):
-            names[n] = "middle_blks" if attr == "middle_blks" else f"{attr}.{i}"
+            names[n] = attr if attr in ("middle_blks", "refinement") else f"{attr}.{i}"
     names.update({f"down{i}": f"downs.{i}" for i in range(len(model.downs))})
     names.update({f"up{i}": f"ups.{i}" for i in range(len(model.ups))})
+    names.update({f"skip{i}": f"merges.{i}" for i in range(len(model.ups))})
     return names
 
 
@@ -95,8 +106,13 @@ def _params_under(model: ArchNet, prefix: str) -> int:
     return sum(p.numel() for n, p in model.named_parameters() if n == prefix or n.startswith(prefix + "."))
 
 
+def _counted(d: dict[str, Any]) -> bool:
+    """Ops with weights: convs, stages, downs, ups, and the skips that reduce or carry features."""
+    return d["kind"] in ("conv", "stage", "down", "up", "feature") or d.get("op") == "concat_reduce"
+
+
 def _order(g: nx.DiGraph) -> Iterator[str]:
-    return (n for n in nx.topological_sort(g) if g.nodes[n]["kind"] in ("conv", "stage", "down", "up"))
+    return (n for n in nx.topological_sort(g) if _counted(g.nodes[n]))
 
 
 def count(g: nx.DiGraph, size: tuple[int, int] = (256, 256)) -> Counts:
@@ -104,7 +120,7 @@ def count(g: nx.DiGraph, size: tuple[int, int] = (256, 256)) -> Counts:
     with torch.device("meta"):
         model = lower(g)
     padded = _padded(size, g.graph["levels"])
-    names = _module_names(model)
+    names = _module_names(model, g)
     rows = []
     for n in _order(g):
         d = g.nodes[n]

@@ -15,6 +15,7 @@ from typing import Any
 import networkx as nx
 
 from archc.dsl.diagnostics import Span
+from archc.dsl.macro import Op
 from archc.dsl.params import params_to_json
 from archc.dsl.spec import Block, Spec, Stage
 
@@ -80,47 +81,80 @@ def _op(kind: str, op: str, cin: int, cout: int, level: int, span: Span | None, 
             "span": _span(span), **extra}
 
 
-def to_ir(spec: Spec, choice: Mapping[str, Block] | None = None) -> nx.DiGraph:
-    """Build the graph of `spec` with `choice` applied (slot or stage name -> block)."""
-    choice = dict(choice or {})
-    g = nx.DiGraph(
-        name=spec.name, width=spec.width, in_channels=spec.in_channels, out_channels=spec.out_channels,
-        levels=spec.levels, residual=spec.residual, skip=spec.skip, choice=canonical_choice(spec, choice),
-        spec_path=spec.path,
+def _macro(kind: str, setting: str, o: Op, cin: int, cout: int, level: int, **extra: Any) -> dict[str, Any]:
+    """An IR node for a macro operation: its kind (`op`), bias, activation and canonical text."""
+    return _op(kind, o.kind, cin, cout, level, o.span, bias=o.bias, act=o.act, text=o.text(setting), **extra)
+
+
+def _graph(spec: Spec, choice: Mapping[str, Block]) -> nx.DiGraph:
+    return nx.DiGraph(
+        name=spec.name, width=spec.width, widths=list(spec.ops.widths), in_channels=spec.in_channels,
+        out_channels=spec.out_channels, levels=spec.levels, residual=spec.residual,
+        skips=[o.text("skip") for o in spec.ops.skips], pad=spec.ops.pad, checkpoint=spec.ops.checkpoint,
+        choice=canonical_choice(spec, choice), spec_path=spec.path,
     )
-    w, span = spec.width, spec.span
-    g.add_node("input", **_op("input", "image", spec.in_channels, spec.in_channels, 0, span))
-    g.add_node("stem", **_op("conv", spec.stem, spec.in_channels, w, 0, span))
-    g.add_edge("input", "stem")
-    prev = "stem"
-    skips: list[str] = []
+
+
+def _encoders(g: nx.DiGraph, spec: Spec, choice: Mapping[str, Block]) -> tuple[str, list[str]]:
+    prev, skips, m = "stem", [], spec.ops
     for st in spec.by_role("encoder"):
         g.add_node(st.name, **_stage_node(spec, st, choice))
         g.add_edge(prev, st.name)
         skips.append(st.name)
         down = f"down{st.index}"
-        g.add_node(down, **_op("down", spec.down, st.channels, 2 * st.channels, st.level + 1, span, index=st.index))
+        g.add_node(down, **_macro("down", "down", m.down, st.channels, m.widths[st.level + 1], st.level + 1,
+                                  index=st.index))
         g.add_edge(st.name, down)
         prev = down
+    return prev, skips
+
+
+def _decoders(g: nx.DiGraph, spec: Spec, choice: Mapping[str, Block], prev: str, skips: list[str]) -> str:
+    """Each decoder: up to its level's width, merged with its encoder's output by the level's skip."""
+    m = spec.ops
+    for st, skip_from in zip(spec.by_role("decoder"), reversed(skips), strict=False):
+        up, merge = f"up{st.index}", f"skip{st.index}"
+        w, o = m.widths[st.level], m.skips[st.level]
+        g.add_node(up, **_macro("up", "up", m.up, g.nodes[prev]["channels_out"], w, st.level, index=st.index))
+        merged = 2 * w if o.kind != "add" else w
+        g.add_node(merge, **_macro("skip", "skip", o, merged, st.channels, st.level, index=st.index))
+        g.add_node(st.name, **_stage_node(spec, st, choice))
+        g.add_edges_from([(prev, up), (up, merge), (skip_from, merge), (merge, st.name)])
+        prev = st.name
+    return prev
+
+
+def to_ir(spec: Spec, choice: Mapping[str, Block] | None = None) -> nx.DiGraph:
+    """Build the graph of `spec` with `choice` applied (slot or stage name -> block)."""
+    choice = dict(choice or {})
+    g = _graph(spec, choice)
+    w, m = spec.width, spec.ops
+    g.add_node("input", **_op("input", "image", spec.in_channels, spec.in_channels, 0, spec.span))
+    g.add_node("stem", **_macro("conv", "stem", m.stem, spec.in_channels, w, 0))
+    g.add_edge("input", "stem")
+    prev, skips = _encoders(g, spec, choice)
     for st in spec.by_role("middle"):
         g.add_node(st.name, **_stage_node(spec, st, choice))
         g.add_edge(prev, st.name)
         prev = st.name
-    for st, skip_from in zip(spec.by_role("decoder"), reversed(skips), strict=False):
-        up, add = f"up{st.index}", f"skip{st.index}"
-        g.add_node(up, **_op("up", spec.up, 2 * st.channels, st.channels, st.level, span, index=st.index))
-        g.add_node(add, **_op("add", spec.skip, st.channels, st.channels, st.level, span))
+    prev = _decoders(g, spec, choice, prev, skips)
+    for st in spec.by_role("refine"):
         g.add_node(st.name, **_stage_node(spec, st, choice))
-        g.add_edges_from([(prev, up), (up, add), (skip_from, add), (add, st.name)])
+        g.add_edge(prev, st.name)
         prev = st.name
-    g.add_node("head", **_op("conv", spec.head, w, spec.out_channels, 0, span))
+    head_in = g.nodes[prev]["channels_out"]
+    if m.residual.kind == "feature":  # stem features through a 1x1 conv, added to the head's input
+        g.add_node("feature_skip", **_macro("feature", "residual", m.residual, w, head_in, 0))
+        g.add_edges_from([("stem", "feature_skip"), (prev, "feature_skip")])
+        prev = "feature_skip"
+    g.add_node("head", **_macro("conv", "head", m.head, head_in, spec.out_channels, 0))
     g.add_edge(prev, "head")
     last = "head"
-    if spec.residual == "global":
-        g.add_node("residual", **_op("add", "global_residual", spec.out_channels, spec.out_channels, 0, span))
+    if m.residual.kind == "global":
+        g.add_node("residual", **_op("add", "global_residual", spec.out_channels, spec.out_channels, 0, spec.span))
         g.add_edges_from([("head", "residual"), ("input", "residual")])
         last = "residual"
-    g.add_node("output", **_op("output", "image", spec.out_channels, spec.out_channels, 0, span))
+    g.add_node("output", **_op("output", "image", spec.out_channels, spec.out_channels, 0, spec.span))
     g.add_edge(last, "output")
     return g
 

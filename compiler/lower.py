@@ -2,7 +2,10 @@
 
 The module's attributes are registered in NAFNet's order (intro, ending, encoders, decoders,
 middle_blks, ups, downs), so for the baseline the state_dict keys and shapes are exactly those
-of the official NAFNet and its checkpoints load with strict=True.
+of the official NAFNet and its checkpoints load with strict=True. What NAFNet lacks comes after
+them and holds tensors only where a spec asks for it: `merges` (a skip's reduce conv),
+`refinement` (a refinement stage) and `feature_skip`. Other families' checkpoints load through a
+declared key layout (`checkpoint restormer`, see `layouts.py`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ from torch import nn
 from archc.dsl.errors import LoweringError
 from archc.runtime.blocks import get as get_block
 
+from . import macro_ops
 from .ir import stages_by_role
+
+
+def _act(x: torch.Tensor, act: nn.Module | None) -> torch.Tensor:
+    return x if act is None else act(x)
 
 
 def _blocks(segments: list[dict[str, Any]], channels: int) -> nn.Sequential:
@@ -33,33 +41,37 @@ def _blocks(segments: list[dict[str, Any]], channels: int) -> nn.Sequential:
 
 
 class ArchNet(nn.Module):
-    """A U-Net compiled from an `.arch` spec: N x C_in x H x W -> N x C_out x H x W, any H, W.
+    """A U-Net compiled from an `.arch` spec: N x C_in x H x W -> N x C_out x H x W.
 
-    Inputs are zero-padded on the right and bottom to a multiple of 2^levels, and the output is
-    cropped back, as NAFNet does.
+    With `pad auto` (the default) inputs of any H, W are zero-padded on the right and bottom to a
+    multiple of 2^levels and the output is cropped back, as NAFNet does; with `pad none` H and W
+    must already be multiples of 2^levels, as in Restormer.
     """
 
     def __init__(self, g: nx.DiGraph) -> None:
         super().__init__()
-        meta = g.graph
-        width, cin, cout = meta["width"], meta["in_channels"], meta["out_channels"]
-        self.intro = nn.Conv2d(cin, width, 3, padding=1, bias=True)
-        self.ending = nn.Conv2d(width, cout, 3, padding=1, bias=True)
-        enc, mid, dec = (stages_by_role(g, r) for r in ("encoder", "middle", "decoder"))
+        meta, nodes = g.graph, g.nodes
+        self.intro = macro_ops.conv3x3(nodes["stem"])
+        self.ending = macro_ops.conv3x3(nodes["head"])
+        enc, mid, dec, ref = (stages_by_role(g, r) for r in ("encoder", "middle", "decoder", "refine"))
         self.encoders = nn.ModuleList(_blocks(d["segments"], d["channels_out"]) for _, d in enc)
         self.decoders = nn.ModuleList(_blocks(d["segments"], d["channels_out"]) for _, d in dec)
         self.middle_blks = _blocks(mid[0][1]["segments"], mid[0][1]["channels_out"])
-        self.ups = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(2 * d["channels_out"], 4 * d["channels_out"], 1, bias=False), nn.PixelShuffle(2))
-            for _, d in dec
-        )
-        self.downs = nn.ModuleList(
-            nn.Conv2d(d["channels_out"], 2 * d["channels_out"], 2, stride=2) for _, d in enc
-        )
+        self.ups = nn.ModuleList(macro_ops.up(nodes[f"up{i}"]) for i in range(len(dec)))
+        self.downs = nn.ModuleList(macro_ops.down(nodes[f"down{i}"]) for i in range(len(enc)))
+        self.merges = nn.ModuleList(macro_ops.Merge(nodes[f"skip{i}"]) for i in range(len(dec)))
+        if ref:
+            self.refinement = _blocks(ref[0][1]["segments"], ref[0][1]["channels_out"])
+        if "feature_skip" in nodes:
+            self.feature_skip = macro_ops.conv1x1(nodes["feature_skip"])
+        self.intro_act = macro_ops.activation(nodes["stem"]["act"])
+        self.ending_act = macro_ops.activation(nodes["head"]["act"])
         self.padder_size = 2 ** len(enc)
+        self.pad_input = meta.get("pad", "auto") == "auto"
         self.global_residual = meta["residual"] == "global"
         self.stage_names = {
             "encoders": [n for n, _ in enc], "middle_blks": [n for n, _ in mid], "decoders": [n for n, _ in dec],
+            "refinement": [n for n, _ in ref],
         }
         self.arch_name: str = meta["name"]
         self.choice: str = meta["choice"]
@@ -67,38 +79,48 @@ class ArchNet(nn.Module):
     def _pad(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2], x.shape[-1]
         m = self.padder_size
+        if not self.pad_input:
+            if not torch.jit.is_tracing() and (h % m or w % m):
+                raise LoweringError(f"this network does not pad its input (`pad none`): {h} x {w} is not a "
+                                    f"multiple of {m}", code="E0312",
+                                    help=f"crop or pad the image to a multiple of {m}, or write `pad auto`")
+            return x
         return F.pad(x, (0, (m - w % m) % m, 0, (m - h % m) % m))
 
     def forward(self, inp: torch.Tensor) -> torch.Tensor:
         h, w = inp.shape[-2], inp.shape[-1]
         x = self._pad(inp)
-        feat = self.intro(x)
-        skips = []
+        stem = _act(self.intro(x), self.intro_act)
+        feat, skips = stem, []
         for encoder, down in zip(self.encoders, self.downs, strict=True):
             feat = encoder(feat)
             skips.append(feat)
             feat = down(feat)
         feat = self.middle_blks(feat)
-        for decoder, up, skip in zip(self.decoders, self.ups, reversed(skips), strict=True):
-            feat = decoder(up(feat) + skip)
-        out = self.ending(feat)
+        for decoder, up, merge, skip in zip(self.decoders, self.ups, self.merges, reversed(skips), strict=True):
+            feat = decoder(merge(up(feat), skip))
+        if hasattr(self, "refinement"):
+            feat = self.refinement(feat)
+        if hasattr(self, "feature_skip"):
+            feat = feat + self.feature_skip(stem)
+        out = _act(self.ending(feat), self.ending_act)
         if self.global_residual:
             out = out + x
-        return out[:, :, :h, :w]
+        return out[:, :, :h, :w] if self.pad_input else out
 
     def stage_module(self, name: str) -> nn.Sequential:
         """The Sequential of blocks of the named stage (e.g. `enc4` -> `encoders.3`)."""
         for attr, names in self.stage_names.items():
             if name in names:
-                if attr == "middle_blks":
-                    return self.middle_blks
+                if attr in ("middle_blks", "refinement"):
+                    return getattr(self, attr)  # type: ignore[no-any-return]
                 return getattr(self, attr)[names.index(name)]  # type: ignore[no-any-return]
         raise KeyError(name)
 
     def stage_prefix(self, name: str) -> str:
         for attr, names in self.stage_names.items():
             if name in names:
-                return "middle_blks" if attr == "middle_blks" else f"{attr}.{names.index(name)}"
+                return attr if attr in ("middle_blks", "refinement") else f"{attr}.{names.index(name)}"
         raise KeyError(name)
 
 

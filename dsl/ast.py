@@ -36,12 +36,17 @@ class BlockRef:
 
 @frozen
 class Setting:
-    """A network setting: `channels in 3 out 3`, `width 32`, `stem conv3x3`, ..."""
+    """A network setting: `channels in 3 out 3`, `width 32`, `stem conv3x3(bias=off)`, ...
+
+    `skip level 1: concat` is the setting `skip_level` with values `(1, "concat")`; the options in
+    parentheses of a macro operation are its `params`.
+    """
 
     key: str
     values: tuple[ParamValue, ...]
     span: Span | None = field(default=None, eq=False)
     value_spans: tuple[Span, ...] = field(default=(), eq=False)
+    params: tuple[Param, ...] = ()
 
 
 @frozen
@@ -55,7 +60,7 @@ class Run:
 
 @frozen
 class StageDecl:
-    role: str  # "encoder" | "middle" | "decoder"
+    role: str  # "encoder" | "middle" | "decoder" | "refine"
     name: Name
     runs: tuple[Run, ...]
     span: Span | None = field(default=None, eq=False)

@@ -8,10 +8,12 @@ from typing import Any
 import attrs
 
 from . import ast
+from .check_macro import MAX_WIDTH, MacroChecker, decoder_widths, setting_id
 from .check_search import MAX_BUDGET, SALIENCY_METRICS, SearchChecker, count
 from .diagnostics import Diagnostic, Label, Span, did_you_mean, labels_at, quoted_list
 from .errors import SemanticError
 from .grammar import BlockSchema
+from .macro import Macro
 from .spec import Block, Spec, Stage
 
 # The search limits live with the search checks; they are re-exported for callers of `dsl.check`.
@@ -27,7 +29,6 @@ __all__ = [
 ]
 
 MAX_REPEAT = 256
-MAX_WIDTH = 1024
 MAX_CHANNELS = 64
 MAX_LEVELS = 8
 
@@ -54,6 +55,7 @@ class _Checker:
         self.file = file
         self.schemas = schemas
         self.diags: list[Diagnostic] = []
+        self.seen: dict[str, ast.Setting] = {}
         self.stage_names = frozenset(s.name.value for a in file.archs[:1] for s in a.stages)
 
     def error(
@@ -89,19 +91,28 @@ class _Checker:
             )
         arch = self.file.archs[0]
         settings = self.settings(arch)
-        stages = self.stages(arch, settings["width"][0])
+        macro = MacroChecker(self, self.seen)
+        levels = sum(s.role == "encoder" for s in arch.stages)
+        ops = macro.ops()
+        widths = macro.widths(levels, settings["width"][0])
+        every_skip = macro.op("skip")
+        skips = macro.skips(levels, every_skip)
+        macro.check_unshuffle(ops["down"], widths)
+        stages = self.stages(arch, widths, decoder_widths(widths, skips))
         spec = Spec(
             name=arch.name.value,
             in_channels=settings["channels"][0],
             out_channels=settings["channels"][1],
-            width=settings["width"][0],
-            stem=settings["stem"][0],
-            head=settings["head"][0],
-            down=settings["down"][0],
-            up=settings["up"][0],
-            skip=settings["skip"][0],
-            residual=settings["residual"][0],
+            width=widths[0],
+            stem=ops["stem"].kind,
+            head=ops["head"].kind,
+            down=ops["down"].kind,
+            up=ops["up"].kind,
+            skip=every_skip.kind,
+            residual=ops["residual"].kind,
             stages=stages,
+            macro=Macro(ops["stem"], ops["head"], ops["down"], ops["up"], skips, ops["residual"], widths,
+                        macro.pad(), macro.checkpoint()),
             path=self.file.path,
             span=arch.span,
         )
@@ -113,17 +124,19 @@ class _Checker:
     def settings(self, arch: ast.ArchDecl) -> dict[str, tuple[Any, ...]]:
         seen: dict[str, ast.Setting] = {}
         for s in arch.settings:
-            if s.key in seen:
-                first = seen[s.key].span
+            key = setting_id(s)
+            if key in seen:
+                first = seen[key].span
                 self.error(
                     "E0210",
-                    f"`{s.key}` is set twice",
+                    f"`{key}` is set twice",
                     s.span,
                     labels=labels_at(first, "first set here"),
                     help="keep one of them",
                 )
                 continue
-            seen[s.key] = s
+            seen[key] = s
+        self.seen = seen
         values: dict[str, tuple[Any, ...]] = {k: (seen[k].values if k in seen else v) for k, v in DEFAULTS.items()}
         channels_ok = all(  # a list, not a generator: report every bad count
             [self._channels(c, _value_span(seen.get("channels"), i)) for i, c in enumerate(values["channels"])]
@@ -160,13 +173,59 @@ class _Checker:
         return False
 
     # ------------------------------------------------------------------ stages
-    def stages(self, arch: ast.ArchDecl, width: int) -> tuple[Stage, ...]:
+    def stages(self, arch: ast.ArchDecl, widths: tuple[int, ...], dec_widths: list[int]) -> tuple[Stage, ...]:
         self._check_stage_names(arch)
         self._check_stage_order(arch)
         encoders = [s for s in arch.stages if s.role == "encoder"]
         middles = [s for s in arch.stages if s.role == "middle"]
         decoders = [s for s in arch.stages if s.role == "decoder"]
         levels = len(encoders)
+        self._check_middle(arch, middles)
+        self._check_refine(arch)
+        if len(decoders) != len(encoders):
+            where = decoders[-1].name.span if decoders else (middles[0].name.span if middles else arch.name.span)
+            self.error(
+                "E0224",
+                f"{count(len(decoders), 'decoder')} for {count(len(encoders), 'encoder')}",
+                where,
+                help="decoders pair with encoders by level, deepest first: declare one decoder per encoder",
+            )
+        width = widths[0]
+        if levels > MAX_LEVELS or width * 2**levels > 2**16:
+            self.error(
+                "E0225",
+                f"{levels} levels from width {width} is too deep ({width * 2**levels} channels in the middle)",
+                arch.name.span,
+                help=f"use at most {MAX_LEVELS} encoders and keep width x 2^levels <= 65536",
+            )
+            return ()
+        out = []
+        counters = {"encoder": 0, "middle": 0, "decoder": 0, "refine": 0}
+        for decl in arch.stages:
+            index = counters[decl.role]
+            counters[decl.role] += 1
+            level = max({"encoder": index, "middle": levels, "decoder": levels - 1 - index}.get(decl.role, 0), 0)
+            channels = self._stage_width(decl.role, level, widths, dec_widths)
+            runs = tuple((self.block(r.block, channels) or self._stand_in(r.block), self._repeat(r))
+                         for r in decl.runs)
+            if all(b is not None for b, _ in runs):
+                out.append(Stage(decl.name.value, decl.role, index, level, channels,
+                                 runs, decl.span))  # type: ignore[arg-type]
+            total = sum(n for _, n in runs)
+            if total > MAX_REPEAT and len(decl.runs) > 1:
+                self.error("E0227", f"stage `{decl.name.value}` has {total} blocks (at most {MAX_REPEAT})",
+                           decl.name.span, help="NAFNet's deepest stage repeats 28 blocks")
+        return tuple(out)
+
+    @staticmethod
+    def _stage_width(role: str, level: int, widths: tuple[int, ...], dec_widths: list[int]) -> int:
+        if role == "decoder" and level < len(dec_widths):
+            return dec_widths[level]
+        if role == "refine":  # after the last decoder, at its width
+            return dec_widths[0] if dec_widths else widths[0]
+        return widths[min(level, len(widths) - 1)]
+
+    def _check_middle(self, arch: ast.ArchDecl, middles: list[ast.StageDecl]) -> None:
         if not middles:
             self.error(
                 "E0222", "the network has no middle stage", arch.name.span, help="add one, e.g. `middle mid: naf`"
@@ -179,38 +238,17 @@ class _Checker:
                 labels=labels_at(middles[0].name.span, "first middle stage"),
                 help="make it an encoder or a decoder, or merge the two with a repeat count",
             )
-        if len(decoders) != len(encoders):
-            where = decoders[-1].name.span if decoders else (middles[0].name.span if middles else arch.name.span)
+
+    def _check_refine(self, arch: ast.ArchDecl) -> None:
+        refines = [s for s in arch.stages if s.role == "refine"]
+        for extra in refines[1:]:
             self.error(
-                "E0224",
-                f"{count(len(decoders), 'decoder')} for {count(len(encoders), 'encoder')}",
-                where,
-                help="decoders pair with encoders by level, deepest first: declare one decoder per encoder",
+                "E0228",
+                "a network has at most one refinement stage; this is a second",
+                extra.name.span,
+                labels=labels_at(refines[0].name.span, "first refinement stage"),
+                help="merge the two with runs: `refine r: restormer x2 + naf x2`",
             )
-        if levels > MAX_LEVELS or width * 2**levels > 2**16:
-            self.error(
-                "E0225",
-                f"{levels} levels from width {width} is too deep ({width * 2**levels} channels in the middle)",
-                arch.name.span,
-                help=f"use at most {MAX_LEVELS} encoders and keep width x 2^levels <= 65536",
-            )
-            return ()
-        out = []
-        counters = {"encoder": 0, "middle": 0, "decoder": 0}
-        for decl in arch.stages:
-            index = counters[decl.role]
-            counters[decl.role] += 1
-            level = {"encoder": index, "middle": levels, "decoder": levels - 1 - index}[decl.role]
-            level = max(level, 0)
-            runs = tuple((self.block(r.block) or self._stand_in(r.block), self._repeat(r)) for r in decl.runs)
-            if all(b is not None for b, _ in runs):
-                out.append(Stage(decl.name.value, decl.role, index, level, width * 2**level,
-                                 runs, decl.span))  # type: ignore[arg-type]
-            total = sum(n for _, n in runs)
-            if total > MAX_REPEAT and len(decl.runs) > 1:
-                self.error("E0227", f"stage `{decl.name.value}` has {total} blocks (at most {MAX_REPEAT})",
-                           decl.name.span, help="NAFNet's deepest stage repeats 28 blocks")
-        return tuple(out)
 
     def _repeat(self, run: ast.Run) -> int:
         if run.repeat < 1:
@@ -246,7 +284,8 @@ class _Checker:
             seen.setdefault(decl.name.value, decl)
 
     def _check_stage_order(self, arch: ast.ArchDecl) -> None:
-        rank = {"encoder": 0, "middle": 1, "decoder": 2}
+        rank = {"encoder": 0, "middle": 1, "decoder": 2, "refine": 3}
+        has_refine = any(d.role == "refine" for d in arch.stages)
         highest = 0
         for decl in arch.stages:
             if rank[decl.role] < highest:
@@ -254,7 +293,8 @@ class _Checker:
                     "E0221",
                     f"{decl.role} `{decl.name.value}` is out of order",
                     decl.name.span,
-                    help="list the encoders, then the middle stage, then the decoders (deepest first)",
+                    help="list the encoders, then the middle stage, then the decoders (deepest first)"
+                    + (", then the refinement stage" if has_refine else ""),
                 )
             highest = max(highest, rank[decl.role])
 
@@ -268,7 +308,8 @@ class _Checker:
         except (TypeError, ValueError):
             return None
 
-    def block(self, ref: ast.BlockRef) -> Block | None:
+    def block(self, ref: ast.BlockRef, channels: int | None = None) -> Block | None:
+        """The checked block of `ref`; with `channels`, also whether it can run at that width."""
         schema = self.schemas.get(ref.kind)
         if schema is None:  # only reachable if a fragment and the registry disagree
             self.error(
@@ -327,7 +368,19 @@ class _Checker:
         except (ValueError, TypeError) as exc:
             self.error("E0234", f"bad parameters for block `{ref.kind}`", ref.span, help=f"{exc} (see `archc blocks`)")
             return None
-        return Block(ref.kind, params, ref.span)
+        block = Block(ref.kind, params, ref.span)
+        if channels is not None and not self.fits(block, channels, "this stage"):
+            return None
+        return block
+
+    def fits(self, block: Block, channels: int, where: str) -> bool:
+        """A kind may refuse a width (attention heads must divide it): its `fits` says why."""
+        fits = getattr(self.schemas.get(block.kind), "fits", None)
+        problem = fits(block.params, channels) if fits is not None else None
+        if problem:
+            self.error("E0235", f"`{block.canonical}` cannot run at width {channels} in {where}", block.span,
+                       help=problem)
+        return not problem
 
 
 def check(file: ast.SpecFile, schemas: Mapping[str, BlockSchema], text: str = "") -> Spec:

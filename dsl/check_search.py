@@ -26,6 +26,8 @@ class NetworkChecks(Protocol):
 
     def block(self, ref: ast.BlockRef) -> Block | None: ...
 
+    def fits(self, block: Block, channels: int, where: str) -> bool: ...
+
 
 def count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
@@ -65,7 +67,7 @@ class SearchChecker:
                         help=f"add `candidates {slot.name}: ...` or `candidates *: ...`",
                     )
                 blocks = []
-            resolved.append(self._with_candidates(slot, blocks))
+            resolved.append(self._with_candidates(slot, self._fitting(blocks, slot, spec)))
         resolved = [self._exclude_candidates(decl, s) for s in resolved]
         searchable = tuple(s for s in resolved if s.name not in fixed_names)
         fixed = tuple(s for s in resolved if s.name in fixed_names)
@@ -231,6 +233,11 @@ class SearchChecker:
                 continue
             out.append(block)
         return out
+
+    def _fitting(self, blocks: list[Block], slot: Slot, spec: Spec) -> list[Block]:
+        """The candidates that can run at the slot's width (the others are reported)."""
+        channels = spec.stage(slot.stage).channels
+        return [b for b in blocks if self.net.fits(b, channels, f"slot `{slot.name}`")]
 
     def _with_candidates(self, slot: Slot, blocks: list[Block]) -> Slot:
         extra = tuple(b for b in blocks if b.canonical != slot.original.canonical)

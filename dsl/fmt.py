@@ -20,16 +20,22 @@ class _Line:
     text: str
 
 
+def _params_text(params: tuple[ast.Param, ...]) -> str:
+    return "(" + ", ".join(f"{p.name}={format_value(p.value)}" for p in params) + ")" if params else ""
+
+
 def block_text(ref: ast.BlockRef) -> str:
-    if not ref.params:
-        return ref.kind
-    return ref.kind + "(" + ", ".join(f"{p.name}={format_value(p.value)}" for p in ref.params) + ")"
+    return ref.kind + _params_text(ref.params)
 
 
 def _setting_text(s: ast.Setting) -> str:
     if s.key == "channels":
         return f"channels in {s.values[0]} out {s.values[1]}"
-    return f"{s.key} {format_value(s.values[0])}"
+    if s.key == "widths":
+        return "widths " + " ".join(str(v) for v in s.values)
+    if s.key == "skip_level":
+        return f"skip level {s.values[0]}: {s.values[1]}" + _params_text(s.params)
+    return f"{s.key} {format_value(s.values[0])}" + _params_text(s.params)
 
 
 def _stage_text(s: ast.StageDecl) -> str:

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import attrs
 import lark
 from lark import Token, Transformer, v_args
 
@@ -68,26 +69,46 @@ class _ToAst(Transformer):
     def width(self, meta: Any, c: list[Token]) -> ast.Setting:
         return ast.Setting("width", (int(c[0]),), self._s(meta), (self._tok(c[0]),))
 
-    def _op(self, key: str, meta: Any, c: list[Token]) -> ast.Setting:
-        return ast.Setting(key, (str(c[-1]),), self._s(meta), (self._tok(c[-1]),))
+    def widths(self, meta: Any, c: list[Token]) -> ast.Setting:
+        return ast.Setting("widths", tuple(int(t) for t in c), self._s(meta), tuple(self._tok(t) for t in c))
 
-    def stem(self, meta: Any, c: list[Token]) -> ast.Setting:
+    def checkpoint(self, meta: Any, c: list[Any]) -> ast.Setting:
+        return self._op("checkpoint", meta, c)
+
+    def _op(self, key: str, meta: Any, c: list[Any]) -> ast.Setting:
+        """`KEYWORD KIND (k=v, ...)?`: the kind is the last token, the options come after it."""
+        params = tuple(p for group in c if isinstance(group, tuple) for p in group)
+        kinds = [t for t in c if isinstance(t, Token)]
+        return ast.Setting(key, (str(kinds[-1]),), self._s(meta), (self._tok(kinds[-1]),), params)
+
+    def stem(self, meta: Any, c: list[Any]) -> ast.Setting:
         return self._op("stem", meta, c)
 
-    def head(self, meta: Any, c: list[Token]) -> ast.Setting:
+    def head(self, meta: Any, c: list[Any]) -> ast.Setting:
         return self._op("head", meta, c)
 
-    def down(self, meta: Any, c: list[Token]) -> ast.Setting:
+    def down(self, meta: Any, c: list[Any]) -> ast.Setting:
         return self._op("down", meta, c)
 
-    def up(self, meta: Any, c: list[Token]) -> ast.Setting:
+    def up(self, meta: Any, c: list[Any]) -> ast.Setting:
         return self._op("up", meta, c)
 
-    def skip(self, meta: Any, c: list[Token]) -> ast.Setting:
+    def skip_kind(self, meta: Any, c: list[Any]) -> ast.Setting:
         return self._op("skip", meta, c)
 
-    def residual(self, meta: Any, c: list[Token]) -> ast.Setting:
+    def skip(self, meta: Any, c: list[ast.Setting]) -> ast.Setting:
+        return attrs.evolve(c[0], span=self._s(meta))
+
+    def skip_level(self, meta: Any, c: list[Any]) -> ast.Setting:
+        kind: ast.Setting = c[1]
+        return ast.Setting("skip_level", (int(c[0]), *kind.values), self._s(meta),
+                           (self._tok(c[0]), *kind.value_spans), kind.params)
+
+    def residual(self, meta: Any, c: list[Any]) -> ast.Setting:
         return self._op("residual", meta, c)
+
+    def pad(self, meta: Any, c: list[Any]) -> ast.Setting:
+        return self._op("pad", meta, c)
 
     def stage(self, meta: Any, c: list[ast.StageDecl]) -> ast.StageDecl:
         return c[0]
@@ -108,6 +129,9 @@ class _ToAst(Transformer):
 
     def decoder(self, meta: Any, c: list[Any]) -> ast.StageDecl:
         return self._stage("decoder", meta, c)
+
+    def refine(self, meta: Any, c: list[Any]) -> ast.StageDecl:
+        return self._stage("refine", meta, c)
 
     def block(self, meta: Any, c: list[ast.BlockRef]) -> ast.BlockRef:
         return c[0]

@@ -10,9 +10,10 @@ from typing import Any
 from attrs import field, frozen
 
 from .diagnostics import Span
+from .macro import Macro
 from .params import canonical_block
 
-ROLES = ("encoder", "middle", "decoder")
+ROLES = ("encoder", "middle", "decoder", "refine")
 
 
 @frozen
@@ -36,10 +37,10 @@ class Stage:
     """One U-Net stage: `repeat` blocks at one resolution level, as runs of one kind each."""
 
     name: str
-    role: str  # encoder | middle | decoder
+    role: str  # encoder | middle | decoder | refine
     index: int  # position among the stages of its role (0 = first listed)
     level: int  # 0 = full resolution
-    channels: int
+    channels: int  # the stage's width (a decoder's follows its skip: Restormer's level 1 runs at 2 x dim)
     runs: tuple[tuple[Block, int], ...]  # (block, count) in order
     span: Span | None = field(default=None, eq=False)
 
@@ -115,18 +116,24 @@ class Spec:
     name: str
     in_channels: int
     out_channels: int
-    width: int
-    stem: str
+    width: int  # the first level's
+    stem: str  # the kinds of the macro operations (their options are in `macro`)
     head: str
     down: str
     up: str
-    skip: str
+    skip: str  # the kind of the `skip` line (every level that no `skip level N` line names)
     residual: str
     stages: tuple[Stage, ...]
     search: Search | None = None
+    macro: Macro | None = None  # None: NAFNet's macro at `width` (every default)
     path: str = field(default="<spec>", eq=False)
     text: str = field(default="", eq=False, repr=False)
     span: Span | None = field(default=None, eq=False)
+
+    @property
+    def ops(self) -> Macro:
+        """The resolved macro: operations with their options, per-level widths and skips."""
+        return self.macro if self.macro is not None else Macro.of(self.levels, self.width)
 
     @property
     def levels(self) -> int:

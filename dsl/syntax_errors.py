@@ -22,8 +22,12 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _HIDDEN = frozenset({"_NO_BLOCK", "WS", "COMMENT"})
 # Long alternatives read better as one phrase than as a list of every keyword.
 _GROUPS = (
-    (frozenset({"CHANNELS", "WIDTH", "STEM", "HEAD", "DOWN", "UP", "SKIP", "RESIDUAL"}), "a setting such as `width`"),
-    (frozenset({"ENCODER", "MIDDLE", "DECODER"}), "a stage such as `encoder`"),
+    (
+        frozenset({"CHANNELS", "WIDTH", "WIDTHS", "STEM", "HEAD", "DOWN", "UP", "SKIP", "RESIDUAL", "PAD",
+                   "CHECKPOINT"}),
+        "a setting such as `width`",
+    ),
+    (frozenset({"ENCODER", "MIDDLE", "DECODER", "REFINE"}), "a stage such as `encoder`"),
 )
 _CLOSERS = {"LBRACE": "RBRACE", "LPAR": "RPAR", "LSQB": "RSQB"}
 

@@ -9,6 +9,7 @@ from torch import nn
 
 from archc.compiler.frontend import ChoiceLike, as_spec, choice_of
 from archc.compiler.ir import to_ir
+from archc.compiler.layouts import to_network_keys
 from archc.compiler.lower import ArchNet, lower
 from archc.compiler.pretrained import resolve as resolve_pretrained
 from archc.compiler.tlc import apply_tlc
@@ -27,8 +28,9 @@ def build(
 ) -> nn.Module:
     """The torch module of `spec` with `choice` applied.
 
-    `weights` may be an official NAFNet checkpoint (`.pth`, dict under `params`), an archc
-    `.safetensors` file or `pretrained:NAME` (weights that ship with archc, `archc pretrained`).
+    `weights` may be an official NAFNet checkpoint (`.pth`, dict under `params`), one of another
+    family whose key layout the spec declares (`checkpoint restormer`: see compiler/layouts.py), an
+    archc `.safetensors` file, or `pretrained:NAME` (weights that ship with archc, `archc pretrained`).
     `tlc_train_size=(H, W)` applies NAFNet's test-time local converter for a network trained on
     H x W crops (the module is then returned in eval mode). `surrogates` is a bank folder from
     `archc distill`: `weights` is then its teacher, and every chosen slot that does not keep its
@@ -46,7 +48,8 @@ def build(
 
         plug_surrogates(model, s, chosen, weights, surrogates)
     elif weights is not None:
-        apply_state(model, load_state(weights), source=str(weights))
+        state = to_network_keys(load_state(weights), g, frozenset(model.state_dict()))
+        apply_state(model, state, source=str(weights))
     if tlc_train_size is not None:
         apply_tlc(model, tlc_train_size, s.in_channels)
     return model

@@ -28,13 +28,15 @@ if TYPE_CHECKING:
 
 Builder = Callable[[Any, int], "nn.Module"]
 MacCounter = Callable[[Any, int, int, int], int]
+WidthCheck = Callable[[Any, int], "str | None"]
 
 
 @frozen
 class BlockDef:
     """One block kind. `build(params, channels)` gives a module mapping N x C x H x W to the same
     shape; `macs(params, channels, h, w)` counts its conv multiply-accumulates (conv-only rule).
-    `builder` is the builder or its `"module:function"` path (imported on the first build)."""
+    `builder` is the builder or its `"module:function"` path (imported on the first build).
+    `fits(params, channels)` says why the block cannot run at a width (None: it can, or any width)."""
 
     name: str
     params: type
@@ -43,6 +45,7 @@ class BlockDef:
     fragment: Path
     summary: str
     origin: str = "archc"
+    fits: WidthCheck | None = None
 
     def build(self, params: Any, channels: int) -> nn.Module:
         return _resolve_builder(self)(params, channels)
@@ -94,12 +97,12 @@ def register(defn: BlockDef) -> BlockDef:
 
 def register_block(
     name: str, *, params: type, build: Builder | str, macs: MacCounter, fragment: str | Path | None = None,
-    summary: str = "", origin: str | None = None,
+    summary: str = "", origin: str | None = None, fits: WidthCheck | None = None,
 ) -> BlockDef:
     """Register a block kind. `build` is the torch builder `(params, channels) -> nn.Module` or its
     `"module:function"` path; `fragment` defaults to the shipped `grammar/blocks/NAME.lark`."""
     path = Path(fragment) if fragment is not None else shipped_fragment(name)
-    return register(BlockDef(name, params, build, macs, path, summary, origin or "archc"))
+    return register(BlockDef(name, params, build, macs, path, summary, origin or "archc", fits))
 
 
 def unregister(name: str) -> None:
@@ -131,7 +134,7 @@ def all_blocks() -> dict[str, BlockDef]:
     return dict(sorted(_REGISTRY.items()))
 
 
-_BUILTIN = ("naf", "naf_relu", "naf_bn", "dsconv", "mbconv", "identity", "baseline")
+_BUILTIN = ("naf", "naf_relu", "naf_bn", "dsconv", "mbconv", "identity", "baseline", "restormer")
 _loaded = False
 
 

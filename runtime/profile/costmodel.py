@@ -184,7 +184,7 @@ def _work(op: OpProfile, granule: int) -> float:
 def _dram(op: OpProfile, model: DeviceModel) -> float:
     """Bytes that must cross DRAM: activations too big to stay on chip, and every weight."""
     b = model.bytes_per_element
-    acts = (numel(s, model.channel_granule) * b for s in (*op.inputs, *op.outputs))
+    acts = (numel(s, op.granule(model.channel_granule)) * b for s in (*op.inputs, *op.outputs))
     return float(sum(x for x in acts if x > model.onchip_bytes) + op.weights * b)
 
 

@@ -9,6 +9,19 @@ where it belongs to a pattern known to be slow on phone NPUs, a penalty tag:
   that follows it) and the channel-attention multiply that broadcasts a 1x1 map back;
 - `split`: channel split (Slice, Split), e.g. NAFNet's SimpleGate;
 - `depth_to_space`: DepthToSpace / SpaceToDepth (PixelShuffle).
+
+Attention (Restormer's MDTA) brings ops a conv network lacks; each is costed as what it does on
+an NPU, still as a modelled figure:
+
+- tensors in token layout (`b x heads x c/heads x h*w`: a feature map's space flattened, and what
+  MatMul, Softmax and the normalisation make of them) carry no channel axis to pad to the granule:
+  their axis 1 is the head count, so they are counted unpadded;
+- a Reshape that moves a feature map into token layout or back is a copy (element-wise), not free:
+  on an NPU that keeps feature maps channel-last in tiles, it relays the data out;
+- MatMul of two activations (q kᵀ, attention x v) is a pointwise-class op by its MACs;
+  Softmax is element-wise;
+- L2 normalisation over the spatial axis (ReduceL2, then Clip, Expand, Div) is a spatial statistic
+  per channel, the pattern `global_pool` names.
 """
 
 from __future__ import annotations
@@ -38,7 +51,9 @@ FREE_OPS = frozenset(
 CONV_OPS = frozenset({"Conv", "ConvTranspose"})
 MATMUL_OPS = frozenset({"MatMul", "Gemm"})
 # the ops a LayerNorm / spatial-statistics decomposition is made of, after its anchor ReduceMean
-_CHAIN_OPS = frozenset({"Sub", "Pow", "Mul", "ReduceMean", "ReduceSum", "Add", "Sqrt", "Div", "Reciprocal"})
+_CHAIN_OPS = frozenset(
+    {"Sub", "Pow", "Mul", "ReduceMean", "ReduceSum", "Add", "Sqrt", "Div", "Reciprocal", "Clip", "Expand"}
+)
 _CHAIN_END = frozenset({"Div", "Reciprocal"})
 _PENALTY_BY_OP = {
     "Split": "split",
@@ -68,6 +83,11 @@ class OpProfile:
     conv: tuple[int, ...] | None = None
     out_pixels: int = 0
     window: int = 1  # elements read per output element for pooling
+    tokens: bool = False  # its activations are in token layout (attention): no channel axis to pad
+
+    def granule(self, granule: int) -> int:
+        """The channel granule that applies to this node's tensors (1 in token layout)."""
+        return 1 if self.tokens else granule
 
     def macs(self, granule: int = 1) -> int:
         """Multiply-accumulates with channels rounded up to multiples of `granule`."""
@@ -83,7 +103,8 @@ class OpProfile:
 
     def elements(self, granule: int = 1) -> int:
         """The largest activation tensor this node touches (channels padded)."""
-        return max((numel(s, granule) for s in (*self.inputs, *self.outputs)), default=0)
+        g = self.granule(granule)
+        return max((numel(s, g) for s in (*self.inputs, *self.outputs)), default=0)
 
 
 def pad(channels: int, granule: int) -> int:
@@ -178,8 +199,13 @@ def _const_ints(model: Any) -> dict[str, Sequence[int]]:
     return out
 
 
-def _anchor(node: Any, shapes: Mapping[str, Shape], ints: Mapping[str, Sequence[int]]) -> str | None:
-    """The penalty a ReduceMean starts: channel statistics (LayerNorm) or spatial (global pool)."""
+def _anchor(node: Any, shapes: Mapping[str, Shape], ints: Mapping[str, Sequence[int]],
+            tokens: frozenset[str] = frozenset()) -> str | None:
+    """The penalty a ReduceMean starts: channel statistics (LayerNorm) or spatial (global pool); a
+    ReduceL2 over the last axis of a token-layout tensor (`c x h*w` per head) is spatial too."""
+    if node.op_type == "ReduceL2" and node.input[0] in tokens:
+        rank = len(shapes.get(node.input[0], ()))
+        return "global_pool" if _reduce_axes(node, shapes, ints) == (rank - 1,) else None
     if node.op_type not in ("ReduceMean", "ReduceSum"):
         return None
     axes = _reduce_axes(node, shapes, ints)
@@ -225,13 +251,40 @@ def _tag_layout(model: Any, tags: dict[str, str]) -> None:
             tags[_node_id(node)] = "layernorm"
 
 
-def _tag_penalties(model: Any, shapes: Mapping[str, Shape], const: set[str]) -> dict[str, str]:
+def _flattens_space(x: Shape | None, y: Shape | None, from_tokens: bool) -> bool:
+    """A Reshape into token layout: a feature map's h x w flattened into its last axis, or (from
+    tokens) a shape that keeps that last axis."""
+    if x is None or y is None:
+        return False
+    if from_tokens:
+        return y[-1] == x[-1]
+    return len(x) == 4 and x[2] * x[3] > 1 and y[-1] == x[2] * x[3]
+
+
+def token_tensors(model: Any, shapes: Mapping[str, Shape], const: set[str]) -> frozenset[str]:
+    """Activations in token layout: a Reshape that flattens a feature map's space into its last
+    axis, and whatever is computed from it until a Reshape brings it back to a feature map."""
+    tokens: set[str] = set()
+    for node in model.graph.node:
+        acts = [i for i in node.input if i and i not in const]
+        from_tokens = any(i in tokens for i in acts)
+        if node.op_type == "Reshape":
+            if acts and _flattens_space(shapes.get(acts[0]), shapes.get(node.output[0]), from_tokens):
+                tokens.update(node.output)
+        elif from_tokens:
+            tokens.update(node.output)
+    return frozenset(tokens)
+
+
+def _tag_penalties(model: Any, shapes: Mapping[str, Shape], const: set[str],
+                   tokens: frozenset[str] = frozenset()) -> dict[str, str]:
     """node name -> penalty tag, following statistics chains forward from their anchors."""
     ints = _const_ints(model)
     tags: dict[str, str] = {}
     tagged_tensors: dict[str, str] = {}
     for node in model.graph.node:
-        tag = _PENALTY_BY_OP.get(node.op_type) or _anchor(node, shapes, ints) or _slice_tag(node, shapes)
+        tag = (_PENALTY_BY_OP.get(node.op_type) or _anchor(node, shapes, ints, tokens)
+               or _slice_tag(node, shapes))
         if tag is None and node.op_type in _CHAIN_OPS:
             tag = next((tagged_tensors[i] for i in node.input if i in tagged_tensors), None)
         if tag is None and _is_broadcast_scale(node, shapes, const):
@@ -246,7 +299,10 @@ def _tag_penalties(model: Any, shapes: Mapping[str, Shape], const: set[str]) -> 
     return tags
 
 
-def _op_class(node: Any, conv: tuple[int, ...] | None, acts: tuple[Shape, ...], outs: tuple[Shape, ...]) -> str:
+def _op_class(node: Any, conv: tuple[int, ...] | None, acts: tuple[Shape, ...], outs: tuple[Shape, ...],
+              relayout: bool = False) -> str:
+    if relayout:
+        return "elementwise"  # a Reshape between feature-map and token layout: a copy
     if node.op_type in FREE_OPS:
         return "free"
     if node.op_type == "Slice" and acts and outs and acts[0] == outs[0]:
@@ -263,7 +319,8 @@ def _window(node: Any) -> int:
     return math.prod(kernel) if node.op_type in ("MaxPool", "AveragePool") and kernel else 1
 
 
-def _profile(node: Any, shapes: Mapping[str, Shape], const: set[str], tag: str | None) -> OpProfile:
+def _profile(node: Any, shapes: Mapping[str, Shape], const: set[str], tag: str | None,
+             tokens: frozenset[str] = frozenset()) -> OpProfile:
     conv, pixels = None, 0
     if node.op_type in CONV_OPS:
         found = _conv(node, shapes)
@@ -273,7 +330,10 @@ def _profile(node: Any, shapes: Mapping[str, Shape], const: set[str], tag: str |
     acts = tuple(shapes[i] for i in node.input if i and i not in const and i in shapes)
     outs = tuple(shapes[o] for o in node.output if o in shapes)
     weights = sum(math.prod(shapes[i]) for i in node.input if i and i in const and i in shapes)
-    cls = _op_class(node, conv, acts, outs)
+    in_tokens = any(i in tokens for i in node.input if i)
+    out_tokens = any(o in tokens for o in node.output)
+    relayout = node.op_type == "Reshape" and bool(acts) and in_tokens != out_tokens
+    cls = _op_class(node, conv, acts, outs, relayout)
     return OpProfile(
         _node_id(node),
         node.op_type,
@@ -285,6 +345,7 @@ def _profile(node: Any, shapes: Mapping[str, Shape], const: set[str], tag: str |
         conv,
         pixels,
         _window(node),
+        in_tokens or out_tokens,
     )
 
 
@@ -295,12 +356,13 @@ def profile_graph(model: Any) -> list[OpProfile]:
     """
     shapes = _shapes(model)
     const = _constants(model)
-    tags = _tag_penalties(model, shapes, const)
+    tokens = token_tensors(model, shapes, const)
+    tags = _tag_penalties(model, shapes, const, tokens)
     out = []
     for node in model.graph.node:
         if node.output and all(o in const for o in node.output):
             continue
-        out.append(_profile(node, shapes, const, tags.get(_node_id(node))))
+        out.append(_profile(node, shapes, const, tags.get(_node_id(node)), tokens))
     return out
 
 

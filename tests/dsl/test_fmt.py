@@ -59,6 +59,18 @@ search over a {
         identity
 }
 """,
+    "macro_forms": """arch m {
+  channels in 6 out 3 ; widths 8 16 32
+  stem conv3x3( bias = off , act=lrelu) head conv3x3(act=gelu)
+  down conv3x3_unshuffle(bias=on) ; up transpose4x4(act=relu)
+  skip concat_reduce(bias=off)  # every level
+  skip level 1: concat
+  residual feature(bias=off) pad none checkpoint restormer
+  encoder e1: restormer(heads=2, ffn=1.5, norm=biasfree) encoder e2: naf middle m: restormer(ffn=2, bias=on) x2
+  decoder d2: naf decoder d1: dsconv
+  refine r: restormer x2  # after the decoders
+}
+""",
     "crlf": "arch a {\r\n    # windows\r\n    encoder e: naf\r\n    middle m: naf\r\n    decoder d: naf\r\n}\r\n",
     "tabs": "arch a {\n\tresidual none\n\tchannels in 1 out 4\n\tencoder e: mbconv(kernel=7, expand=6)\n"
     "\tmiddle m: identity\n\tdecoder d: naf x3\t# tab before\n}\n",
@@ -114,15 +126,18 @@ NAMES = st.from_regex(r"[a-z_][a-z0-9_]{0,7}", fullmatch=True).filter(
     lambda n: n not in KEYWORDS and not (n[0] == "x" and n[1:].isdigit())
 )
 SHIPPED = {name: b for name, b in all_blocks().items() if b.origin == "archc"}
-WORDS = ("relu", "gelu", "hardswish", "on", "off")
+WORDS = ("relu", "gelu", "hardswish", "on", "off", "withbias", "biasfree")
+FITS = {b.params: b.fits for b in SHIPPED.values() if b.fits is not None}
 
 
 def _valid(params_cls: type, name: str, value: object) -> bool:
+    """A value the validator accepts and that lets the block run at every width a random spec has."""
     try:
-        params_cls(**{name: value})
+        params = params_cls(**{name: value})
     except (ValueError, TypeError):
         return False
-    return True
+    fits = FITS.get(params_cls)
+    return fits is None or all(fits(params, c) is None for c in range(1, 1025))
 
 
 def _param_values(params_cls: type, f: attrs.Attribute) -> st.SearchStrategy[object]:
@@ -132,6 +147,8 @@ def _param_values(params_cls: type, f: attrs.Attribute) -> st.SearchStrategy[obj
         pool = [True, False]
     elif isinstance(f.default, int):
         pool = list(range(0, 12))
+    elif isinstance(f.default, float):
+        pool = [0.5, 1.0, 1.33, 2.66, 4.0]
     else:
         pool = list(WORDS)
     return st.sampled_from([v for v in pool if _valid(params_cls, f.name, v)])

@@ -93,3 +93,20 @@ def test_freeze_shape_folds_shape_arithmetic() -> None:
 def test_channel_granule(channels: int, granule: int, padded: int) -> None:
     assert pad(channels, granule) == padded
     assert numel((1, channels, 2, 2), granule) == 4 * padded
+
+
+def test_attention_ops_are_costed_in_token_layout() -> None:
+    """MDTA at 2 heads x 24 channels over 16 x 16 pixels: the q kᵀ and attention x v MatMuls count their
+    MACs, the layout Reshapes are copies, the spatial L2 normalisation is a spatial statistic, and no
+    token-layout tensor is padded to the channel granule (its axis 1 is the head count)."""
+    ops = _block("restormer(heads=2)", channels=48)
+    matmuls = [op for op in ops if op.op_type == "MatMul"]
+    assert sorted(op.macs() for op in matmuls) == [2 * 24 * 256 * 24] * 2
+    assert all(op.tokens and op.cls == "pointwise" for op in matmuls)
+    reshapes = [op for op in ops if op.op_type == "Reshape"]
+    assert reshapes and all(op.cls == "elementwise" for op in reshapes)
+    norms = [op for op in ops if op.op_type in ("ReduceL2", "Clip", "Expand")]
+    assert norms and all(op.penalty == "global_pool" for op in norms)
+    softmax = next(op for op in ops if op.op_type == "Softmax")
+    assert softmax.tokens and softmax.elements(32) == 2 * 24 * 24
+    assert not any(op.tokens for op in _block("naf"))
