@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from archc.dsl.errors import ArchError
+from archc.errors import ArchError
 
 if TYPE_CHECKING:
     from .api import build, compile_ir, load_grammar, parse, parse_block

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from archc.dsl.diagnostics import did_you_mean, quoted_list
-from archc.dsl.errors import LoweringError
 from archc.dsl.spec import Block, Spec
+from archc.errors import LoweringError
 
 Choice = dict[str, Block]
 BlockParser = Callable[[str], Block]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 import networkx as nx
 import torch
 
-from archc.dsl.errors import WeightsError
+from archc.errors import WeightsError
 
 Renames = list[tuple[str, str]]  # (official prefix, compiled prefix)
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from archc.dsl.errors import LoweringError
+from archc.errors import LoweringError
 from archc.runtime.blocks import get as get_block
 
 from . import macro_ops

@@ -15,7 +15,7 @@ import torch
 from attrs import frozen
 from torch import nn
 
-from archc.dsl.errors import ExportError
+from archc.errors import ExportError
 
 from .files import atomic_path
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from archc.dsl.diagnostics import quoted_list
-from archc.dsl.errors import ExportError
+from archc.errors import ExportError
 
 PRECISIONS = ("fp32", "fp16")
 FP32_OPS = ("LayerNormalization", "Transpose", "Add", "Sum", "GlobalAveragePool", "ReduceMean", "Pad", "Slice")

@@ -17,7 +17,7 @@ from typing import Any
 from attrs import frozen
 
 from archc.dsl.diagnostics import did_you_mean, quoted_list
-from archc.dsl.errors import WeightsError
+from archc.errors import WeightsError
 
 PREFIX = "pretrained:"
 

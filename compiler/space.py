@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 import numpy as np
 from attrs import frozen
 
-from archc.dsl.errors import SearchError
 from archc.dsl.spec import Block, Slot, Spec
+from archc.errors import SearchError
 
 from .choice import canonical_choice
 

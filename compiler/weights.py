@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from archc.dsl.errors import WeightsError
+from archc.errors import WeightsError
 
 from .files import atomic_path
 

@@ -7,11 +7,12 @@ from typing import Any
 
 import attrs
 
+from archc.errors import SemanticError
+
 from . import ast
 from .check_macro import MAX_WIDTH, MacroChecker, decoder_widths, setting_id
 from .check_search import MAX_BUDGET, SALIENCY_METRICS, SearchChecker, count
 from .diagnostics import Diagnostic, Label, Span, did_you_mean, labels_at, quoted_list
-from .errors import SemanticError
 from .grammar import BlockSchema
 from .macro import Macro
 from .spec import Block, Spec, Stage

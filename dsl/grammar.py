@@ -14,8 +14,9 @@ from typing import Protocol
 import lark
 from attrs import frozen
 
+from archc.errors import RegistryError
+
 from .diagnostics import Diagnostic, Span, quoted_list
-from .errors import RegistryError
 
 _COLLIDING_RULE = re.compile(r"<([a-z_][a-z0-9_]*) :")
 _RULE_DEF = re.compile(r"^[!?]?([a-z_][a-z0-9_]*)\s*(?:\{[^}]*\})?\s*:", re.MULTILINE)

@@ -10,9 +10,10 @@ import attrs
 import lark
 from lark import Token, Transformer, v_args
 
+from archc.errors import SpecSyntaxError
+
 from . import ast
 from .diagnostics import Diagnostic, Span
-from .errors import SpecSyntaxError
 from .grammar import Grammar
 from .syntax_errors import char_diagnostic, token_diagnostic
 

@@ -13,14 +13,11 @@ import re
 
 import torch
 
-from archc.dsl.errors import ArchError
+from archc.errors import AcceleratorError
 
 NAMES = "auto, cpu, cuda, cuda:N, mps"
 _CUDA = re.compile(r"cuda(?::(\d+))?")
 
-
-class AcceleratorError(ArchError):
-    """An accelerator name is unknown or names hardware this machine does not have (codes E150x)."""
 
 
 def gpu_count() -> int:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from attrs import frozen
 
-from archc.dsl.errors import ArchError
+from archc.errors import WeakTeacherError
 
 from .data.crops import ValCrops
 from .data.pairs import PairedImages
@@ -28,9 +28,6 @@ MIN_GAIN_DB = 0.1
 VAL_CROP = 128  # px: the centre crops `archc search` and `archc run` validate on
 ALLOW_FLAG = "--allow-weak-teacher"
 
-
-class WeakTeacherError(ArchError):
-    """The teacher does not beat the blurred input by `MIN_GAIN_DB` on the validation crops."""
 
 
 @frozen

@@ -24,17 +24,14 @@ import torch
 
 from archc.compiler.memory import MemoryEstimate, for_weights, inference_bytes_per_pixel, screen_params
 from archc.dsl.diagnostics import Diagnostic, Span
-from archc.dsl.errors import ArchError
 from archc.dsl.spec import Spec
+from archc.errors import MemoryLimitError
 
 CHECK_ENV = "ARCHC_MEMORY_CHECK"
 LIMIT_ENV = "ARCHC_MEMORY_LIMIT"
 OVERRIDE_HELP = f"{CHECK_ENV}=off skips this check"
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
-
-class MemoryLimitError(ArchError):
-    """A network, batch or frame does not fit in memory (codes E152x)."""
 
 
 def human_bytes(n: float) -> str:

@@ -16,11 +16,7 @@ from __future__ import annotations
 import torch
 from attrs import frozen
 
-from archc.dsl.errors import ArchError
-
-
-class TileError(ArchError):
-    """A tile size cannot hold its overlap (codes E153x)."""
+from archc.errors import TileError
 
 
 @frozen

@@ -28,7 +28,7 @@ from torch import nn
 from archc.compiler.files import atomic_path, write_text_atomic
 from archc.compiler.memory import for_training
 from archc.compiler.weights import save_safetensors
-from archc.dsl.errors import DataError
+from archc.errors import DataError
 
 from .accelerator import describe, resolve
 from .amp import Amp

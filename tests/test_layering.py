@@ -42,3 +42,24 @@ def test_a_layer_never_imports_what_sits_above_it(layer: str) -> None:
         if any(_under(module, prefix) for prefix in FORBIDDEN[layer])
     )
     assert wrong == []
+
+
+def test_the_error_module_sits_below_every_layer() -> None:
+    """archc/errors.py is imported by the front end and the engine alike, so it imports nothing of
+    archc but the diagnostics model (and no torch)."""
+    own = [m for m in _imports(ROOT / "archc" / "errors.py") if m.startswith("archc") or m == "torch"]
+    assert own == ["archc.dsl.diagnostics"]
+
+
+def test_every_error_class_lives_in_the_error_module() -> None:
+    """One module holds the root and every subclass: no layer defines errors of its own."""
+    elsewhere = sorted(
+        f"{path.relative_to(ROOT)}: {node.name}"
+        for layer in (*SUBPACKAGES, "archc")
+        for path in (ROOT / layer).rglob("*.py")
+        if path != ROOT / "archc" / "errors.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ClassDef)
+        and any(isinstance(b, ast.Name) and b.id.endswith("Error") and b.id != "Exception" for b in node.bases)
+    )
+    assert elsewhere == []

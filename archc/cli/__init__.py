@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import click
 
-from archc.dsl.errors import ArchError
+from archc.errors import ArchError
 
 from . import commands
 

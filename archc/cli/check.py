@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from archc.compiler.frontend import parse
-from archc.dsl.errors import ArchError
+from archc.errors import ArchError
 
 from .output import print_json
 

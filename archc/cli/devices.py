@@ -12,7 +12,7 @@ from .output import console, print_json
 
 def _attached() -> list[DeviceInfo]:
     """Phones adb can see now (none when adb is absent or slow)."""
-    from archc.dsl.errors import ProfileError
+    from archc.errors import ProfileError
     from archc.runtime.profile.adb import adb_path, attached
 
     try:

@@ -29,7 +29,7 @@ import click
 from archc.api import parse
 from archc.compiler.files import write_text_atomic
 from archc.dsl.check import SALIENCY_METRICS
-from archc.dsl.errors import ArchError
+from archc.errors import ArchError
 
 from .accel import accelerator_option, amp_option
 from .cluster import cluster_option, open_cluster

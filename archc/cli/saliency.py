@@ -14,10 +14,10 @@ from rich.table import Table
 from archc.api import build, parse
 from archc.dsl.check import SALIENCY_METRICS
 from archc.dsl.spec import Spec
+from archc.errors import SaliencyError
 from archc.runtime.data.datasets import open_dataset
 from archc.runtime.saliency import probe, report
 from archc.runtime.saliency.ablate import ablate as ablate_units
-from archc.runtime.saliency.errors import SaliencyError
 from archc.runtime.saliency.measures import check_names
 from archc.runtime.saliency.resolve import resolve_data
 from archc.runtime.saliency.score import check_trained, compute_saliency

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from archc.api import parse
-from archc.dsl.errors import SearchError
+from archc.errors import SearchError
 
 from .accel import accelerator_option, where_to_run
 from .cluster import check_cluster_option, cluster_option, evaluation_executor

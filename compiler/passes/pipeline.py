@@ -21,7 +21,7 @@ from typing import Any
 from torch import nn
 
 from archc.dsl.diagnostics import did_you_mean, quoted_list
-from archc.dsl.errors import ExportError
+from archc.errors import ExportError
 
 from . import (
     channels_last,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from attrs import frozen
 
-from archc.dsl.errors import RegistryError
+from archc.errors import RegistryError
 
 if TYPE_CHECKING:
     from torch import nn

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 
 from archc.dsl.diagnostics import did_you_mean
+from archc.errors import ClusterError
 
 from .base import Executor, Resources, WorkerSetup
-from .errors import ClusterError
 from .local import InlineExecutor, PoolExecutor
 from .worker import report
 

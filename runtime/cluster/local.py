@@ -17,12 +17,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from archc.dsl.errors import ArchError
+from archc.errors import ArchError, ClusterError
 from archc.runtime.threads import torch_threads
 
 from . import worker
 from .base import MAX_RETRIES, Executor, ProgressCallback, Resources, Work, WorkerSetup
-from .errors import ClusterError
 
 ORPHAN_CHECK_SECONDS = 1.0
 POLL_SECONDS = 0.25

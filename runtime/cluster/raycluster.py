@@ -22,11 +22,10 @@ import subprocess
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from archc.dsl.errors import ArchError
+from archc.errors import ArchError, ClusterError
 
 from . import worker
 from .base import MAX_RETRIES, Executor, ProgressCallback, Resources, Work, WorkerSetup
-from .errors import ClusterError
 from .local import failed, item_label
 
 POLL_SECONDS = 0.25

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from attrs import frozen
 
-from archc.dsl.errors import DataError
+from archc.errors import DataError
 
 from .crops import TrainCrops, ValCrops, infinite_batches
 from .images import BIT_PROTOCOLS, BitProtocol

@@ -25,7 +25,7 @@ from typing import IO, Literal
 import numpy as np
 from PIL import Image, ImageFile
 
-from archc.dsl.errors import DataError
+from archc.errors import DataError
 
 BitProtocol = Literal["8bit", "16bit"]
 BIT_PROTOCOLS: tuple[str, ...] = ("8bit", "16bit")

@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 from attrs import frozen
 
-from archc.dsl.errors import DataError
+from archc.errors import DataError
 
 from .images import BitProtocol, read_raw, read_size, to_float
 

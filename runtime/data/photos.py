@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 from attrs import frozen
 
-from archc.dsl.errors import DataError
+from archc.errors import DataError
 
 
 @frozen

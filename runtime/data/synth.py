@@ -36,7 +36,7 @@ import numpy as np
 from attrs import frozen
 from scipy.signal import fftconvolve
 
-from archc.dsl.errors import DataError
+from archc.errors import DataError
 from archc.runtime.metrics import psnr
 
 from .images import quantize, write_image

@@ -2,9 +2,10 @@
 candidate to reproduce the frozen teacher's features across the slot, and keep the results in a
 bank that plugs into the teacher."""
 
+from archc.errors import DistillError
+
 from .bank import Bank, BankEntry, assemble, load_bank, plug_surrogates
 from .config import DistillConfig
-from .errors import DistillError
 from .execute import Event
 from .fit import FEATURE_LOSS
 from .plan import Job, plan_jobs

@@ -23,8 +23,7 @@ from archc.compiler.lower import ArchNet, lower
 from archc.compiler.weights import apply_state, load_state
 from archc.dsl.diagnostics import quoted_list
 from archc.dsl.spec import Block, Spec
-
-from .errors import DistillError
+from archc.errors import DistillError
 
 FORMAT = "archc-surrogates/1"
 MANIFEST = "manifest.json"

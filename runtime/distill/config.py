@@ -7,7 +7,7 @@ from typing import Any
 import attrs
 from attrs import frozen
 
-from .errors import DistillError
+from archc.errors import DistillError
 
 GRANULARITIES = ("slot", "block")
 AMP_MODES = ("off", "bf16", "fp16")  # runtime.amp.MODES; this module stays free of torch

@@ -26,10 +26,10 @@ from torch import nn
 from archc.compiler.files import atomic_path
 from archc.compiler.lower import ArchNet
 from archc.dsl.spec import Slot, Spec
+from archc.errors import DistillError
 from archc.runtime.memory import out_of_memory_as_error
 
 from .crops import CropSet
-from .errors import DistillError
 
 SPLITS = ("train", "heldout")
 FEATURE_BATCH = 8

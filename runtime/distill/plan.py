@@ -16,9 +16,8 @@ from torch import nn
 from archc.dsl.diagnostics import did_you_mean, quoted_list
 from archc.dsl.params import params_to_json
 from archc.dsl.spec import Block, Slot, Spec
+from archc.errors import DistillError
 from archc.runtime.blocks import get as get_block
-
-from .errors import DistillError
 
 
 @frozen

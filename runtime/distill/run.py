@@ -22,6 +22,7 @@ from attrs import frozen
 from archc.compiler.files import write_text_atomic
 from archc.compiler.lower import ArchNet
 from archc.dsl.spec import Spec
+from archc.errors import DistillError
 from archc.runtime.accelerator import resolve_here
 from archc.runtime.cluster import Executor
 from archc.runtime.data.pairs import PairedImages
@@ -31,7 +32,6 @@ from .assemble import Provenance, write_bank
 from .bank import Bank, file_sha256
 from .config import DistillConfig
 from .crops import distill_crops
-from .errors import DistillError
 from .execute import Event, EventCallback, default_executor, emit, feature_threads, run_jobs
 from .features import cache_features
 from .plan import Job, plan_jobs, select_slots

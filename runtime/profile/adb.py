@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from archc.dsl.diagnostics import did_you_mean, quoted_list
-from archc.dsl.errors import ProfileError
+from archc.errors import ProfileError
 from archc.runtime.cluster import Resources
 
 from .backend import Profiler

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from attrs import evolve, frozen
 
-from archc.dsl.errors import ArchError, ProfileError
+from archc.errors import ArchError, ProfileError
 
 from . import devicefile, fit
 from .costmodel import DeviceModel, OpTable

@@ -24,7 +24,7 @@ import tomllib
 
 from archc.compiler.files import write_text_atomic
 from archc.dsl.diagnostics import Span, did_you_mean, quoted_list
-from archc.dsl.errors import ProfileError
+from archc.errors import ProfileError
 
 from .costmodel import DeviceModel, Penalty
 from .graph import PENALTIES

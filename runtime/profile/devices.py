@@ -21,7 +21,7 @@ from pathlib import Path
 from attrs import frozen
 
 from archc.dsl.diagnostics import did_you_mean, quoted_list
-from archc.dsl.errors import ProfileError
+from archc.errors import ProfileError
 
 from . import devicefile
 from .backend import Profiler

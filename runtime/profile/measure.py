@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 from attrs import field, frozen
 
-from archc.dsl.errors import ProfileError
+from archc.errors import ProfileError
 from archc.runtime.accelerator import cpu_model
 
 KINDS = ("measured", "modelled", "remote")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from archc.dsl.diagnostics import did_you_mean
-from archc.dsl.errors import ProfileError
+from archc.errors import ProfileError
 from archc.runtime.cluster import Resources
 
 from .adb import check_options

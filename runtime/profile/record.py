@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from archc.compiler.files import write_text_atomic
-from archc.dsl.errors import ProfileError
+from archc.errors import ProfileError
 
 FORMAT = "archc-latency/1"
 FILENAME = "latency.json"

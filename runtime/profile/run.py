@@ -13,8 +13,8 @@ from typing import Any
 
 from attrs import field, frozen
 
-from archc.dsl.errors import ArchError, ProfileError
 from archc.dsl.spec import Block, Spec
+from archc.errors import ArchError, ProfileError
 from archc.runtime.cluster import Executor
 
 from . import record as rec

@@ -18,7 +18,7 @@ from attrs import field, frozen
 from torch import nn
 
 from archc.compiler.onnx_export import INPUT, to_onnx_model
-from archc.dsl.errors import ProfileError
+from archc.errors import ProfileError
 
 _CACHE: OrderedDict[str, bytes] = OrderedDict()
 _CACHE_SIZE = 64

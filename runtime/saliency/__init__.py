@@ -8,8 +8,9 @@
 - `resolve.resolve`: the slots a spec's `exclude top K by METRIC` lines exclude.
 """
 
+from archc.errors import SaliencyError
+
 from .ablate import Ablation, ablate, correlations
-from .errors import SaliencyError
 from .measures import MEASURES
 from .resolve import Resolution, resolve
 from .score import Saliency, UnitScore, compute_saliency

@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 
 from attrs import frozen
 
-from .errors import SaliencyError
+from archc.errors import SaliencyError
+
 from .first_order import FORMULAS, PerBatch, first_order
 from .grasp import grasp
 from .probe import Probe

@@ -45,9 +45,9 @@ from attrs import frozen
 
 from archc.compiler.files import write_text_atomic
 from archc.dsl.spec import Spec
+from archc.errors import SaliencyError
 
 from .ablate import Ablation, Correlation, correlations
-from .errors import SaliencyError
 from .measures import MEASURES
 from .score import NORMS, Saliency, UnitScore
 

@@ -17,8 +17,8 @@ from typing import Any
 from attrs import frozen
 
 from archc.dsl.spec import SaliencyRule, Slot, Spec
+from archc.errors import SaliencyError
 
-from .errors import SaliencyError
 from .report import load, saliency_file, unit_score
 
 NORM = "sum"

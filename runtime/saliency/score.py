@@ -15,9 +15,9 @@ from torch import nn
 from archc.compiler.lower import ArchNet
 from archc.dsl.check import SALIENCY_METRICS
 from archc.dsl.spec import Spec
+from archc.errors import SaliencyError
 
 from .aggregate import per_param, ranks, scale_of, unit_value
-from .errors import SaliencyError
 from .first_order import PerBatch
 from .measures import MEASURES, Progress, check_names, run_measures
 from .probe import LOSSES, Batch, Probe

@@ -16,7 +16,7 @@ from archc.compiler.frontend import parse
 from archc.compiler.ir import to_ir
 from archc.compiler.onnx_export import export_onnx
 from archc.compiler.weights import save_safetensors
-from archc.dsl.errors import SearchError
+from archc.errors import SearchError
 from archc.runtime.accelerator import describe, resolve
 from archc.runtime.build import build
 

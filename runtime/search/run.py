@@ -13,8 +13,8 @@ from attrs import field, frozen
 from archc.compiler.choice import canonical_choice
 from archc.compiler.files import write_text_atomic
 from archc.compiler.space import SearchSpace
-from archc.dsl.errors import SearchError
 from archc.dsl.spec import Spec
+from archc.errors import SearchError
 from archc.runtime.cluster import Executor
 
 from .bo import BoTorchStrategy

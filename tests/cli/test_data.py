@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from archc.cli.data import data_cmd
-from archc.dsl.errors import DataError
+from archc.errors import DataError
 
 ARGS = ["--images", "4", "--crops-per-image", "1", "--test-crops-per-image", "1", "--crop", "48", "--seed", "2"]
 

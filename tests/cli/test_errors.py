@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from archc.cli import cli
-from archc.dsl.errors import ArchError, SpecSyntaxError
+from archc.errors import ArchError, SpecSyntaxError
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path("tests/golden/errors")

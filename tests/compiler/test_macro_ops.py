@@ -13,7 +13,7 @@ from torch import nn
 import archc
 from archc.compiler.counts import count
 from archc.compiler.onnx_export import export_onnx
-from archc.dsl.errors import LoweringError
+from archc.errors import LoweringError
 
 from macs import hook_macs
 

@@ -11,7 +11,7 @@ import torch
 import archc
 from archc.compiler.pretrained import PREFIX, available, get, resolve
 from archc.compiler.weights import read_metadata
-from archc.dsl.errors import WeightsError
+from archc.errors import WeightsError
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = [p.name for p in available()]

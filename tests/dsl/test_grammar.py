@@ -13,8 +13,8 @@ import torch
 import archc
 from archc import ArchError
 from archc.api import load_grammar
-from archc.dsl.errors import RegistryError
 from archc.dsl.grammar import compose
+from archc.errors import RegistryError
 from archc.runtime.blocks import BlockDef, all_blocks, load_plugins, register_block, unregister
 
 SHIPPED = {name: b for name, b in all_blocks().items() if b.origin == "archc"}

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 import archc
 from archc import ArchError
-from archc.dsl.errors import SpecSyntaxError
 from archc.dsl.parser import read_spec_text
+from archc.errors import SpecSyntaxError
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXTS = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "specs").glob("*.arch"))] + [

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 import archc
-from archc.dsl.errors import DataError
+from archc.errors import DataError
 from archc.runtime.data.datasets import open_dataset
 from archc.runtime.train import TrainConfig, WeightAverage, cosine_lr, psnr_loss, train
 

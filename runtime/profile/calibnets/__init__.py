@@ -9,7 +9,7 @@ from collections.abc import Callable
 from torch import nn
 
 from archc.dsl.diagnostics import did_you_mean, quoted_list
-from archc.dsl.errors import ProfileError
+from archc.errors import ProfileError
 
 from ..workload import Workload
 from . import backbones, dense, sr

@@ -17,7 +17,7 @@ from torch import nn
 import archc
 from archc.compiler.onnx_export import export_onnx
 from archc.compiler.space import SearchSpace
-from archc.dsl.errors import WeightsError
+from archc.errors import WeightsError
 from archc.runtime.blocks.baseline import BaselineBlock
 
 from helpers import SPECS

@@ -11,7 +11,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from archc.dsl.errors import RegistryError
+from archc.errors import RegistryError
 from archc.runtime.blocks import all_blocks, get, register_block, unregister
 
 

@@ -19,7 +19,7 @@ from archc.cli import cli
 from archc.compiler.emit_arch import arch_text
 from archc.compiler.onnx_export import export_onnx
 from archc.compiler.weights import save_safetensors
-from archc.dsl.errors import WeightsError
+from archc.errors import WeightsError
 from archc.runtime.blocks.restormer import TransformerBlock
 
 from helpers import SPECS

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from archc.dsl.errors import DataError
+from archc.errors import DataError
 from archc.runtime.cluster import report
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from archc.dsl.errors import DataError
+from archc.errors import DataError
 from archc.runtime.cluster import ClusterError, WorkerSetup, check_cluster, open_executor
 from archc.runtime.cluster.local import InlineExecutor, PoolExecutor
 

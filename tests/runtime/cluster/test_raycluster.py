@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from archc.dsl.errors import DataError
+from archc.errors import DataError
 from archc.runtime.cluster import ClusterError, Executor, Resources, WorkerSetup, open_executor
 
 import cluster_work

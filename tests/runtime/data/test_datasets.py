@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from archc.dsl.errors import DataError
+from archc.errors import DataError
 from archc.runtime.data import pairs as pairs_module
 from archc.runtime.data.datasets import detect_kind, open_dataset, read_pair_list
 from archc.runtime.data.images import write_image

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from archc.dsl.errors import DataError
+from archc.errors import DataError
 from archc.runtime.data.images import (
     quantize,
     read_image,

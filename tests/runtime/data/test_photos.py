@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from archc.dsl.errors import DataError
+from archc.errors import DataError
 from archc.runtime.data.photos import load_photo, photo_names
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from archc.dsl.errors import DataError
+from archc.errors import DataError
 from archc.runtime.data.datasets import open_dataset
 from archc.runtime.data.images import read_raw
 from archc.runtime.data.kernels import KernelConfig, random_kernel

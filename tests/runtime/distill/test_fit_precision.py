@@ -13,10 +13,10 @@ import torch
 from conftest import Micro
 
 import archc
+from archc.errors import DistillError
 from archc.runtime.data.datasets import open_dataset
 from archc.runtime.distill.config import DistillConfig
 from archc.runtime.distill.crops import distill_crops
-from archc.runtime.distill.errors import DistillError
 from archc.runtime.distill.features import cache_features, open_features
 from archc.runtime.distill.fit import fit
 from archc.runtime.distill.plan import Job, select_slots

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from archc.dsl.errors import ProfileError
+from archc.errors import ProfileError
 from archc.runtime.profile.adb import parse_perf_test
 from archc.runtime.profile.devices import resolve
 from archc.runtime.profile.table import block_workload, identity_block

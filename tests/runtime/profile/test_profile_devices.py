@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from archc.dsl.errors import ProfileError
+from archc.errors import ProfileError
 from archc.runtime.profile.devices import listing, resolve
 
 

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from archc.dsl.errors import ProfileError
+from archc.errors import ProfileError
 from archc.runtime.profile import measure
 from archc.runtime.profile.measure import Protocol, quartiles, time_runs
 

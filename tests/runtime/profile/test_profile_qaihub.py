@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from archc.dsl.errors import ProfileError
+from archc.errors import ProfileError
 from archc.runtime.profile.devices import resolve
 from archc.runtime.profile.table import block_workload, identity_block
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import archc
-from archc.dsl.errors import ProfileError
+from archc.errors import ProfileError
 from archc.runtime.profile import run as run_mod
 from archc.runtime.profile.backend import Profiler
 from archc.runtime.profile.devices import resolve

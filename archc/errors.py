@@ -1,10 +1,14 @@
-"""The exception root of every user-facing error, and its narrow subclasses."""
+"""Every user-facing error of archc, in one module that every layer imports: the root `ArchError`
+(rendered diagnostics, exit code 1 on the command line, no traceback) and one narrow subclass per
+kind of failure, with the range of codes each uses. Torch-free, and importing nothing of archc but
+the diagnostics model, so the language front end and the engine alike can raise them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from .diagnostics import Diagnostic, Span, render_all, render_json
+from archc.dsl.diagnostics import Diagnostic, Span, render_all, render_json
 
 
 class ArchError(Exception):
@@ -72,3 +76,37 @@ class SearchError(ArchError):
 
 class DataError(ArchError):
     """A dataset folder or image is missing or malformed."""
+
+
+# ---------------------------------------------------------------- the engine's errors
+
+
+class DistillError(SearchError):
+    """A distillation run or a surrogate bank is invalid: bad settings, a run folder made with other
+    settings, a bank made for another teacher, a choice without a trained surrogate (codes E11xx)."""
+
+
+class SaliencyError(ArchError):
+    """Saliency cannot be computed (untrained weights, bad settings) or a saliency file cannot
+    resolve a spec's `exclude top K by METRIC` lines (codes E10xx)."""
+
+
+class AcceleratorError(ArchError):
+    """An accelerator name is unknown or names hardware this machine does not have (codes E150x)."""
+
+
+class MemoryLimitError(ArchError):
+    """A network, batch or frame does not fit in memory (codes E152x)."""
+
+
+class TileError(ArchError):
+    """A tile size cannot hold its overlap (codes E153x)."""
+
+
+class ClusterError(ArchError):
+    """The execution backend cannot run the work: bad address, Ray not installed or unreachable,
+    a resource no node of the cluster offers, a run folder a worker cannot see (codes E17xx)."""
+
+
+class WeakTeacherError(ArchError):
+    """The teacher does not beat the blurred input on the validation crops (codes E18xx)."""
