@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -18,6 +19,9 @@ from archc.compiler.precision import NAMES as PRECISIONS
 
 from .accel import accelerator_option, amp_option, place, workers_option
 from .output import console, print_json
+
+if TYPE_CHECKING:
+    from torch import nn
 
 ENSEMBLE_HELP = "Average the restorations of the 8 flips and rotations (8x the time; not NAFNet's protocol)."
 
@@ -153,8 +157,8 @@ def _check_precision_options(precisions: Sequence[str], calibration: str | None,
         raise missing_calibration(quantized[0])
 
 
-def _networks(model, in_channels: int, precisions: Sequence[str], calibration: str | None,  # type: ignore[no-untyped-def]
-              method: str) -> list[tuple[str, object]]:
+def _networks(model: nn.Module, in_channels: int, precisions: Sequence[str], calibration: str | None,
+              method: str) -> list[tuple[str, nn.Module]]:
     """(precision, network) pairs: the torch module alone, or one ONNX Runtime network per precision."""
     if not precisions:
         return [("torch", model)]
@@ -164,8 +168,10 @@ def _networks(model, in_channels: int, precisions: Sequence[str], calibration: s
 
     needs = calibration is not None and any(is_quantized(p) for p in precisions)
     calib = load_calibration(calibration, method) if needs else None  # type: ignore[arg-type]
-    return [(canonical_precision(p), onnx_network(model, p, calib if is_quantized(p) else None, in_channels))
-            for p in dict.fromkeys(precisions)]
+    out: list[tuple[str, nn.Module]] = [
+        (canonical_precision(p), onnx_network(model, p, calib if is_quantized(p) else None, in_channels))
+        for p in dict.fromkeys(precisions)]
+    return out
 
 
 def _eval_table(title: str, rows: Sequence[tuple[str, str, object]]) -> Table:
