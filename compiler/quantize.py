@@ -78,8 +78,10 @@ def missing_calibration(precision: str) -> ExportError:
                        help="pass `--calibration DATA` (a dataset folder, e.g. one `archc data synth` wrote)")
 
 
-def quantize(proto: Any, precision: str, calibration: Calibration | None) -> Any:
-    """`proto` (a float32 onnx ModelProto) as a static QDQ graph in `precision` (`w8a8`, `w8a16`)."""
+def quantize(proto: Any, precision: str, calibration: Calibration | None, prefixes: Sequence[str] = ()) -> Any:
+    """`proto` (a float32 onnx ModelProto) as a static QDQ graph in `precision` (`w8a8`, `w8a16`);
+    with `prefixes`, only the nodes whose names start with one of them (e.g. `/encoders.0/`, the
+    nodes of a stage in an unoptimized export) are quantized, the rest stays float32."""
     precision = canonical_precision(precision)
     if calibration is None:
         raise missing_calibration(precision)
@@ -90,11 +92,15 @@ def quantize(proto: Any, precision: str, calibration: Calibration | None) -> Any
 
     with tempfile.TemporaryDirectory(prefix="archc-qdq-") as tmp, _quiet():
         out = Path(tmp) / "qdq.onnx"
-        _quantize_static(proto, out, precision, calibration)
+        nodes = [n.name for n in proto.graph.node if n.name.startswith(tuple(prefixes))] if prefixes else None
+        private = onnx.ModelProto()
+        private.CopyFrom(proto)  # the quantizer rewrites its input's initializers in place
+        _quantize_static(private, out, precision, calibration, nodes)
         return onnx.load(str(out))
 
 
-def _quantize_static(proto: Any, out: Path, precision: str, calibration: Calibration) -> None:
+def _quantize_static(proto: Any, out: Path, precision: str, calibration: Calibration,
+                     nodes: list[str] | None) -> None:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     methods = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
@@ -104,6 +110,7 @@ def _quantize_static(proto: Any, out: Path, precision: str, calibration: Calibra
         quantize_static(proto, str(out), _Reader(proto.graph.input[0].name, calibration.images),
                         quant_format=QuantFormat.QDQ, per_channel=True, activation_type=activations,
                         weight_type=QuantType.QInt8, calibrate_method=methods[calibration.method],
+                        nodes_to_quantize=nodes,
                         extra_options={"WeightSymmetric": True, "ActivationSymmetric": False})
     except Exception as exc:  # the quantizer raises many types; all mean "cannot quantize"
         raise ExportError(f"{precision} quantization failed: {type(exc).__name__}: {exc}", code="E0616") from exc
