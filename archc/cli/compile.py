@@ -50,11 +50,13 @@ def _search_line(spec: Spec) -> str | None:
     if spec.search is None:
         return None
     sizes = [len(s.candidates) for s in spec.search.slots]
+    precisions = [len(s.precisions) for s in spec.search.slots] if spec.search.has_precision else []
     total = 1
-    for n in sizes:
+    for n in (*sizes, *precisions):
         total *= n
     fixed = ", ".join(s.name for s in spec.search.fixed) or "none"
-    return (f"search space: {len(sizes)} slots x {'/'.join(map(str, sizes))} candidates = {total:,} networks"
+    per_slot = f" x {'/'.join(map(str, precisions))} precisions" if precisions else ""
+    return (f"search space: {len(sizes)} slots x {'/'.join(map(str, sizes))} candidates{per_slot} = {total:,} networks"
             f" (excluded: {fixed})")
 
 
