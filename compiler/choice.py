@@ -87,10 +87,12 @@ def _check_overlaps(spec: Spec, choice: Choice) -> None:
                                 help="choose either the whole stage or its slots")
 
 
-def canonical_choice(spec: Spec, choice: Mapping[str, Block]) -> str:
+def canonical_choice(spec: Spec, choice: Mapping[str, Block], precisions: Mapping[str, str] | None = None) -> str:
     """One string per network: every searchable slot in network order, `slot=block;...`.
 
     Slots absent from `choice` hold their original block, so equal networks get equal strings.
+    With `precisions` (a search over precision), each searchable slot is `slot=block@precision`,
+    fp16 where `precisions` does not name it.
     """
     if spec.search is None:
         names = [s.name for s in spec.stages]
@@ -100,5 +102,7 @@ def canonical_choice(spec: Spec, choice: Mapping[str, Block]) -> str:
         originals = {s.name: s.original for s in spec.search.slots}
     extra = sorted(set(choice) - set(names))
     parts = [f"{n}={choice.get(n, originals.get(n)).canonical}" for n in names]  # type: ignore[union-attr]
+    if precisions is not None:
+        parts = [f"{part}@{precisions.get(n, 'fp16')}" for n, part in zip(names, parts, strict=True)]
     parts += [f"{n}={choice[n].canonical}" for n in extra]
     return ";".join(parts)

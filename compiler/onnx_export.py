@@ -18,6 +18,7 @@ from torch import nn
 from archc.errors import ExportError
 
 from .files import atomic_path
+from .quantize import Calibration, canonical_precision
 
 OPSET = 17
 INPUT, OUTPUT = "image", "restored"
@@ -57,13 +58,14 @@ def _trace(model: nn.Module, channels: int, sample: tuple[int, int]) -> bytes:
 
 def to_onnx_model(model: nn.Module, in_channels: int = 3, sample: tuple[int, int] = (64, 64),
                   simplify: bool = True, passes: Sequence[str] = LEGACY_PASSES,
-                  precision: str = "fp32") -> tuple[Any, dict[str, float]]:
+                  precision: str = "fp32", calibration: Calibration | None = None) -> tuple[Any, dict[str, float]]:
     """Export an eval-mode copy of `model`; returns (ModelProto, timings).
 
     `passes` are the inference passes (`compiler/passes/`) to apply: module passes before the
     trace, graph passes after simplification. The default keeps what every export always did
-    (BatchNorm folded); `archc compile` passes its -O level's list. `precision` (`fp32`, `fp16`)
-    is applied last (`compiler/precision.py`).
+    (BatchNorm folded); `archc compile` passes its -O level's list. `precision` (`fp32`, `fp16`,
+    `w8a8` / `int8`, `w8a16`) is applied last (`compiler/precision.py`); the quantized ones
+    calibrate their activation ranges on `calibration`.
     """
     import onnx
 
@@ -85,7 +87,7 @@ def to_onnx_model(model: nn.Module, in_channels: int = 3, sample: tuple[int, int
         simplified, ok = onnxsim.simplify(proto)
         if ok:
             proto = simplified
-    proto = lower_precision(optimize_graph(proto, passes), precision)
+    proto = lower_precision(optimize_graph(proto, passes), precision, calibration)
     t2 = time.perf_counter()
     try:
         onnx.checker.check_model(proto, full_check=True)
@@ -95,13 +97,15 @@ def to_onnx_model(model: nn.Module, in_channels: int = 3, sample: tuple[int, int
 
 
 def export_onnx(model: nn.Module, path: str | Path, in_channels: int = 3, sample: tuple[int, int] = (64, 64),
-                simplify: bool = True, passes: Sequence[str] = LEGACY_PASSES, precision: str = "fp32") -> ExportReport:
+                simplify: bool = True, passes: Sequence[str] = LEGACY_PASSES, precision: str = "fp32",
+                calibration: Calibration | None = None) -> ExportReport:
     """Write `model` as a simplified ONNX file at `path` (atomically), with `passes` applied, in `precision`."""
     import onnx
 
-    proto, t = to_onnx_model(model, in_channels, sample, simplify, passes, precision)
+    proto, t = to_onnx_model(model, in_channels, sample, simplify, passes, precision, calibration)
     with atomic_path(path) as tmp:
         onnx.save(proto, str(tmp))
     ops = Counter(n.op_type for n in proto.graph.node)
     return ExportReport(str(path), OPSET, len(proto.graph.node), int(t["before"]), dict(sorted(ops.items())),
-                        bool(t["simplified"]), t["export"], t["simplify"], tuple(passes), precision)
+                        bool(t["simplified"]), t["export"], t["simplify"], tuple(passes),
+                        canonical_precision(precision))

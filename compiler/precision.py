@@ -1,4 +1,5 @@
-"""Precision lowering of the exported graph: `fp32` (as traced) or `fp16`.
+"""Precision lowering of the exported graph: `fp32` (as traced), `fp16`, or the static QDQ
+integer forms `w8a8` (alias `int8`) and `w8a16` (`compiler/quantize.py`, with calibration images).
 
 FP16 is what a phone NPU runs a float network in (Hexagon HTP has no FP32 math). Converting every
 op is not safe for NAFNet: its residual stream reaches |x| ~ 175 in the bottleneck, and a channel
@@ -25,17 +26,24 @@ from typing import Any
 from archc.dsl.diagnostics import quoted_list
 from archc.errors import ExportError
 
-PRECISIONS = ("fp32", "fp16")
+from .quantize import QUANTIZED, Calibration, canonical_precision, quantize
+
+PRECISIONS = ("fp32", "fp16", *QUANTIZED)
+NAMES = (*PRECISIONS, "int8")  # what a command line accepts
 FP32_OPS = ("LayerNormalization", "Transpose", "Add", "Sum", "GlobalAveragePool", "ReduceMean", "Pad", "Slice")
 
 
-def lower_precision(proto: Any, precision: str) -> Any:
-    """`proto` (an onnx ModelProto) in `precision`; inputs and outputs stay FP32."""
+def lower_precision(proto: Any, precision: str, calibration: Calibration | None = None) -> Any:
+    """`proto` (an onnx ModelProto) in `precision`; inputs and outputs stay FP32. The quantized
+    precisions need `calibration` (ExportError E0614 without it)."""
+    precision = canonical_precision(precision)
     if precision not in PRECISIONS:
         raise ExportError(f"unknown precision `{precision}`", code="E0611",
-                          help=f"choose {quoted_list(PRECISIONS)}")
+                          help=f"choose {quoted_list(NAMES)}")
     if precision == "fp32":
         return proto
+    if precision in QUANTIZED:
+        return quantize(proto, precision, calibration)
     from onnxruntime.transformers import float16
 
     blocked = [*float16.DEFAULT_OP_BLOCK_LIST, *FP32_OPS]

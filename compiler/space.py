@@ -3,6 +3,12 @@
 Every strategy (exhaustive, random, NSGA-II, BoTorch) draws from here, so an excluded slot or
 candidate can never be evaluated. A choice is indexed by mixed radix over the slots, in network
 order; its canonical string (`compiler.choice.canonical_choice`) names it in caches and journals.
+
+When the search has a `precision` line, a network is a block AND a precision per slot: the index
+tuple is the m block indices followed by the m precision indices (`slot.precisions`, fp16 = 0
+first), so every strategy, which only sees radices, searches both; the canonical string names
+each slot `slot=block@precision`. Without the line the space, its indices and its strings are
+exactly what they were.
 """
 
 from __future__ import annotations
@@ -42,26 +48,50 @@ class SearchSpace:
         return cls(spec, slots, excluded)
 
     @property
+    def has_precision(self) -> bool:
+        return any(s.precisions for s in self.slots)
+
+    @property
     def radices(self) -> tuple[int, ...]:
-        return tuple(len(s.candidates) for s in self.slots)
+        """Candidates per slot, then (in a precision space) precisions per slot."""
+        blocks = tuple(len(s.candidates) for s in self.slots)
+        return blocks + tuple(len(s.precisions) for s in self.slots) if self.has_precision else blocks
 
     @property
     def size(self) -> int:
         return math.prod(self.radices)
 
     def decode(self, indices: Sequence[int]) -> dict[str, Block]:
-        """Per-slot candidate indices -> choice (slot name -> block)."""
-        if len(indices) != len(self.slots):
-            raise SearchError(f"expected {len(self.slots)} indices, got {len(indices)}", code="E0704")
-        out = {}
-        for slot, i in zip(self.slots, indices, strict=True):
-            if not 0 <= int(i) < len(slot.candidates):
-                raise SearchError(f"index {i} out of range for slot `{slot.name}`", code="E0705")
-            out[slot.name] = slot.candidates[int(i)]
-        return out
+        """Index tuple -> choice (slot name -> block)."""
+        self._check(indices)
+        return {slot.name: slot.candidates[int(i)] for slot, i in zip(self.slots, indices, strict=False)}
 
-    def encode(self, choice: Mapping[str, Block]) -> tuple[int, ...]:
-        """Choice -> per-slot indices; slots missing from `choice` hold their original (index 0)."""
+    def precisions_of(self, indices: Sequence[int]) -> dict[str, str]:
+        """Index tuple -> slot name -> precision (empty when precision is not searched)."""
+        self._check(indices)
+        if not self.has_precision:
+            return {}
+        rest = indices[len(self.slots):]
+        return {slot.name: slot.precisions[int(i)] for slot, i in zip(self.slots, rest, strict=True)}
+
+    def _check(self, indices: Sequence[int]) -> None:
+        radices = self.radices
+        if len(indices) != len(radices):
+            raise SearchError(f"expected {len(radices)} indices, got {len(indices)}", code="E0704")
+        m = len(self.slots)
+        for k, (i, r) in enumerate(zip(indices, radices, strict=True)):
+            if not 0 <= int(i) < r:
+                what = "slot" if k < m else "the precision of slot"
+                raise SearchError(f"index {i} out of range for {what} `{self.slots[k % m].name}`", code="E0705")
+
+    def canonical_of(self, indices: Sequence[int]) -> str:
+        """The canonical string of the network at `indices` (with its precisions in a precision space)."""
+        precisions = self.precisions_of(indices) if self.has_precision else None
+        return canonical_choice(self.spec, self.decode(indices), precisions)
+
+    def encode(self, choice: Mapping[str, Block], precisions: Mapping[str, str] | None = None) -> tuple[int, ...]:
+        """Choice (and precisions) -> index tuple; slots missing from `choice` hold their original
+        (index 0), and from `precisions` fp16 (index 0)."""
         unknown = set(choice) - {s.name for s in self.slots}
         if unknown:
             raise SearchError(f"not searchable slot(s) in this space: {', '.join(sorted(unknown))}", code="E0706")
@@ -72,6 +102,20 @@ class SearchSpace:
             if block.canonical not in names:
                 raise SearchError(f"`{block.canonical}` is not a candidate of slot `{slot.name}`", code="E0707")
             out.append(names.index(block.canonical))
+        return tuple(out) + self._encode_precisions(precisions or {})
+
+    def _encode_precisions(self, precisions: Mapping[str, str]) -> tuple[int, ...]:
+        if not self.has_precision:
+            if precisions:
+                raise SearchError("this space does not search precision", code="E0709",
+                                  help="add a `precision *: ...` line to the search")
+            return ()
+        out = []
+        for slot in self.slots:
+            p = precisions.get(slot.name, slot.precisions[0])
+            if p not in slot.precisions:
+                raise SearchError(f"`{p}` is not a precision of slot `{slot.name}`", code="E0707")
+            out.append(slot.precisions.index(p))
         return tuple(out)
 
     def index_of(self, indices: Sequence[int]) -> int:
@@ -94,7 +138,7 @@ class SearchSpace:
             yield self.decode(self.indices_at(flat))
 
     def baseline(self) -> dict[str, Block]:
-        return self.decode((0,) * len(self.slots))
+        return self.decode((0,) * len(self.radices))
 
     def canonical(self, choice: Mapping[str, Block]) -> str:
         return canonical_choice(self.spec, choice)

@@ -128,7 +128,16 @@ class BudgetDecl:
     span: Span | None = field(default=None, eq=False)
 
 
-SearchItem = SlotsDecl | CandidatesDecl | ExcludeSlot | ExcludeTop | BudgetDecl
+@frozen
+class PrecisionDecl:
+    """`precision SLOTS: fp16 | w8a8 | w8a16`: the numeric precisions a slot may run in."""
+
+    targets: tuple[SlotRef, ...] | None  # None means every slot (`*`)
+    precisions: tuple[Name, ...]
+    span: Span | None = field(default=None, eq=False)
+
+
+SearchItem = SlotsDecl | CandidatesDecl | ExcludeSlot | ExcludeTop | BudgetDecl | PrecisionDecl
 
 
 @frozen

@@ -13,6 +13,9 @@ from .spec import Block, SaliencyRule, Search, Slot, Spec
 
 MAX_BUDGET = 1_000_000
 SALIENCY_METRICS = ("grad_norm", "snip", "grasp", "fisher", "synflow", "taylor")
+# what a slot may run in on a phone NPU; fp16 (the float network) is every slot's original precision
+SEARCH_PRECISIONS = ("fp16", "w8a8", "w8a16")
+BASE_PRECISION = SEARCH_PRECISIONS[0]
 
 
 class NetworkChecks(Protocol):
@@ -69,6 +72,9 @@ class SearchChecker:
                 blocks = []
             resolved.append(self._with_candidates(slot, self._fitting(blocks, slot, spec)))
         resolved = [self._exclude_candidates(decl, s) for s in resolved]
+        precisions = self._precision_rules(decl, names)
+        if precisions:
+            resolved = [s if s.name in fixed_names else self._with_precisions(s, precisions) for s in resolved]
         searchable = tuple(s for s in resolved if s.name not in fixed_names)
         fixed = tuple(s for s in resolved if s.name in fixed_names)
         self._unknown_excluded_targets(decl, names)
@@ -242,6 +248,49 @@ class SearchChecker:
     def _with_candidates(self, slot: Slot, blocks: list[Block]) -> Slot:
         extra = tuple(b for b in blocks if b.canonical != slot.original.canonical)
         return attrs.evolve(slot, candidates=(slot.original, *extra))
+
+    def _precision_rules(self, decl: ast.SearchDecl, names: Mapping[str, Slot]) -> dict[str, list[str]]:
+        """Target (`*` or a slot name) -> the precisions its `precision` line lists."""
+        rules: dict[str, list[str]] = {}
+        where: dict[str, Span | None] = {}
+        for item in (i for i in decl.items if isinstance(i, ast.PrecisionDecl)):
+            listed = self._unique_precisions(item.precisions)
+            targets = (["*"] if item.targets is None else
+                       [s.name for ref in item.targets if (s := self._lookup(ref, names, "give a precision for"))])
+            for t in targets:
+                if t in rules:
+                    self.error("E0261", f"precisions for `{t}` are given twice", item.span,
+                               labels=labels_at(where[t], "first given here"),
+                               help="list every precision of a slot in one `precision` line")
+                    continue
+                rules[t], where[t] = listed, item.span
+        return rules
+
+    def _unique_precisions(self, names: tuple[ast.Name, ...]) -> list[str]:
+        out: list[str] = []
+        for name in names:
+            if name.value not in SEARCH_PRECISIONS:
+                self._unknown_precision(name)
+            elif name.value in out:
+                self.error("E0262", f"precision `{name.value}` is listed twice", name.span,
+                           help="remove the second one")
+            else:
+                out.append(name.value)
+        return out
+
+    def _unknown_precision(self, name: ast.Name) -> None:
+        if name.value == "fp32":
+            help = ("a phone NPU has no FP32 arithmetic: `fp16` is the float precision (every slot's original); "
+                    f"the others are {quoted_list(SEARCH_PRECISIONS[1:], conj='and')}")
+        else:
+            guess = did_you_mean(name.value, SEARCH_PRECISIONS)
+            help = (f"did you mean `{guess}`?" if guess
+                    else f"the precisions are {quoted_list(SEARCH_PRECISIONS, conj='and')}")
+        self.error("E0260", f"unknown precision `{name.value}`", name.span, help=help)
+
+    def _with_precisions(self, slot: Slot, rules: Mapping[str, list[str]]) -> Slot:
+        listed = rules.get(slot.name, rules.get("*", []))
+        return attrs.evolve(slot, precisions=(BASE_PRECISION, *(p for p in listed if p != BASE_PRECISION)))
 
     def _excluded_slots(self, decl: ast.SearchDecl, names: Mapping[str, Slot]) -> set[str]:
         out: set[str] = set()

@@ -53,6 +53,9 @@ def _item_text(item: ast.SearchItem) -> str:
         return f"exclude {item.slot}" + (f": {block_text(item.block)}" if item.block else "")
     if isinstance(item, ast.ExcludeTop):
         return f"exclude top {item.k} by {item.metric.value}"
+    if isinstance(item, ast.PrecisionDecl):
+        targets = "*" if item.targets is None else ", ".join(str(t) for t in item.targets)
+        return f"precision {targets}: " + " | ".join(p.value for p in item.precisions)
     return f"budget {item.value}"
 
 

@@ -178,6 +178,11 @@ class _ToAst(Transformer):
     def budget(self, meta: Any, c: list[Token]) -> ast.BudgetDecl:
         return ast.BudgetDecl(int(c[0]), self._s(meta))
 
+    def precision(self, meta: Any, c: list[Any]) -> ast.PrecisionDecl:
+        targets = tuple(x for x in c if isinstance(x, ast.SlotRef)) or None
+        names = tuple(self._name(x) for x in c if isinstance(x, Token))
+        return ast.PrecisionDecl(targets, names, self._s(meta))
+
 
 # ------------------------------------------------------------------ reading and errors
 

@@ -79,6 +79,9 @@ class Slot:
     candidates: tuple[Block, ...]  # the original first, then the alternatives
     excluded: tuple[str, ...] = ()  # canonical strings removed by `exclude SLOT: BLOCK`
     span: Span | None = field(default=None, eq=False)
+    # numeric precisions the slot may run in, `fp16` (the float network as a phone NPU runs it)
+    # first; empty when the search has no `precision` line (precision is then no search dimension)
+    precisions: tuple[str, ...] = ()
 
     @property
     def count(self) -> int:
@@ -101,6 +104,11 @@ class Search:
     saliency_rules: tuple[SaliencyRule, ...] = ()
     budget: int | None = None
     span: Span | None = field(default=None, eq=False)
+
+    @property
+    def has_precision(self) -> bool:
+        """Whether precision is a search dimension (the search has a `precision` line)."""
+        return any(s.precisions for s in self.slots)
 
     def slot(self, name: str) -> Slot:
         for s in (*self.slots, *self.fixed):

@@ -1,6 +1,6 @@
 """The run report: `RUN/report.html` (self-contained, PNGs inline) and `RUN/report.md`.
 
-Every figure and statement is read from the run's JSON files (saliency.json, latency.json,
+Every figure and statement is read from the run's JSON files (saliency.json, latency.json, eval.json,
 distill.json, search.json, export.json, crops.json, run.json). It opens with a headline (device and
 whether its latencies are measured or modelled, the chosen network, its speed-up and PSNR drop, the
 teacher against the blurred input), the labelled before/after crops and the Pareto plot; the
@@ -211,6 +211,18 @@ def _export_section(run: Path, exp: dict[str, Any], search: dict[str, Any]) -> S
     return sec
 
 
+def _precision_section(records: list[dict[str, Any]]) -> Section | None:
+    """PSNR of each precision `archc eval --precision ... --save RUN/eval.json` scored (None without any)."""
+    rows = [r for r in records if r.get("precision") not in (None, "torch")]
+    if not rows:
+        return None
+    ref = {r["dataset"]: r["psnr"] for r in rows if r["precision"] == "fp32"}
+    table = [[r["precision"], r["dataset"], str(r["count"]), _f(r["psnr"]),
+              _f(r["psnr"] - ref[r["dataset"]]) if r["dataset"] in ref else "n/a"] for r in rows]
+    return Section("PSNR per precision", ["The exported ONNX of each precision, run by ONNX Runtime on the CPU."],
+                   tables=[(["precision", "dataset", "images", "PSNR dB", "vs fp32 dB"], table)])
+
+
 def _timing_section(log: dict[str, Any]) -> Section:
     rows = [[k, _f(v.get("seconds")), v.get("status", ""), "yes" if v.get("skipped_last_run") else ""]
             for k, v in log.items()]
@@ -251,6 +263,10 @@ def sections(run: Path) -> list[Section]:
         exp = _load(run / "export" / "export.json")
         if exp:
             out.append(_export_section(run, exp, search))
+    scores = json.loads((run / "eval.json").read_text()) if (run / "eval.json").is_file() else []
+    precision = _precision_section(scores) if isinstance(scores, list) else None
+    if precision:
+        out.append(precision)
     log = _load(run / "run.json")
     if log:
         out.append(_timing_section(log))

@@ -15,7 +15,10 @@ from archc.api import build, choice_of, parse
 from archc.compiler.counts import Counts, count
 from archc.compiler.files import write_text_atomic
 from archc.compiler.ir import ir_to_dot, ir_to_json, to_ir
+from archc.compiler.precision import NAMES as PRECISIONS
+from archc.compiler.quantize import Calibration, check_method, is_quantized, missing_calibration
 from archc.dsl.spec import Spec
+from archc.errors import ExportError
 
 from .output import console, human, print_json
 from .params import WEIGHTS
@@ -48,17 +51,20 @@ def _search_line(spec: Spec) -> str | None:
     if spec.search is None:
         return None
     sizes = [len(s.candidates) for s in spec.search.slots]
+    precisions = [len(s.precisions) for s in spec.search.slots] if spec.search.has_precision else []
     total = 1
-    for n in sizes:
+    for n in (*sizes, *precisions):
         total *= n
     fixed = ", ".join(s.name for s in spec.search.fixed) or "none"
-    return (f"search space: {len(sizes)} slots x {'/'.join(map(str, sizes))} candidates = {total:,} networks"
+    per_slot = f" x {'/'.join(map(str, precisions))} precisions" if precisions else ""
+    return (f"search space: {len(sizes)} slots x {'/'.join(map(str, sizes))} candidates{per_slot} = {total:,} networks"
             f" (excluded: {fixed})")
 
 
 def _write_outputs(spec: Spec, g: nx.DiGraph, counts: Counts, out: Path, emits: Sequence[str],
                    choice: str | None, weights: str | None, surrogates: str | None = None,
-                   passes: Sequence[str] = (), precision: str = "fp32") -> list[str]:
+                   passes: Sequence[str] = (), precision: str = "fp32",
+                   calibration: Calibration | None = None) -> list[str]:
     written = []
     stem = spec.name
     if "ir" in emits:
@@ -74,9 +80,11 @@ def _write_outputs(spec: Spec, g: nx.DiGraph, counts: Counts, out: Path, emits: 
         from archc.compiler.onnx_export import export_onnx
 
         model = build(spec, choice, weights, surrogates=surrogates)
-        report = export_onnx(model, out / f"{stem}.onnx", spec.in_channels, passes=passes, precision=precision)
+        report = export_onnx(model, out / f"{stem}.onnx", spec.in_channels, passes=passes, precision=precision,
+                             calibration=calibration)
         done = ", ".join(passes) or "none (-O0)"
-        written.append(f"{stem}.onnx ({report.nodes} nodes, opset {report.opset}, {precision}; passes: {done})")
+        calibrated = f", calibrated ({calibration.method}) on {calibration.source}" if calibration else ""
+        written.append(f"{stem}.onnx ({report.nodes} nodes, {report.precision}{calibrated}; passes: {done})")
     return written
 
 
@@ -114,6 +122,24 @@ def _chosen_passes(level: int, text: str | None) -> tuple[str, ...]:
     return tuple(p.name for p in select(text.split(",")))
 
 
+def _check_calibration_options(precision: str, calibration: str | None, method: str) -> None:
+    """Before any work: a quantized precision has calibration data, and only it has."""
+    check_method(method)
+    if is_quantized(precision) and calibration is None:
+        raise missing_calibration(precision)
+    if not is_quantized(precision) and calibration is not None:
+        raise ExportError(f"`--calibration` sets activation ranges, which `--precision {precision}` does not have",
+                          code="E0617", help="use it with `--precision int8`, `w8a8` or `w8a16`, or drop it")
+
+
+def _calibration(precision: str, data: str | None, method: str, images: int, split: str) -> Calibration | None:
+    if data is None or not is_quantized(precision):
+        return None
+    from archc.runtime.data.calibration import calibration
+
+    return calibration(data, method, images, split=split)
+
+
 @click.command("compile")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--choice", "choices", multiple=True, help="SLOT=BLOCK (repeatable, or `a=x;b=y`).")
@@ -129,15 +155,28 @@ def _chosen_passes(level: int, text: str | None) -> tuple[str, ...]:
               help="Optimization level of the exported ONNX: 0 = the plain graph, 1 = exact folds, 2 = + layout.")
 @click.option("--passes", "passes_text", metavar="A,B|list",
               help="Inference passes to apply instead of the -O level's (comma-separated); `list` shows them.")
-@click.option("--precision", type=click.Choice(["fp32", "fp16"]), default="fp32", show_default=True,
-              help="Precision of the exported ONNX; fp16 keeps LayerNorm and the residual stream in fp32.")
+@click.option("--precision", type=click.Choice(PRECISIONS), default="fp32", show_default=True,
+              help="Precision of the exported ONNX; fp16 keeps LayerNorm and the residual stream in fp32; "
+                   "int8 (= w8a8) and w8a16 are static QDQ graphs with per-channel int8 weights.")
+@click.option("--calibration", type=click.Path(file_okay=False),
+              help="Dataset whose blurred crops set the activation ranges of int8 / w8a8 / w8a16.")
+@click.option("--calibration-method", default="minmax", show_default=True,
+              help="Activation ranges: minmax, percentile or entropy.")
+@click.option("--calibration-images", type=click.IntRange(1), default=16, show_default=True,
+              help="Centre crops (128 px) of the calibration set to run.")
+@click.option("--calibration-split", default="train", show_default=True, help="Split of the calibration set.")
 def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, surrogates: str | None, out: str | None,
                 emits: Sequence[str], size: tuple[int, int], as_json: bool, opt_level: int,
-                passes_text: str | None, precision: str) -> None:
+                passes_text: str | None, precision: str, calibration: str | None = None,
+                calibration_method: str = "minmax", calibration_images: int = 16,
+                calibration_split: str = "train") -> None:
     """Check SPEC, print its stages with parameters and MACs, and write IR / ONNX."""
     if passes_text == "list":
         console.print(passes_table(opt_level))
         return
+    _check_calibration_options(precision, calibration, calibration_method)
+    calib = None if out is None else _calibration(precision, calibration, calibration_method, calibration_images,
+                                                  calibration_split)
     passes = _chosen_passes(opt_level, passes_text)
     checked = parse(spec)
     choice = ";".join(choices) or None
@@ -160,7 +199,7 @@ def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, surrogat
         if "onnx" in (emits or ("onnx",)):
             _check_export_fits(checked, g, counts)
         written = _write_outputs(checked, g, counts, Path(out), emits or ("onnx", "ir", "counts"), choice, weights,
-                                 surrogates, passes, precision)
+                                 surrogates, passes, precision, calib)
         if not as_json:
             for w in written:
                 console.print(f"wrote {Path(out) / w}")

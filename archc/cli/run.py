@@ -29,6 +29,7 @@ import click
 from archc.api import parse
 from archc.compiler.files import write_text_atomic
 from archc.dsl.check import SALIENCY_METRICS
+from archc.dsl.spec import Spec
 from archc.errors import ArchError
 
 from .accel import accelerator_option, amp_option
@@ -183,7 +184,7 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
     n = budget or (checked.search.budget if checked.search and checked.search.budget else 40)
     p.stage("search", run_dir / "search" / "search.json", lambda: p.invoke(
         search_cli.search_cmd, spec=spec, weights=str(teacher), surrogates=str(run_dir / "distill" / "surrogates"),
-        data=str(data_dir), device=device, latency=str(run_dir / "profile" / "latency.json"), budget=n,
+        data=str(data_dir), device=device, latency=_latency_file(checked, run_dir), budget=n,
         strategy=strategy, seed=seed, val_images=val_images, out=str(run_dir / "search"),
         saliency=str(run_dir / "saliency") if _needs_saliency(checked) else None, accelerator=accelerator,
         batch=batch, jobs=min(jobs, batch), cluster=cluster, allow_weak_teacher=allow_weak_teacher))
@@ -193,6 +194,13 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
     (run_dir / "report.html").unlink(missing_ok=True)
     p.stage("report", run_dir / "report.html", lambda: write_report(run_dir, checked))
     console.print(f"report: {run_dir / 'report.html'} (and report.md)")
+
+
+def _latency_file(spec: Spec, run_dir: Path) -> str | None:
+    """The profile stage's table, which a search over precision replaces by one table per precision."""
+    if spec.search is not None and spec.search.has_precision:
+        return None
+    return str(run_dir / "profile" / "latency.json")
 
 
 def _needs_saliency(spec: Any) -> bool:

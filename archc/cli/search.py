@@ -51,6 +51,35 @@ def _latency(spec, space, device: str, latency: str | None, out: Path, size: tup
     return table, source
 
 
+def _precision_latency(spec, space, device: str, latency: str | None, out: Path,  # type: ignore[no-untyped-def]
+                       size: tuple[int, int] | None) -> tuple[Any, str, dict[str, Any]]:
+    """Latency of block-and-precision rows: one block table per precision (`runtime/profile/precision.py`)."""
+    from archc.runtime.profile.precision import MODELLED, MixedRowsLatency, mixed_latency, precision_tables
+
+    if latency is not None:
+        raise SearchError("`--latency` reuses one precision's block table; a precision search builds one per "
+                          "precision", code="E0714", help="drop `--latency`")
+    wanted = sorted({p for s in space.slots for p in s.precisions})
+    tables = precision_tables(spec, device, wanted, size, out / "profile")
+    rows = MixedRowsLatency(*mixed_latency(space, tables))
+    meta: dict[str, Any] = {"precisions": wanted, "latency_tables": {p: t.size for p, t in tables.items()}}
+    if device in MODELLED:
+        return rows, "modelled", meta
+    from archc.runtime.accelerator import int8_instructions
+
+    meta["cpu_int8"] = int8_instructions()
+    return rows, "predicted from measured block tables (QDQ in ONNX Runtime)", meta
+
+
+def _calibration_batch(data: str, images: int, crop: int):  # type: ignore[no-untyped-def]
+    import numpy as np
+    import torch
+
+    from archc.runtime.data.calibration import calibration_images
+
+    return torch.from_numpy(np.concatenate(calibration_images(data, images, crop, split="train")))
+
+
 def _front_table(results: dict[str, Any]) -> Table:
     evals = results["evaluations"]
     table = Table(title=f"Pareto front ({len(results['pareto'])} of {len(evals)} networks)", title_justify="left")
@@ -119,17 +148,24 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
     space = _space(checked, saliency)
     teacher = check_teacher(checked, weights, data, val_images, crop, allow_weak_teacher, accelerator)
     out_dir = Path(out)
-    table, source = _latency(checked, space, device, latency, out_dir, (size[0], size[1]) if size else None)
-    base, matrix = latency_matrix(space, table.predict)
-    rows = rows_latency(base, matrix)
+    wanted_size = (size[0], size[1]) if size else None
+    precision_meta: dict[str, Any] = {}
+    rows: Any
+    if space.has_precision:
+        rows, source, precision_meta = _precision_latency(checked, space, device, latency, out_dir, wanted_size)
+    else:
+        table, source = _latency(checked, space, device, latency, out_dir, wanted_size)
+        rows = rows_latency(*latency_matrix(space, table.predict))
     console.print(f"space: {space.size:,} networks over {len(space.slots)} slots; latency {source} on {device}")
+    calibration = _calibration_batch(data, val_images, crop) if space.has_precision else None
     quality = QualityEvaluator(checked, space, weights, surrogates, open_dataset(data, split="test"),
-                               val_images, crop, device=where)
+                               val_images, crop, device=where, calibration=calibration)
     objectives = NetworkObjectives(quality, rows.one)
     setup = SearchSetup(checked, space, objectives, rows, source, device,
                         {"teacher": weights, "surrogates": surrogates, "data": data,
                          "validation": {"images": quality.names, "crop": crop},
-                         "teacher_psnr": quality.teacher_scores[0], "teacher_check": teacher.to_json(), **record})
+                         "teacher_psnr": quality.teacher_scores[0], "teacher_check": teacher.to_json(), **record,
+                         **({"precision": precision_meta} if precision_meta else {})})
     n = budget or (checked.search.budget if checked.search and checked.search.budget else 100)
     with Progress(TextColumn("search"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                   TimeElapsedColumn(), console=console) as bar, Heartbeat("search") as beat:

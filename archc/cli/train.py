@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -12,11 +13,16 @@ from rich.table import Table
 
 from archc.api import build, choice_of, parse
 from archc.compiler.choice import canonical_choice
+from archc.compiler.files import write_text_atomic
 from archc.compiler.ir import to_ir
+from archc.compiler.precision import NAMES as PRECISIONS
 
 from .accel import accelerator_option, amp_option, place, workers_option
 from .output import console, print_json
 from .params import WEIGHTS
+
+if TYPE_CHECKING:
+    from torch import nn
 
 ENSEMBLE_HELP = "Average the restorations of the 8 flips and rotations (8x the time; not NAFNet's protocol)."
 
@@ -98,37 +104,89 @@ def train_cmd(spec: str, data: str, out: str, iters: int | None, minutes: float 
 @click.option("--self-ensemble", "ensemble", is_flag=True, help=ENSEMBLE_HELP)
 @click.option("--per-image", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--precision", "precisions", multiple=True, type=click.Choice(PRECISIONS),
+              help="Score the exported ONNX of this precision in ONNX Runtime (CPU) instead of the torch "
+                   "module (repeatable: one row per precision).")
+@click.option("--calibration", type=click.Path(file_okay=False),
+              help="Dataset whose blurred crops calibrate int8 / w8a8 / w8a16 (its train split).")
+@click.option("--calibration-method", default="minmax", show_default=True,
+              help="Activation ranges: minmax, percentile or entropy.")
+@click.option("--save", type=click.Path(dir_okay=False),
+              help="Also write the results as JSON here (`archc report` shows RUN/eval.json).")
 @accelerator_option
 def eval_cmd(spec: str, weights: str, surrogates: str | None, datas: Sequence[str], split: str, choices: Sequence[str],
              tlc: tuple[int, int] | None, limit: int | None, ensemble: bool, per_image: bool, as_json: bool,
-             accelerator: str = "auto") -> None:
-    """PSNR / SSIM of SPEC with WEIGHTS on each dataset (NAFNet's protocol), in float32; frames too
-    large for the accelerator's memory are restored in tiles."""
+             precisions: Sequence[str] = (), calibration: str | None = None, calibration_method: str = "minmax",
+             save: str | None = None, accelerator: str = "auto") -> None:
+    """PSNR / SSIM of SPEC with WEIGHTS on each dataset (NAFNet's protocol), in float32 (or, with
+    --precision, the exported ONNX of each precision in ONNX Runtime); frames too large for the
+    accelerator's memory are restored in tiles."""
     from archc.runtime.accelerator import describe
     from archc.runtime.evaluate import evaluate
     from archc.runtime.memory import frame_budget
 
+    if precisions:
+        _check_precision_options(precisions, calibration, calibration_method)
     checked = parse(spec)
     tlc_size = (tlc[0], tlc[1]) if tlc else None
     choice = ";".join(choices) or None
     model = build(checked, choice, weights, tlc_train_size=tlc_size, surrogates=surrogates)
     g = to_ir(checked, choice_of(checked, choice))
-    device = place(model, accelerator, g)
+    networks = _networks(model, checked.in_channels, precisions, calibration, calibration_method)
+    device = place(model, "cpu" if precisions else accelerator, g)
     budget = frame_budget(g, device)
-    results = [evaluate(model, _open(d, split), limit, ensemble=ensemble, max_pixels=budget) for d in datas]
+    rows = [(p, d, evaluate(net, _open(d, split), limit, ensemble=ensemble, max_pixels=budget))
+            for p, net in networks for d in datas]
+    records = [{**r.to_json(per_image), "precision": p, "runtime": "torch" if p == "torch" else "onnxruntime-cpu",
+                **describe(device)} for p, _, r in rows]
+    if save:
+        write_text_atomic(Path(save), json.dumps(records, indent=1) + "\n")
     if as_json:
-        print_json([{**r.to_json(per_image), **describe(device)} for r in results])
+        print_json(records)
         return
-    title = f"{checked.name} ({weights})" + (", 8-view self-ensemble" if ensemble else "")
-    table = Table(title=title, title_justify="left")
-    for col in ("dataset", "split", "images", "input PSNR", "PSNR", "SSIM", "SSIM 3-D"):
-        table.add_column(col, justify="left" if col in ("dataset", "split") else "right")
-    for d, r in zip(datas, results, strict=True):
-        table.add_row(f"{d} ({r.dataset})", r.split, str(len(r.images)), f"{r.mean('input_psnr'):.3f}",
-                      f"{r.mean('psnr'):.3f}", f"{r.mean('ssim'):.4f}", f"{r.mean('ssim3d'):.4f}")
-    console.print(table)
+    console.print(_eval_table(f"{checked.name} ({weights})" + (", 8-view self-ensemble" if ensemble else ""), rows))
     if per_image:
-        console.print(json.dumps([r.to_json(True)["images"] for r in results], indent=1))
+        console.print(json.dumps([r.to_json(True)["images"] for _, _, r in rows], indent=1))
+
+
+def _check_precision_options(precisions: Sequence[str], calibration: str | None, method: str) -> None:
+    from archc.compiler.quantize import check_method, is_quantized, missing_calibration
+
+    check_method(method)
+    quantized = [p for p in precisions if is_quantized(p)]
+    if quantized and calibration is None:
+        raise missing_calibration(quantized[0])
+
+
+def _networks(model: nn.Module, in_channels: int, precisions: Sequence[str], calibration: str | None,
+              method: str) -> list[tuple[str, nn.Module]]:
+    """(precision, network) pairs: the torch module alone, or one ONNX Runtime network per precision."""
+    if not precisions:
+        return [("torch", model)]
+    from archc.compiler.quantize import canonical_precision, is_quantized
+    from archc.runtime.data.calibration import calibration as load_calibration
+    from archc.runtime.onnx_network import onnx_network
+
+    needs = calibration is not None and any(is_quantized(p) for p in precisions)
+    calib = load_calibration(calibration, method) if needs else None  # type: ignore[arg-type]
+    out: list[tuple[str, nn.Module]] = [
+        (canonical_precision(p), onnx_network(model, p, calib if is_quantized(p) else None, in_channels))
+        for p in dict.fromkeys(precisions)]
+    return out
+
+
+def _eval_table(title: str, rows: Sequence[tuple[str, str, object]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    with_precision = any(p != "torch" for p, _, _ in rows)
+    cols = (("precision",) if with_precision else ()) + ("dataset", "split", "images", "input PSNR", "PSNR", "SSIM",
+                                                         "SSIM 3-D")
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("precision", "dataset", "split") else "right")
+    for p, d, r in rows:
+        cells = [f"{d} ({r.dataset})", r.split, str(len(r.images)), f"{r.mean('input_psnr'):.3f}",  # type: ignore[attr-defined]
+                 f"{r.mean('psnr'):.3f}", f"{r.mean('ssim'):.4f}", f"{r.mean('ssim3d'):.4f}"]  # type: ignore[attr-defined]
+        table.add_row(*(([p] if with_precision else []) + cells))
+    return table
 
 
 @click.command("deblur")

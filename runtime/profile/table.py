@@ -74,19 +74,21 @@ def identity_block() -> Block:
     return Block("identity", get_block("identity").params())
 
 
-def block_workload(block: Block, channels: int, hw: tuple[int, int]) -> Workload:
+def block_workload(block: Block, channels: int, hw: tuple[int, int], precision: str = "fp32") -> Workload:
     defn = get_block(block.kind)
-    return Workload(shape_key(block.canonical, channels, hw), defn.build(block.params, channels), channels, hw)
+    return Workload(shape_key(block.canonical, channels, hw), defn.build(block.params, channels), channels, hw,
+                    precision=precision)
 
 
-def network_workload(spec: Spec, choice: Mapping[str, Block], size: tuple[int, int], name: str = "") -> Workload:
+def network_workload(spec: Spec, choice: Mapping[str, Block], size: tuple[int, int], name: str = "",
+                     precision: str = "fp32") -> Workload:
     """The whole network of `spec` with `choice` (unchecked: any block may fill any slot)."""
     g = to_ir(spec, choice)
     label = name or f"net:{g.graph['choice'] or 'baseline'}"
     key = shape_key(label, spec.in_channels, size)
     graph = json.dumps(ir_to_json(g), sort_keys=True, default=str)
     cache = f"{hashlib.sha1(graph.encode()).hexdigest()}@{size[0]}x{size[1]}"
-    return Workload(key, lower(g).eval(), spec.in_channels, size, cache)
+    return Workload(key, lower(g).eval(), spec.in_channels, size, cache, precision)
 
 
 def units(spec: Spec, space: SearchSpace, size: tuple[int, int]) -> list[Unit]:
@@ -181,17 +183,18 @@ def build_table(
     reuse: Mapping[str, Any] | None = None,
     progress: Progress = lambda key: None,
     executor: Executor | None = None,
+    precision: str = "fp32",
 ) -> LatencyTable:
     """Profile every unique block, the empty graph at each shape, the fixed part and the baseline
     (on `executor` where the device allows, see `dispatch.py`), writing each figure into `record`
-    as soon as it is taken."""
+    as soon as it is taken; every graph is exported in `precision`."""
     space = SearchSpace.of(spec)
     cache: dict[str, Any] = dict(reuse or {})
     record.data["measurements"].update(cache)
     rows = units(spec, space, size)
-    fixed_w = network_workload(spec, fixed_choice(space), size, "fixed")
-    base_w = network_workload(spec, {}, size, "baseline")
-    todo = [w for w in [*_block_workloads(rows).values(), fixed_w, base_w] if w.key not in cache]
+    fixed_w = network_workload(spec, fixed_choice(space), size, "fixed", precision)
+    base_w = network_workload(spec, {}, size, "baseline", precision)
+    todo = [w for w in [*_block_workloads(rows, precision).values(), fixed_w, base_w] if w.key not in cache]
 
     def measured(w: Workload, m: dict[str, Any]) -> None:
         cache[w.key] = m
@@ -211,13 +214,13 @@ def build_table(
     return table
 
 
-def _block_workloads(rows: Sequence[Unit]) -> dict[str, Workload]:
+def _block_workloads(rows: Sequence[Unit], precision: str = "fp32") -> dict[str, Workload]:
     """Every block and empty graph the units need, once per key, in table order."""
     out: dict[str, Workload] = {}
     for u in rows:
         for block, key in ((u.block, u.key), (identity_block(), u.empty_key)):
             if key not in out:
-                out[key] = block_workload(block, u.channels, u.hw)
+                out[key] = block_workload(block, u.channels, u.hw, precision)
     return out
 
 

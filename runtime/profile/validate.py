@@ -84,7 +84,7 @@ def validate(
 ) -> dict[str, Any]:
     """Draw `n` networks (seeded), compare each, and record the summary under `validation`."""
     space = table.space
-    draws = space.sample(np.random.default_rng(seed), n, exclude=[(0,) * len(space.slots)])
+    draws = space.sample(np.random.default_rng(seed), n, exclude=[(0,) * len(space.radices)])
     rows = []
     for idx in draws:
         rows.append(compare(table, profiler, space.decode(idx), record, "validate", progress))

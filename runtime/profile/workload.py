@@ -6,6 +6,10 @@ and the cost model take the graph. The graph is exported once (dynamic H/W, as
 and zero padding fold away and shape inference gives every tensor a size. Exports are cached in
 this process by workload key, because a block table and a validation run ask for the same
 blocks and networks again and again.
+
+A workload in a quantized precision (`w8a8`, `w8a16`) is the static QDQ graph of the module,
+calibrated on random images: the ranges change its numbers, not its speed, and latency is all a
+profile reads from it.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ import warnings
 from collections import OrderedDict
 from typing import Any
 
+import numpy as np
 from attrs import field, frozen
 from torch import nn
 
 from archc.compiler.onnx_export import INPUT, to_onnx_model
+from archc.compiler.quantize import Calibration, is_quantized
 from archc.errors import ProfileError
 
 _CACHE: OrderedDict[str, bytes] = OrderedDict()
@@ -35,6 +41,7 @@ class Workload:
     channels: int
     size: tuple[int, int]
     cache_key: str | None = None  # when `key` alone does not identify the module (whole networks)
+    precision: str = "fp32"  # of the exported graph (`compiler/precision.py`)
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
@@ -42,7 +49,7 @@ class Workload:
 
     def onnx_bytes(self) -> bytes:
         """The ONNX graph with its input fixed to `shape` (cached by key)."""
-        key = self.cache_key or self.key
+        key = f"{self.cache_key or self.key}#{self.precision}"
         hit = _CACHE.get(key)
         if hit is not None:
             _CACHE.move_to_end(key)
@@ -60,7 +67,12 @@ class Workload:
 
     def _export(self) -> Any:
         sample = (min(self.size[0], _TRACE), min(self.size[1], _TRACE))
-        proto, _ = to_onnx_model(self.module, self.channels, sample)
+        calibration = None
+        if is_quantized(self.precision):
+            images = np.random.default_rng(0).random((2, 1, self.channels, *sample), dtype=np.float32)
+            calibration = Calibration(tuple(images), "minmax", "random images (latency only)")
+        proto, _ = to_onnx_model(self.module, self.channels, sample, precision=self.precision,
+                                 calibration=calibration)
         return proto
 
 

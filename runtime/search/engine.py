@@ -57,7 +57,7 @@ def _fresh(space: SearchSpace, proposals: Sequence[Indices], seen: set[Indices],
     out: list[tuple[Indices, str]] = []
     for p in proposals:
         idx = tuple(int(i) for i in p)
-        canonical = space.canonical(space.decode(idx))
+        canonical = space.canonical_of(idx)
         if idx in seen or canonical in known or any(canonical == c for _, c in out):
             continue
         out.append((idx, canonical))

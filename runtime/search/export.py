@@ -88,6 +88,7 @@ def export(run: str | Path, pick: str, out: str | Path, accelerator: str = "cpu"
     rebuilt = build(parse(out_dir / f"{name}.arch"), None, weights).to(device)
     reproduced = _psnr_on(rebuilt, results)
     summary = {"pick": pick, "index": index, "canonical": ev["canonical"], "objectives": ev["objectives"],
+               **({"precisions": ev["precisions"]} if "precisions" in ev else {}),
                "spec": str(out_dir / f"{name}.arch"), "weights": str(weights), "onnx": onnx_report.to_json(),
                "reproduced_psnr": reproduced,
                "reported_psnr": ev["objectives"].get("psnr"), **describe(device)}

@@ -5,7 +5,9 @@ fixed validation subset (centre crops) with NAFNet's protocol; PSNR drop = teach
 PSNR (dB, mean over images); `psnr_drop_se` is the standard error of that mean (of the per-image
 differences, paired on the same images: the validation noise of the drop; 0 with one image).
 Latency: predicted from the device's block table (exact and deterministic, so the search models
-it exactly), or measured end to end per network.
+it exactly), or measured end to end per network. In a precision space both follow each slot's
+precision: quality by fake quantization (`runtime/quantsim.py`), latency from one block table per
+precision (`runtime/profile/precision.py`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from archc.runtime.data.crops import ValCrops
 from archc.runtime.data.pairs import PairedImages
 from archc.runtime.memory import out_of_memory_as_error
 from archc.runtime.metrics import psnr, ssim
+from archc.runtime.quantsim import simulate
 
 Indices = tuple[int, ...]
 
@@ -90,9 +93,11 @@ class QualityEvaluator:
     the CPU (workers of a cluster may have an accelerator the driver lacks; float32 either way)."""
 
     def __init__(self, spec: Spec, space: SearchSpace, teacher: str | Path, bank: str | Path | None,
-                 pairs: PairedImages, images: int = 8, crop: int | None = 128, device: str = "cpu") -> None:
+                 pairs: PairedImages, images: int = 8, crop: int | None = 128, device: str = "cpu",
+                 calibration: torch.Tensor | None = None) -> None:
         self.spec, self.space, self.teacher, self.bank = spec, space, teacher, bank
         self.device = device
+        self.calibration = calibration  # `N x C x H x W` training crops that calibrate quantized slots
         view = ValCrops(pairs, crop)
         items = [view[i] for i in range(min(images, len(view)))]
         self.names = [n for n, _, _ in items]
@@ -108,7 +113,12 @@ class QualityEvaluator:
             return image_scores(model.to(device), self.blur, self.sharp)
 
     def model(self, idx: Indices) -> torch.nn.Module:
-        return build(self.spec, self.space.decode(idx), self.teacher, surrogates=self.bank)
+        """The network at `idx`; in a precision space each slot in its precision, by fake
+        quantization in torch (`runtime/quantsim.py` says why not the exported QDQ graph)."""
+        model = build(self.spec, self.space.decode(idx), self.teacher, surrogates=self.bank)
+        if not self.space.has_precision:
+            return model
+        return simulate(model, self.space.slots, self.space.precisions_of(idx), self.calibration)
 
     def __call__(self, idx: Indices) -> dict[str, float]:
         psnrs, ssims = self._scores(self.model(idx))

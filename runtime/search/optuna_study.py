@@ -30,7 +30,7 @@ class OptunaStrategy:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.space = space
         self.dists: dict[str, BaseDistribution] = {
-            f"s{i}": CategoricalDistribution(list(range(len(s.candidates)))) for i, s in enumerate(space.slots)
+            f"s{i}": CategoricalDistribution(list(range(r))) for i, r in enumerate(space.radices)
         }
         self.study = optuna.create_study(directions=["minimize"] * len(OBJECTIVES), sampler=sampler)
         self.pending: dict[tuple[int, ...], optuna.trial.Trial] = {}
@@ -61,7 +61,7 @@ class OptunaStrategy:
             if len(out) >= n:
                 break
             trial = self.study.ask(self.dists)
-            idx = tuple(int(trial.params[f"s{i}"]) for i in range(len(self.space.slots)))
+            idx = tuple(int(trial.params[f"s{i}"]) for i in range(len(self.space.radices)))
             if idx in known:
                 self.study.tell(trial, self._values(known[idx]))
             elif idx in out or idx in self.pending:

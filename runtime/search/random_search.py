@@ -21,7 +21,7 @@ class RandomStrategy:
 
     def propose(self, history: Sequence[Evaluation], n: int) -> list[tuple[int, ...]]:
         seen = {e.indices for e in history}
-        base = (0,) * len(self.space.slots)
+        base = (0,) * len(self.space.radices)
         out: list[tuple[int, ...]] = []
         if self.baseline_first and base not in seen:
             out.append(base)

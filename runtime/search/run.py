@@ -54,6 +54,14 @@ def make_strategy(name: str, setup: SearchSetup, seed: int, budget: int, max_lat
     raise SearchError(f"unknown strategy `{name}`", code="E0710", help=f"use one of {', '.join(STRATEGIES)}")
 
 
+def _choice_json(space: SearchSpace, indices: tuple[int, ...]) -> dict[str, Any]:
+    """`choice` (slot -> block), and in a precision space `precisions` (slot -> precision)."""
+    out: dict[str, Any] = {"choice": {k: b.canonical for k, b in space.decode(indices).items()}}
+    if space.has_precision:
+        out["precisions"] = space.precisions_of(indices)
+    return out
+
+
 def _baseline(history: Sequence[Evaluation]) -> Evaluation | None:
     return next((e for e in history if not any(e.indices)), None)
 
@@ -78,9 +86,7 @@ def run(setup: SearchSetup, out: Path, strategy: str = "botorch", budget: int = 
                   "size": setup.space.size},
         "constraints": {"max_latency_ms": max_latency, "max_psnr_drop": max_drop},
         **setup.meta,
-        "evaluations": [{**e.to_json(), "choice": {s.name: s.candidates[i].canonical for s, i in
-                                                   zip(setup.space.slots, e.indices, strict=True)}}
-                        for e in history],
+        "evaluations": [{**e.to_json(), **_choice_json(setup.space, e.indices)} for e in history],
         **summarise(history, ref, budgets, baseline),
     }
     results["baseline_canonical"] = canonical_choice(setup.spec, {})

@@ -78,3 +78,33 @@ def test_saliency_exclusions_shrink_the_space() -> None:
     spec = archc.parse(SPECS / "nafnet_gopro.arch")
     space = SearchSpace.of(spec, exclude=["mid", "dec4"])
     assert space.size == 7**6 and "mid" in space.excluded
+
+
+def test_precision_is_a_dimension_per_slot() -> None:
+    spec = archc.parse(SPECS / "nafnet_tiny_precision.arch")
+    space = SearchSpace.of(spec)
+    assert space.radices == (4, 4, 4, 4, 3, 3, 3, 3) and space.size == 12**4
+    assert space.canonical_of(space.indices_at(0)) == "enc1=naf@fp16;enc2=naf@fp16;dec2=naf@fp16;dec1=naf@fp16"
+    idx = (2, 0, 0, 3, 1, 0, 2, 0)
+    assert space.precisions_of(idx) == {"enc1": "w8a8", "enc2": "fp16", "dec2": "w8a16", "dec1": "fp16"}
+    assert space.canonical_of(idx) == "enc1=dsconv@w8a8;enc2=naf@fp16;dec2=naf@w8a16;dec1=identity@fp16"
+    assert space.encode(space.decode(idx), space.precisions_of(idx)) == idx
+    seen = {space.canonical_of(space.indices_at(i)) for i in range(0, space.size, 7)}
+    assert len(seen) == len(range(0, space.size, 7))  # distinct networks get distinct strings
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.sampled_from(["w8a8", "w8a16"]), min_size=1, max_size=2, unique=True), st.integers(0, 10**6))
+def test_a_precision_never_listed_is_never_drawn(listed: list[str], seed: int) -> None:
+    text = _spec(["naf", "dsconv"], [], []).rstrip().rstrip("}") + f"  precision mid, dec1: {' | '.join(listed)}\n}}\n"
+    space = SearchSpace.of(archc.parse(text))
+    for idx in space.sample(np.random.default_rng(seed), 20):
+        for name, p in space.precisions_of(idx).items():
+            assert p == "fp16" or (name in ("mid", "dec1") and p in listed)
+
+
+def test_a_space_without_precision_keeps_its_indices_and_strings() -> None:
+    space = SearchSpace.of(archc.parse(SPECS / "nafnet_tiny.arch"))
+    assert space.radices == (4, 4, 4, 4) and not space.has_precision
+    assert space.canonical_of((2, 0, 0, 3)) == "enc1=dsconv;enc2=naf;dec2=naf;dec1=identity"
+    assert space.precisions_of((2, 0, 0, 3)) == {}

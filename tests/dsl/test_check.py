@@ -151,3 +151,32 @@ def test_a_bad_block_does_not_hide_its_stage_from_the_search() -> None:
             "    slots e1, m\n    candidates e1, m: naf | dsconv\n}\n"
         )
     assert [d.code for d in info.value.diagnostics] == ["E0233"]
+
+
+PRECISION_NET = """
+arch a { encoder e1: naf; encoder e2: naf; middle m: naf; decoder d2: naf; decoder d1: naf }
+search over a {
+    candidates *: naf | dsconv
+    exclude e2
+    %s
+}
+"""
+
+
+def test_precision_lines_star_and_per_slot_override() -> None:
+    spec = archc.parse(PRECISION_NET % "precision *: w8a8 | w8a16\n    precision m: w8a16 | fp16")
+    assert spec.search is not None and spec.search.has_precision
+    got = {s.name: s.precisions for s in spec.search.slots}
+    assert got == {"e1": ("fp16", "w8a8", "w8a16"), "m": ("fp16", "w8a16"), "d2": ("fp16", "w8a8", "w8a16"),
+                   "d1": ("fp16", "w8a8", "w8a16")}
+    assert [s.precisions for s in spec.search.fixed] == [()]  # an excluded slot keeps its block, in fp16
+    only_m = archc.parse(PRECISION_NET % "precision m: w8a8")
+    assert only_m.search is not None
+    assert {s.name: s.precisions for s in only_m.search.slots}["e1"] == ("fp16",)
+
+
+def test_without_a_precision_line_a_spec_means_what_it_meant() -> None:
+    plain = archc.parse(PRECISION_NET % "")
+    assert plain.search is not None and not plain.search.has_precision
+    assert all(s.precisions == () for s in plain.search.slots)
+    assert plain == archc.parse(PRECISION_NET % "# no precision")

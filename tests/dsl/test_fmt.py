@@ -71,6 +71,14 @@ search over a {
   refine r: restormer x2  # after the decoders
 }
 """,
+    "precision": """\
+arch a { encoder e: naf; middle m: naf; decoder d: naf }
+search over a {
+  candidates *: naf | dsconv
+  precision *:w8a8|w8a16   # every slot
+  precision m : w8a16 ; budget 5
+}
+""",
     "crlf": "arch a {\r\n    # windows\r\n    encoder e: naf\r\n    middle m: naf\r\n    decoder d: naf\r\n}\r\n",
     "tabs": "arch a {\n\tresidual none\n\tchannels in 1 out 4\n\tencoder e: mbconv(kernel=7, expand=6)\n"
     "\tmiddle m: identity\n\tdecoder d: naf x3\t# tab before\n}\n",
