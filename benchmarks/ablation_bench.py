@@ -6,9 +6,10 @@ At the same evaluation budget, four searches over the same teacher, data and dev
                 surrogates are distilled and their blocks profiled here, with the run's settings);
   no-distill    candidates plugged in as initialised (`archc distill --iters 0`);
   random        random search instead of BoTorch.
-Each prints the final front's hypervolume (one reference point for all: the full run's PSNR-drop
-reference and the original network's latency, both minimised), and the knee's speed-up and PSNR
-drop. The PSNR drops are each search's own objective on the validation crops: the quality that
+Each prints the final front's hypervolume in (PSNR drop, latency / the original network's latency),
+both minimised, with one reference point for all (the full run's PSNR-drop reference, and 1.0:
+no slower than the original), so variants profiled separately compare; and the knee's speed-up
+and PSNR drop. The PSNR drops are each search's own objective on the validation crops: the quality that
 variant would ship. Writes OUT/ablation.json and prints a Markdown table.
 
     python benchmarks/ablation_bench.py runs/demo --out runs/demo/ablation
@@ -75,25 +76,16 @@ def _summary(results: Path, ref: list[float]) -> dict[str, Any]:
     r = json.loads(results.read_text())
     pts = np.array([[e["objectives"]["psnr_drop"], e["objectives"]["latency_ms"]] for e in r["evaluations"]])
     base = r["baseline"]["objectives"]["latency_ms"] if r.get("baseline") else float(pts[:, 1].max())
+    relative = pts / np.array([1.0, base])
     k = knee(pts)
-    return {"evaluations": len(pts), "front": len(front_indices(pts)), "hypervolume": hypervolume_2d(pts, ref),
+    return {"evaluations": len(pts), "front": len(front_indices(pts)), "hypervolume": hypervolume_2d(relative, ref),
             "knee": r["evaluations"][k]["canonical"], "knee_speedup": base / float(pts[k, 1]),
             "knee_drop_db": float(pts[k, 0])}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("run", type=Path, help="a finished `archc run` folder")
-    ap.add_argument("--out", type=Path, help="default: RUN/ablation")
-    args = ap.parse_args()
-    run, out = args.run, args.out or args.run / "ablation"
-    out.mkdir(parents=True, exist_ok=True)
-    s = _settings(run)
-    full = run / "search" / "search.json"
-    ref_json = json.loads(full.read_text())["reference_point"]
-    ref = [ref_json["psnr_drop"], ref_json["latency_ms"]]
+def _variants(run: Path, out: Path, s: dict[str, Any], found: dict[str, Path]) -> dict[str, float]:
+    """Run the three other searches; fills `found` with their search.json and returns their seconds."""
     seconds: dict[str, float] = {}
-    found = {"full": full}
     t0 = time.perf_counter()
     open_spec = _without_exclusions(Path(s["spec"]), out)
     found["no-saliency"] = _search(str(open_spec), s, _distill(str(open_spec), s, out / "distill_open",
@@ -107,11 +99,30 @@ def main() -> None:
     t0 = time.perf_counter()
     found["random"] = _search(s["spec"], s, run / "distill" / "surrogates", out / "random", "random", latency)
     seconds["random"] = time.perf_counter() - t0
+    return seconds
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", type=Path, help="a finished `archc run` folder")
+    ap.add_argument("--out", type=Path, help="default: RUN/ablation")
+    ap.add_argument("--reuse", action="store_true", help="only summarise the variants' existing search.json files")
+    args = ap.parse_args()
+    run, out = args.run, args.out or args.run / "ablation"
+    out.mkdir(parents=True, exist_ok=True)
+    s = _settings(run)
+    full = run / "search" / "search.json"
+    ref_json = json.loads(full.read_text())["reference_point"]
+    ref = [ref_json["psnr_drop"], 1.0]
+    seconds: dict[str, float] = {}
+    found = {"full": full} | ({n: out / n / "search.json" for n in VARIANTS[1:]} if args.reuse else {})
+    if not args.reuse:
+        seconds = _variants(run, out, s, found)
     rows = {name: {**_summary(found[name], ref), "seconds": round(seconds.get(name, 0.0), 1)} for name in VARIANTS}
     write_text_atomic(out / "ablation.json", json.dumps({"run": str(run), "reference_point": ref, "budget": s["budget"],
                                                          "device": s["device"], "variants": rows}, indent=1))
     print(f"\nsame budget ({s['budget']} evaluations), device {s['device']}, reference point "
-          f"(drop {ref[0]:.3f} dB, {ref[1]:.3f} ms)\n")
+          f"(drop {ref[0]:.3f} dB, latency ratio {ref[1]:.1f})\n")
     print("| variant | hypervolume | knee speed-up | knee PSNR drop | knee |")
     print("|---|---:|---:|---:|---|")
     for name, r in rows.items():
