@@ -108,3 +108,22 @@ def test_report_renders_in_a_headless_browser_with_every_image(run_dir: Path, tm
     assert dom.index('id="headline"') < dom.index("<table")
     for title in ("Saliency", "Surrogates", "Latency", "Search", "Exported network"):
         assert f"<h2>{title}" in dom
+
+
+def test_stage_settings_reach_their_stages(run_dir: Path, tmp_path: Path) -> None:
+    """--saliency-metrics / --no-ablate / --distill-fraction / --distill-iters decide what the redone
+    stages compute (the finished ones are skipped)."""
+    redo = tmp_path / "r"
+    shutil.copytree(run_dir, redo)
+    for stage in ("saliency", "distill", "search", "export"):
+        shutil.rmtree(redo / stage)
+    data = json.loads((run_dir / "search" / "search.json").read_text())["data"]
+    res = CliRunner().invoke(cli, ["run", str(SPECS / "nafnet_tiny.arch"), "--data", data,
+                                   "--out", str(redo), *QUICK, "--saliency-batches", "1", "--saliency-metrics",
+                                   "snip,taylor", "--no-ablate", "--distill-fraction", "0.5"])
+    assert res.exit_code == 0, res.output
+    saliency = json.loads((redo / "saliency" / "saliency.json").read_text())
+    assert list(saliency["metrics"]) == ["snip", "taylor"] and saliency["ablation"] is None
+    config = json.loads((redo / "distill" / "distill.json").read_text())["config"]
+    assert config["fraction"] == 0.5 and config["iters"] == 4
+    assert (redo / "report.html").is_file()
