@@ -13,3 +13,30 @@ SPECS = ROOT / "specs"
 
 def fixture(name: str) -> object:
     return torch.load(FIXTURES / name, weights_only=True)
+
+
+FAMILIES = Path(__file__).resolve().parent / "fixtures" / "unet_families"
+
+
+class FamilyFixture:
+    """The reference tensors of one official network in fixtures/unet_families (`baseline_tiny`,
+    `restormer_tiny`): its state_dict, input and outputs, and its entry of reference.json."""
+
+    def __init__(self, name: str) -> None:
+        import json
+
+        self.name = name
+        self.ref: dict[str, object] = json.loads((FAMILIES / "reference.json").read_text())[name]
+
+    def _load(self, part: str) -> object:
+        return torch.load(FAMILIES / f"{self.name}_{part}.pt", weights_only=True)
+
+    def state(self) -> dict[str, torch.Tensor]:
+        state = self._load("state")
+        assert isinstance(state, dict)
+        return state
+
+    def tensor(self, part: str) -> torch.Tensor:
+        t = self._load(part)
+        assert isinstance(t, torch.Tensor)
+        return t

@@ -4,7 +4,6 @@ BaselineBlock written here from the facts (../shared/facts/unet_families.md), ne
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -20,27 +19,11 @@ from archc.compiler.space import SearchSpace
 from archc.errors import WeightsError
 from archc.runtime.blocks.baseline import BaselineBlock
 
-from helpers import SPECS
+from helpers import SPECS, FamilyFixture
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "unet_families"
-REF = json.loads((FIXTURES / "reference.json").read_text())["baseline_tiny"]
+FIX = FamilyFixture("baseline_tiny")
+REF = FIX.ref
 TINY = SPECS / "baseline_tiny.arch"
-
-
-def _load(name: str) -> torch.Tensor | dict[str, torch.Tensor]:
-    return torch.load(FIXTURES / f"baseline_tiny_{name}.pt", weights_only=True)  # type: ignore[no-any-return]
-
-
-def _state() -> dict[str, torch.Tensor]:
-    state = _load("state")
-    assert isinstance(state, dict)
-    return state
-
-
-def _tensor(name: str) -> torch.Tensor:
-    t = _load(name)
-    assert isinstance(t, torch.Tensor)
-    return t
 
 
 class RefBaselineBlock(nn.Module):
@@ -123,24 +106,24 @@ def test_parameter_counts(spec: str, params: int) -> None:
 @pytest.mark.parametrize("wrap", [False, True], ids=["bare", "params"])
 def test_official_fixture_float32(tmp_path: Path, wrap: bool) -> None:
     path = tmp_path / "baseline_tiny.pth"
-    torch.save({"params": _state()} if wrap else _state(), path)
+    torch.save({"params": FIX.state()} if wrap else FIX.state(), path)
     model = archc.build(TINY, weights=path).eval()
     with torch.no_grad():
-        y = model(_tensor("input"))
+        y = model(FIX.tensor("input"))
     assert y.shape == tuple(REF["input_shape"])
-    assert (y - _tensor("output")).abs().max() <= 1e-4
+    assert (y - FIX.tensor("output")).abs().max() <= 1e-4
 
 
 def test_official_fixture_float64() -> None:
     model = archc.build(TINY).double().eval()
-    model.load_state_dict({k: v.double() for k, v in _state().items()}, strict=True)
+    model.load_state_dict({k: v.double() for k, v in FIX.state().items()}, strict=True)
     with torch.no_grad():
-        y = model(_tensor("input").double())
-    assert (y - _tensor("output_f64")).abs().max() <= 1e-8
+        y = model(FIX.tensor("input").double())
+    assert (y - FIX.tensor("output_f64")).abs().max() <= 1e-8
 
 
 def test_loading_is_strict(tmp_path: Path) -> None:
-    state = _state()
+    state = FIX.state()
     state.pop("middle_blks.0.se.3.bias")
     torch.save(state, tmp_path / "short.pth")
     with pytest.raises(WeightsError, match="missing: middle_blks.0.se.3.bias"):
@@ -149,7 +132,7 @@ def test_loading_is_strict(tmp_path: Path) -> None:
 
 def test_onnx_export_matches_torch_at_a_dynamic_size(tmp_path: Path) -> None:
     model = archc.build(TINY).eval()
-    model.load_state_dict(_state(), strict=True)
+    model.load_state_dict(FIX.state(), strict=True)
     export_onnx(model, tmp_path / "baseline.onnx")
     sess = ort.InferenceSession(str(tmp_path / "baseline.onnx"), providers=["CPUExecutionProvider"])
     for size in [(37, 45), (50, 29)]:
@@ -180,10 +163,10 @@ def test_inference_passes_fold_the_declared_patterns_and_keep_the_output() -> No
     from archc.compiler.passes import optimize
 
     model = archc.build(TINY).eval()
-    model.load_state_dict(_state(), strict=True)
+    model.load_state_dict(FIX.state(), strict=True)
     folded = optimize(model)
     blocks = [m for m in folded.modules() if isinstance(m, BaselineBlock)]
     assert blocks and all(b.beta is None and b.norm1.weight is None for b in blocks)
-    x = _tensor("input")
+    x = FIX.tensor("input")
     with torch.no_grad():
         assert (folded(x) - model(x)).abs().max() <= 1e-5

@@ -5,7 +5,6 @@ ONNX with dynamic H and W, save and reload, and restormer blocks in NAFNet slots
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -22,33 +21,17 @@ from archc.compiler.weights import save_safetensors
 from archc.errors import WeightsError
 from archc.runtime.blocks.restormer import TransformerBlock
 
-from helpers import SPECS
+from helpers import SPECS, FamilyFixture
 from reference_restormer import RefRestormer, RefTransformerBlock
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "unet_families"
-REF = json.loads((FIXTURES / "reference.json").read_text())["restormer_tiny"]
+FIX = FamilyFixture("restormer_tiny")
+REF = FIX.ref
 TINY = SPECS / "restormer_tiny.arch"
-
-
-def _load(name: str) -> torch.Tensor | dict[str, torch.Tensor]:
-    return torch.load(FIXTURES / f"restormer_tiny_{name}.pt", weights_only=True)  # type: ignore[no-any-return]
-
-
-def _state() -> dict[str, torch.Tensor]:
-    state = _load("state")
-    assert isinstance(state, dict)
-    return state
-
-
-def _tensor(name: str) -> torch.Tensor:
-    t = _load(name)
-    assert isinstance(t, torch.Tensor)
-    return t
 
 
 def _official_file(tmp_path: Path, wrap: bool = False) -> Path:
     path = tmp_path / "restormer_tiny.pth"
-    torch.save({"params": _state()} if wrap else _state(), path)
+    torch.save({"params": FIX.state()} if wrap else FIX.state(), path)
     return path
 
 
@@ -95,20 +78,20 @@ def test_tiny_spec_is_the_fixture_configuration() -> None:
 def test_official_fixture_float32(tmp_path: Path, wrap: bool) -> None:
     model = archc.build(TINY, weights=_official_file(tmp_path, wrap)).eval()
     with torch.no_grad():
-        y = model(_tensor("input"))
+        y = model(FIX.tensor("input"))
     assert y.shape == tuple(REF["input_shape"])
-    assert (y - _tensor("output")).abs().max() <= 1e-4
+    assert (y - FIX.tensor("output")).abs().max() <= 1e-4
 
 
 def test_official_fixture_float64(tmp_path: Path) -> None:
     model = archc.build(TINY, weights=_official_file(tmp_path)).double().eval()
     with torch.no_grad():
-        y = model(_tensor("input").double())
-    assert (y - _tensor("output_f64")).abs().max() <= 1e-8
+        y = model(FIX.tensor("input").double())
+    assert (y - FIX.tensor("output_f64")).abs().max() <= 1e-8
 
 
 def test_loading_is_strict(tmp_path: Path) -> None:
-    state = _state()
+    state = FIX.state()
     state.pop("decoder_level1.0.ffn.dwconv.weight")
     state["refinement.0.attn.extra"] = torch.zeros(1)
     torch.save(state, tmp_path / "short.pth")
@@ -173,8 +156,8 @@ def test_onnx_matches_torch_at_dynamic_sizes(tmp_path: Path) -> None:
     model = archc.build(TINY, weights=_official_file(tmp_path)).eval()
     export_onnx(model, tmp_path / "restormer.onnx", sample=(40, 56))
     sess = ort.InferenceSession(str(tmp_path / "restormer.onnx"), providers=["CPUExecutionProvider"])
-    (y,) = sess.run(None, {"image": _tensor("input").numpy()})
-    assert np.abs(y - _tensor("output").numpy()).max() <= 1e-4
+    (y,) = sess.run(None, {"image": FIX.tensor("input").numpy()})
+    assert np.abs(y - FIX.tensor("output").numpy()).max() <= 1e-4
     for size in [(48, 32), (16, 72)]:
         x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(size[0]))
         (y,) = sess.run(None, {"image": x.numpy()})
@@ -187,8 +170,8 @@ def test_compile_out_writes_an_onnx_that_reproduces_the_fixture(tmp_path: Path) 
                                        "--out", str(tmp_path / "out"), "--emit", "onnx"])
     assert result.exit_code == 0, result.output
     sess = ort.InferenceSession(str(tmp_path / "out" / "restormer_tiny.onnx"), providers=["CPUExecutionProvider"])
-    (y,) = sess.run(None, {"image": _tensor("input").numpy()})
-    assert np.abs(y - _tensor("output").numpy()).max() <= 1e-4
+    (y,) = sess.run(None, {"image": FIX.tensor("input").numpy()})
+    assert np.abs(y - FIX.tensor("output").numpy()).max() <= 1e-4
 
 
 def test_saved_network_reloads_the_same_tensors(tmp_path: Path) -> None:
@@ -200,7 +183,7 @@ def test_saved_network_reloads_the_same_tensors(tmp_path: Path) -> None:
     mine, theirs = model.state_dict(), again.state_dict()
     assert list(mine) == list(theirs) and all(torch.equal(mine[k], theirs[k]) for k in mine)
     with torch.no_grad():
-        assert torch.equal(again(_tensor("input")), model(_tensor("input")))
+        assert torch.equal(again(FIX.tensor("input")), model(FIX.tensor("input")))
 
 
 def test_restormer_blocks_fill_nafnet_slots_of_any_width() -> None:
