@@ -231,25 +231,19 @@ class _Checker:
             self.error(
                 "E0222", "the network has no middle stage", arch.name.span, help="add one, e.g. `middle mid: naf`"
             )
-        for extra in middles[1:]:
-            self.error(
-                "E0223",
-                "a network has one middle stage; this is a second",
-                extra.name.span,
-                labels=labels_at(middles[0].name.span, "first middle stage"),
-                help="make it an encoder or a decoder, or merge the two with a repeat count",
-            )
+        self._no_second(middles, "E0223", "a network has one middle stage", "first middle stage",
+                        "make it an encoder or a decoder, or merge the two with a repeat count")
 
     def _check_refine(self, arch: ast.ArchDecl) -> None:
-        refines = [s for s in arch.stages if s.role == "refine"]
-        for extra in refines[1:]:
-            self.error(
-                "E0228",
-                "a network has at most one refinement stage; this is a second",
-                extra.name.span,
-                labels=labels_at(refines[0].name.span, "first refinement stage"),
-                help="merge the two with runs: `refine r: restormer x2 + naf x2`",
-            )
+        self._no_second([s for s in arch.stages if s.role == "refine"], "E0228",
+                        "a network has at most one refinement stage", "first refinement stage",
+                        "merge the two with runs: `refine r: restormer x2 + naf x2`")
+
+    def _no_second(self, stages: list[ast.StageDecl], code: str, rule: str, first: str, hint: str) -> None:
+        """One error per stage after the first of a role that a network has at most once."""
+        for extra in stages[1:]:
+            self.error(code, f"{rule}; this is a second", extra.name.span,
+                       labels=labels_at(stages[0].name.span, first), help=hint)
 
     def _repeat(self, run: ast.Run) -> int:
         if run.repeat < 1:
