@@ -24,14 +24,13 @@ from pathlib import Path
 import torch
 from distill_bench import _data, _distill, _max_diff, _teacher
 
+from archc.runtime import accelerator
 from archc.runtime.cluster import WorkerSetup, open_executor
 from archc.runtime.distill import DistillRun
 
 
 def cpu_flags() -> str:
-    flags = set(Path("/proc/cpuinfo").read_text().split()) if Path("/proc/cpuinfo").exists() else set()
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
-    return ", ".join(f for f in wanted if f in flags) or "unknown"
+    return ", ".join(accelerator.cpu_flags()) or "unknown"
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -23,14 +23,13 @@ from click.testing import CliRunner
 
 from archc.cli import cli
 from archc.compiler.files import write_text_atomic
+from archc.runtime.accelerator import cpu_flags
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _cpu_flags() -> str:
-    info = Path("/proc/cpuinfo")
-    present = set(info.read_text().split()) if info.exists() else set()
-    return ", ".join(f for f in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile") if f in present)
+    return ", ".join(cpu_flags())
 
 
 def _knee(search: Path) -> dict[str, Any]:

@@ -121,18 +121,25 @@ def device_name(device: torch.device) -> str:
 
 
 INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+SIMD_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
 
 
 def int8_instructions() -> dict[str, object]:
     """Which integer dot-product instructions this processor has (VNNI speeds up ONNX Runtime's
     8-bit kernels); from /proc/cpuinfo, empty where there is none."""
+    found = cpu_flags(INT8_FLAGS)
+    return {"cpu": cpu_model(), "vnni": any("vnni" in f for f in found), "int8_flags": found}
+
+
+def cpu_flags(wanted: tuple[str, ...] = SIMD_FLAGS) -> list[str]:
+    """Those of `wanted` this processor has (from /proc/cpuinfo; none where there is none), in
+    `wanted`'s order: the instruction sets every speed figure is reported beside."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
-            flags = set(f.read().split())
+            present = set(f.read().split())
     except OSError:
-        flags = set()
-    found = [f for f in INT8_FLAGS if f in flags]
-    return {"cpu": cpu_model(), "vnni": any("vnni" in f for f in found), "int8_flags": found}
+        present = set()
+    return [f for f in wanted if f in present]
 
 
 def cpu_model() -> str:

@@ -23,18 +23,11 @@ import torch
 from archc.api import build, parse
 from archc.compiler.files import atomic_path, write_text_atomic
 from archc.compiler.weights import read_metadata
-from archc.runtime.accelerator import cpu_model
+from archc.runtime.accelerator import cpu_flags, cpu_model
 from archc.runtime.data.datasets import open_dataset
 from archc.runtime.evaluate import evaluate
 
 REPO = Path(__file__).resolve().parents[1]
-FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
-
-
-def _cpu_flags() -> list[str]:
-    info = Path("/proc/cpuinfo")
-    present = set(info.read_text().split()) if info.exists() else set()
-    return [f for f in FLAGS if f in present]
 
 
 def _sha256(path: Path) -> str:
@@ -65,7 +58,7 @@ def _card(args: argparse.Namespace, trained: dict[str, Any], meta: dict[str, Any
                    if k in cfg} | {"loss": "PSNR loss", "optimizer": "AdamW, cosine schedule"},
         "steps": trained["steps"],
         "wall_seconds": round(trained["seconds"], 1),
-        "machine": {"cpu": cpu_model(), "cpu_flags": _cpu_flags(), "torch_threads": threads or args.threads,
+        "machine": {"cpu": cpu_model(), "cpu_flags": cpu_flags(), "torch_threads": threads or args.threads,
                     "accelerator": trained.get("accelerator", "cpu"), "torch": torch.__version__,
                     "python": platform.python_version()},
         "reproduce": _commands(f"specs/{args.name}.arch", "data/synth0", f"runs/{args.name}", cfg, meta["seed"],
