@@ -41,10 +41,12 @@ def _cli(*args: object) -> None:
 
 
 def _settings(run: Path) -> dict[str, Any]:
-    """What the run searched with: spec, teacher, data, device, budget, seed and the distill config."""
+    """What the run searched with: spec, teacher, surrogates, data, device, budget, seed, validation
+    crops and the distill config."""
     search = json.loads((run / "search" / "search.json").read_text())
     distill = json.loads((run / "distill" / "distill.json").read_text())
-    return {"spec": search["spec"], "teacher": search["teacher"], "data": search["data"], "device": search["device"],
+    return {"spec": search["spec"], "teacher": search["teacher"], "surrogates": search["surrogates"],
+            "data": search["data"], "device": search["device"],
             "budget": search["budget"], "seed": search["seed"], "val_images": len(search["validation"]["images"]),
             "crop": search["validation"]["crop"], "distill": distill["config"]}
 

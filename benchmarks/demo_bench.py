@@ -19,9 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner
+from ablation_bench import _search, _settings
 
-from archc.cli import cli
 from archc.compiler.files import write_text_atomic
 from archc.runtime.accelerator import cpu_flags
 
@@ -42,17 +41,11 @@ def _knee(search: Path) -> dict[str, Any]:
 
 
 def _s24(run: Path) -> dict[str, Any]:
-    search = json.loads((run / "search" / "search.json").read_text())
-    out = run / "s24"
-    args = ["search", search["spec"], "--weights", search["teacher"], "--surrogates", search["surrogates"],
-            "--data", search["data"], "--device", "s24", "--budget", str(search["budget"]), "--seed",
-            str(search["seed"]), "--val-images", str(len(search["validation"]["images"])), "--crop",
-            str(search["validation"]["crop"]), "--out", str(out), "--allow-weak-teacher"]
+    """The demo's search again, with the same surrogates and validation crops, on modelled `s24`."""
+    s = _settings(run)
     t0 = time.perf_counter()
-    result = CliRunner().invoke(cli, args, catch_exceptions=False)
-    if result.exit_code != 0:
-        raise SystemExit(result.output)
-    return {**_knee(out / "search.json"), "seconds": round(time.perf_counter() - t0, 1)}
+    found = _search(s["spec"], {**s, "device": "s24"}, Path(s["surrogates"]), run / "s24", "botorch", None)
+    return {**_knee(found), "seconds": round(time.perf_counter() - t0, 1)}
 
 
 def main() -> None:
