@@ -94,9 +94,21 @@ def _crops_caption(run: Path) -> str:
             "sharp crop" + (f" (means: {figures})" if figures else ""))
 
 
+def _speedup_lines(search: dict[str, Any]) -> list[str]:
+    """The best speed-up the search found within 0.1, 0.2 and 0.5 dB of the teacher."""
+    within = search.get("speedup_within") or {}
+    parts = [f"{d} dB: " + ("none found" if w is None else f"**{w['speedup']:.2f}x** ({w['psnr_drop']:.3f} dB, "
+                                                          f"#{w['index']})")
+             for d, w in within.items() if d in ("0.1", "0.2", "0.5")]
+    if not parts:
+        return []
+    return [f"Best speed-up within {'; '.join(parts)} (latencies {search.get('latency_source', 'measured')}; drops "
+            "on the search's validation crops)."]
+
+
 def _headline_section(run: Path, search: dict[str, Any], exp: dict[str, Any] | None) -> Section:
     bullets = [_device_line(search), *(_choice_lines(exp, search) if exp else ["No network exported yet."]),
-               *_teacher_line(search)]
+               *_speedup_lines(search), *_teacher_line(search)]
     flags = search.get("beats_teacher") or {}
     if flags:
         bullets.append(f"{len(flags)} of {len(search['evaluations'])} networks beat the teacher by more than the "

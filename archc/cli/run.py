@@ -99,9 +99,11 @@ class _Pipeline:
 @click.option("--weights", type=WEIGHTS, help="Teacher weights (default: train one).")
 @click.option("--device", default="cpu", show_default=True, help="Latency device (`archc devices`).")
 @click.option("--budget", type=int, help="Networks the search evaluates (default: the spec's, else 40).")
-@click.option("--strategy", type=click.Choice(["botorch", "random", "nsga2", "tpe"]), default="botorch",
-              show_default=True)
-@click.option("--pick", default="knee", show_default=True, help="Network to export: knee, fastest, best-under=MS.")
+@click.option("--strategy", type=click.Choice(["botorch", "botorch-random", "additive", "random", "nsga2", "tpe"]),
+              default="botorch", show_default=True)
+@click.option("--pick", default="knee", show_default=True,
+              help="Network to export: knee, fastest, drop<=DB (best speed-up within DB), speedup>=X (least drop at "
+                   "X times faster), best-under=MS, or an index.")
 @click.option("--train-minutes", type=float, default=15.0, show_default=True, help="Teacher training time.")
 @click.option("--distill-iters", type=int, default=300, show_default=True, help="Training steps per surrogate.")
 @click.option("--distill-fraction", type=float, default=0.25, show_default=True,
@@ -136,6 +138,7 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
     from archc.runtime.accelerator import describe, resolve
     from archc.runtime.amp import check_amp
     from archc.runtime.guard import VAL_CROP
+    from archc.runtime.search.pick import check_pick
 
     from . import data as data_cli
     from . import distill as distill_cli
@@ -146,6 +149,7 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
     from .report import write_report
 
     checked = parse(spec)
+    pick = check_pick(pick)  # a malformed pick fails before any stage
     connection = open_cluster(cluster, jobs)  # a bad --cluster or a missing Ray fails before any stage
     ctx.call_on_close(lambda: connection.close() if connection is not None else None)
     where = resolve(accelerator)  # an accelerator or precision this machine lacks fails before any stage

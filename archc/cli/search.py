@@ -21,6 +21,8 @@ from .output import console
 from .params import WEIGHTS
 from .teacher import allow_weak_teacher_option, check_teacher
 
+STRATEGY_NAMES = ["botorch", "botorch-random", "additive", "random", "nsga2", "tpe"]
+
 
 def _space(spec, saliency: str | None):  # type: ignore[no-untyped-def]
     from archc.compiler.space import SearchSpace
@@ -83,16 +85,38 @@ def _calibration_batch(data: str, images: int, crop: int):  # type: ignore[no-un
 def _front_table(results: dict[str, Any]) -> Table:
     evals = results["evaluations"]
     table = Table(title=f"Pareto front ({len(results['pareto'])} of {len(evals)} networks)", title_justify="left")
-    for col in ("#", "latency ms", "PSNR drop dB", "network", "pick"):
-        table.add_column(col, justify="right" if col in ("#", "latency ms", "PSNR drop dB") else "left")
+    numbers = ("#", "latency ms", "PSNR drop dB", "± se", "additive dB")
+    for col in (*numbers, "origin", "network", "pick"):
+        table.add_column(col, justify="right" if col in numbers else "left")
     for i in results["pareto"]:
         e = evals[i]
         picks = [p for p, j in (("knee", results["knee"]), ("fastest", results["fastest"])) if j == i]
         if flag := results.get("beats_teacher", {}).get(str(i)):
             picks.append(f"[yellow]beats teacher +{flag['gain_db']:.3f} dB > noise {flag['noise_db']:.3f}[/yellow]")
+        se = e["objectives"].get("psnr_drop_se")
+        additive = e.get("additive", {}).get("psnr_drop")
         table.add_row(str(i), f"{e['objectives']['latency_ms']:.2f}", f"{e['objectives']['psnr_drop']:.3f}",
-                      e["canonical"], ", ".join(picks))
+                      "" if se is None else f"{se:.3f}", "" if additive is None else f"{additive:.3f}",
+                      e.get("origin", ""), e["canonical"], ", ".join(picks))
     return table
+
+
+def _speedup_line(results: dict[str, Any]) -> str | None:
+    """Best speed-up within each reported drop (latencies as the search labels them)."""
+    within = results.get("speedup_within") or {}
+    if not within:
+        return None
+    parts = [f"{d} dB: " + ("none" if w is None else f"{w['speedup']:.2f}x (#{w['index']}, {w['psnr_drop']:.3f} dB)")
+             for d, w in within.items()]
+    return f"best speed-up within {'; '.join(parts)} ({results['latency_source']} on {results['device']})"
+
+
+def _additive(space, surrogates: str, report: str | None, rows):  # type: ignore[no-untyped-def]
+    """The additive prediction (plug-in drops + the search's latency terms), or why there is none."""
+    from archc.runtime.search.additive import load, plugin_report
+
+    path = report if report is not None else plugin_report(surrogates)
+    return load(space, path, rows.base, rows.matrix)
 
 
 def _warn_beats_teacher(results: dict[str, Any]) -> None:
@@ -112,8 +136,12 @@ def _warn_beats_teacher(results: dict[str, Any]) -> None:
 @click.option("--latency", type=click.Path(dir_okay=False), help="A latency.json from `archc profile` to reuse.")
 @click.option("--size", nargs=2, type=int, help="Profiling input H W (default: the device's).")
 @click.option("--budget", type=int, help="Networks to evaluate (default: the spec's `budget`, else 100).")
-@click.option("--strategy", type=click.Choice(["botorch", "random", "nsga2", "tpe"]), default="botorch",
-              show_default=True)
+@click.option("--strategy", type=click.Choice(STRATEGY_NAMES), default="botorch", show_default=True,
+              help="botorch starts from the additive prediction of the distill stage's plug-in drops; "
+                   "botorch-random from random networks (no prediction); additive scores the prediction's front "
+                   "alone; random, nsga2 and tpe are baselines.")
+@click.option("--plugin-report", type=click.Path(dir_okay=False),
+              help="The distill stage's distill.json (default: the one beside --surrogates).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--saliency", type=click.Path(), help="Saliency run resolving `exclude top K by METRIC`.")
 @click.option("--max-latency", type=float, help="Constraint: latency at most MS.")
@@ -136,11 +164,12 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
                size: tuple[int, int] | None, budget: int | None, strategy: str, seed: int, saliency: str | None,
                max_latency: float | None, max_drop: float | None, budgets_ms: Sequence[float], val_images: int,
                crop: int, out: str, accelerator: str = "auto", batch: int = 1, jobs: int = 1,
-               threads: int | None = None, cluster: str = "local", allow_weak_teacher: bool = False) -> None:
+               threads: int | None = None, cluster: str = "local", allow_weak_teacher: bool = False,
+               plugin_report: str | None = None) -> None:
     """Search SPEC's slots x candidates for the PSNR-drop / latency Pareto front, without training."""
     from archc.runtime.data.datasets import open_dataset
     from archc.runtime.search.objectives import NetworkObjectives, QualityEvaluator, latency_matrix, rows_latency
-    from archc.runtime.search.run import SearchSetup, run
+    from archc.runtime.search.run import SearchSetup, fallback_note, run
 
     where, record = where_to_run(accelerator, "off", cluster)  # before profiling: fails at once when missing
     checked = parse(spec)
@@ -165,7 +194,12 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
                         {"teacher": weights, "surrogates": surrogates, "data": data,
                          "validation": {"images": quality.names, "crop": crop},
                          "teacher_psnr": quality.teacher_scores[0], "teacher_check": teacher.to_json(), **record,
-                         **({"precision": precision_meta} if precision_meta else {})})
+                         **({"precision": precision_meta} if precision_meta else {})},
+                        _additive(space, surrogates, plugin_report, rows))
+    if note := fallback_note(setup, strategy):
+        console.print(f"[yellow]note: {note}[/yellow]")
+    elif setup.additive is not None:
+        console.print(f"additive prediction from {setup.additive.source}")
     n = budget or (checked.search.budget if checked.search and checked.search.budget else 100)
     with Progress(TextColumn("search"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
                   TimeElapsedColumn(), console=console) as bar, Heartbeat("search") as beat:
@@ -181,21 +215,26 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
             results = run(setup, out_dir, strategy, n, seed, batch, budgets_ms=budgets_ms, max_latency=max_latency,
                           max_drop=max_drop, on_eval=on_eval, executor=executor)
     console.print(_front_table(results))
+    if line := _speedup_line(results):
+        console.print(line)
     _warn_beats_teacher(results)
     console.print(f"wrote {out_dir / 'search.json'}, {out_dir / 'front.png'}")
 
 
 @click.command("export")
 @click.argument("run", type=click.Path())
-@click.option("--pick", default="knee", show_default=True, help="knee, fastest, best-under=MS, or an index.")
+@click.option("--pick", default="knee", show_default=True,
+              help="knee, fastest, drop<=DB (best speed-up within DB), speedup>=X (least drop at X times faster), "
+                   "best-under=MS, or an index.")
 @click.option("--out", required=True, type=click.Path(file_okay=False))
 @accelerator_option
 def export_cmd(run: str, pick: str, out: str, accelerator: str = "auto") -> None:
     """Write one network of a search RUN as a fixed .arch spec, safetensors weights and ONNX."""
     from archc.runtime.search.export import export
+    from archc.runtime.search.pick import check_pick
 
-    s = export(run, pick, out, accelerator)
-    console.print(f"{pick}: {s['canonical']}")
+    s = export(run, check_pick(pick), out, accelerator)
+    console.print(f"{pick} (evaluation #{s['index']}): {s['canonical']}")
     console.print(f"  PSNR drop {s['objectives']['psnr_drop']:.3f} dB, latency {s['objectives']['latency_ms']:.3f} ms")
     if s["reproduced_psnr"] is not None:
         console.print(f"  exported spec reproduces PSNR {s['reproduced_psnr']:.3f} dB "

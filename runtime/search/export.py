@@ -20,6 +20,7 @@ from archc.errors import SearchError
 from archc.runtime.accelerator import describe, resolve
 from archc.runtime.build import build
 
+from .pick import file_stem, pick_index
 from .run import RESULTS
 
 
@@ -28,24 +29,6 @@ def load_results(run: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise SearchError(f"no search results at {path}", code="E0720", help="run `archc search ... --out RUN` first")
     return json.loads(path.read_text())  # type: ignore[no-any-return]
-
-
-def pick_index(results: dict[str, Any], pick: str) -> int:
-    """`knee`, `fastest`, `best-under=MS` or a position in `evaluations`."""
-    if pick in ("knee", "fastest"):
-        return int(results[pick])
-    if pick.startswith("best-under="):
-        budget = float(pick.split("=", 1)[1])
-        ok = [(e["objectives"]["psnr_drop"], e["objectives"]["latency_ms"], i)
-              for i, e in enumerate(results["evaluations"]) if e["objectives"]["latency_ms"] <= budget]
-        if not ok:
-            raise SearchError(f"no evaluated network runs within {budget:g} ms", code="E0721",
-                              help="raise the budget or pick `fastest`")
-        return min(ok)[2]
-    if pick.isdigit() and int(pick) < len(results["evaluations"]):
-        return int(pick)
-    raise SearchError(f"cannot pick `{pick}`", code="E0722",
-                      help=f"use knee, fastest, best-under=MS or an index below {len(results['evaluations'])}")
 
 
 def _psnr_on(model: torch.nn.Module, results: dict[str, Any]) -> float | None:
@@ -76,7 +59,7 @@ def export(run: str | Path, pick: str, out: str | Path, accelerator: str = "cpu"
     model = build(spec, ev["choice"], results["teacher"], surrogates=results.get("surrogates"))
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    name = f"{spec.name}_{pick.replace('=', '_').replace('.', 'p')}"
+    name = f"{spec.name}_{file_stem(pick)}"
     comment = (f"Exported from a search of {spec.name} ({pick}: evaluation {index}).\n"
                f"{ev['canonical']}\nPSNR drop {ev['objectives']['psnr_drop']:.3f} dB, "
                f"latency {ev['objectives']['latency_ms']:.3f} ms ({results['latency_source']} on {results['device']})")

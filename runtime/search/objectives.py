@@ -1,7 +1,8 @@
 """The objectives of a network of the search space, evaluated without training.
 
 Quality: the teacher with the chosen slots replaced by their distilled surrogates, scored on a
-fixed validation subset (centre crops) with NAFNet's protocol; PSNR drop = teacher PSNR - network
+fixed validation subset (centre crops, drawn across the test split's scenes by
+`validation_indices`) with NAFNet's protocol; PSNR drop = teacher PSNR - network
 PSNR (dB, mean over images); `psnr_drop_se` is the standard error of that mean (of the per-image
 differences, paired on the same images: the validation noise of the drop; 0 with one image).
 Latency: predicted from the device's block table (exact and deterministic, so the search models
@@ -62,6 +63,34 @@ def rows_latency(base: float, matrix: np.ndarray) -> RowsLatency:
     return RowsLatency(base, matrix)
 
 
+def scene_of(pair_blur: Path) -> str:
+    """The scene of a pair: its scene folder in the GoPro layout (`<split>/<scene>/blur/<frame>`;
+    a synthetic set's source photograph, as its meta.json names it)."""
+    return pair_blur.parent.parent.name
+
+
+def validation_indices(pairs: PairedImages, n: int) -> list[int]:
+    """`n` positions of `pairs` drawn across their scenes: each scene gets an equal share (the
+    first scenes one more when `n` does not divide), taken evenly spaced within the scene; all
+    pairs when `n` >= their count. Sorted. Not the first `n` files, which in a set stored scene by
+    scene all come from one scene."""
+    if n >= len(pairs):
+        return list(range(len(pairs)))
+    scenes: dict[str, list[int]] = {}
+    for i, pair in enumerate(pairs.pairs):
+        scenes.setdefault(scene_of(pair.blur), []).append(i)
+    groups = list(scenes.values())
+    quota = [0] * len(groups)
+    while sum(quota) < n:  # one more per scene in turn, skipping scenes already used up
+        for k, group in enumerate(groups):
+            if sum(quota) < n and quota[k] < len(group):
+                quota[k] += 1
+    out: list[int] = []
+    for group, q in zip(groups, quota, strict=True):
+        out += [group[int(j)] for j in np.round(np.linspace(0, len(group) - 1, q)).astype(int)]
+    return sorted(out)
+
+
 def image_scores(model: torch.nn.Module, blur: torch.Tensor,
                  sharp: list[np.ndarray]) -> tuple[list[float], list[float]]:
     """Per-image PSNR and SSIM (NAFNet's protocol) of `model` on `blur` (`N x 3 x H x W`) against
@@ -99,7 +128,7 @@ class QualityEvaluator:
         self.device = device
         self.calibration = calibration  # `N x C x H x W` training crops that calibrate quantized slots
         view = ValCrops(pairs, crop)
-        items = [view[i] for i in range(min(images, len(view)))]
+        items = [view[i] for i in validation_indices(pairs, images)]
         self.names = [n for n, _, _ in items]
         self.blur = torch.stack([b for _, b, _ in items])
         self.sharp = [s.numpy().transpose(1, 2, 0) for _, _, s in items]
