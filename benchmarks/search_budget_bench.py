@@ -82,15 +82,23 @@ def _setup(run: Path, device: str, out: Path) -> tuple[SearchSetup, dict[str, An
     latency = str(run / "profile" / "latency.json") if device == r["device"] else None
     table, source = _latency(spec, space, device, latency, out, None)
     rows = rows_latency(*latency_matrix(space, table.predict))
-    quality = QualityEvaluator(spec, space, r["teacher"], r["surrogates"], open_dataset(r["data"], split="test"),
-                               len(r["validation"]["images"]), r["validation"]["crop"])
+    quality = QualityEvaluator(
+        spec,
+        space,
+        r["teacher"],
+        r["surrogates"],
+        open_dataset(r["data"], split="test"),
+        len(r["validation"]["images"]),
+        r["validation"]["crop"],
+    )
     prior = load(space, plugin_report(r["surrogates"]), rows.base, rows.matrix)
     setup = SearchSetup(spec, space, NetworkObjectives(quality, rows.one), rows, source, device, {}, prior)
     return setup, r
 
 
-def _history(setup: SearchSetup, cached: Cached, strategy: str, budget: int, seed: int) -> tuple[list[Evaluation],
-                                                                                                  float]:
+def _history(
+    setup: SearchSetup, cached: Cached, strategy: str, budget: int, seed: int
+) -> tuple[list[Evaluation], float]:
     with tempfile.TemporaryDirectory() as tmp:
         strat = make_strategy(strategy, setup, seed, budget, None, None)
         t0 = time.perf_counter()
@@ -103,12 +111,22 @@ def _history(setup: SearchSetup, cached: Cached, strategy: str, budget: int, see
 def _figures(history: Sequence[Evaluation], ref: Sequence[float], base_ms: float) -> dict[str, Any]:
     pts = np.array([[e.psnr_drop, e.latency_ms] for e in history])
     within = speedup_within(pts, base_ms, DROPS)
-    return {"hypervolume": hypervolume_2d(pts, ref),
-            **{f"speedup@{d:g}": (w["speedup"] if w else 1.0) for d, w in zip(DROPS, within.values(), strict=True)}}
+    return {
+        "hypervolume": hypervolume_2d(pts, ref),
+        **{f"speedup@{d:g}": (w["speedup"] if w else 1.0) for d, w in zip(DROPS, within.values(), strict=True)},
+    }
 
 
-def _runs(setup: SearchSetup, cached: Cached, strategy: str, budgets: Sequence[int], seeds: Sequence[int],
-          ref: Sequence[float], base_ms: float, log: Callable[[str], None]) -> dict[int, list[dict[str, Any]]]:
+def _runs(
+    setup: SearchSetup,
+    cached: Cached,
+    strategy: str,
+    budgets: Sequence[int],
+    seeds: Sequence[int],
+    ref: Sequence[float],
+    base_ms: float,
+    log: Callable[[str], None],
+) -> dict[int, list[dict[str, Any]]]:
     out: dict[int, list[dict[str, Any]]] = {b: [] for b in budgets}
     for seed in seeds:
         if strategy in PREFIX_SAFE:
@@ -119,8 +137,12 @@ def _runs(setup: SearchSetup, cached: Cached, strategy: str, budgets: Sequence[i
             for b in budgets:
                 history, seconds = _history(setup, cached, strategy, b, seed)
                 out[b].append({**_figures(history, ref, base_ms), "seconds": seconds})
-        log(f"{strategy} seed {seed}: " + ", ".join(
-            f"{b}: hv {out[b][-1]['hypervolume']:.2f}, x{out[b][-1]['speedup@0.3']:.2f}@0.3" for b in budgets))
+        log(
+            f"{strategy} seed {seed}: "
+            + ", ".join(
+                f"{b}: hv {out[b][-1]['hypervolume']:.2f}, x{out[b][-1]['speedup@0.3']:.2f}@0.3" for b in budgets
+            )
+        )
         if strategy == "additive":
             break  # the additive design does not depend on the seed
     return out
@@ -154,21 +176,36 @@ def main() -> None:
     setup, shipped = _setup(args.run, args.device, bench_dir)
     cached = Cached(setup.objectives)
     base_ms = setup.latency_rows.one((0,) * len(setup.space.radices)) if setup.latency_rows else 0.0
-    ref_point = shipped["reference_point"] if args.device == shipped["device"] else {"psnr_drop": 2.0,
-                                                                                    "latency_ms": base_ms}
+    ref_point = (
+        shipped["reference_point"] if args.device == shipped["device"] else {"psnr_drop": 2.0, "latency_ms": base_ms}
+    )
     ref = [float(ref_point["psnr_drop"]), float(ref_point["latency_ms"])]
-    print(f"space {setup.space.size:,} networks; latency {setup.latency_source} on {args.device}; "
-          f"teacher {base_ms:.3f} ms; reference point {ref}; CPU flags: {', '.join(cpu_flags())}", flush=True)
+    print(
+        f"space {setup.space.size:,} networks; latency {setup.latency_source} on {args.device}; "
+        f"teacher {base_ms:.3f} ms; reference point {ref}; CPU flags: {', '.join(cpu_flags())}",
+        flush=True,
+    )
     if setup.additive is None:
         print(f"note: {setup.prior.note if setup.prior else 'no prior'}: botorch falls back to a random design")
-    results = {s: _runs(setup, cached, s, budgets, seeds, ref, base_ms, lambda m: print(m, flush=True))
-               for s in args.strategies.split(",")}
+    results = {
+        s: _runs(setup, cached, s, budgets, seeds, ref, base_ms, lambda m: print(m, flush=True))
+        for s in args.strategies.split(",")
+    }
     table = _table(results, budgets)
     print(f"\n{table}\n\nnetworks scored: {len(cached.seconds)}, mean scoring {np.mean(cached.seconds):.3f} s each")
-    record = {"run": str(args.run), "device": args.device, "latency_source": setup.latency_source,
-              "reference_point": ref, "baseline_ms": base_ms, "budgets": budgets, "seeds": seeds,
-              "cpu_flags": cpu_flags(), "mean_scoring_s": float(np.mean(cached.seconds)),
-              "results": {s: {str(b): r for b, r in by.items()} for s, by in results.items()}, "table": table}
+    record = {
+        "run": str(args.run),
+        "device": args.device,
+        "latency_source": setup.latency_source,
+        "reference_point": ref,
+        "baseline_ms": base_ms,
+        "budgets": budgets,
+        "seeds": seeds,
+        "cpu_flags": cpu_flags(),
+        "mean_scoring_s": float(np.mean(cached.seconds)),
+        "results": {s: {str(b): r for b, r in by.items()} for s, by in results.items()},
+        "table": table,
+    }
     write_text_atomic(args.run / f"search_budget_bench_{args.device}.json", json.dumps(record, indent=1) + "\n")
 
 

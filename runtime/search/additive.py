@@ -89,12 +89,16 @@ class AdditiveModel:
         for slot in range(self.slots):
             opt, pairs = self._options(slot)
             merged = (pts[:, None, :] + opt[None, :, :]).reshape(-1, 2)
-            grown = np.concatenate([np.repeat(choice, len(opt), axis=0),
-                                    np.tile(pairs, (len(pts), 1))[:, None, :]], axis=1)
+            grown = np.concatenate(
+                [np.repeat(choice, len(opt), axis=0), np.tile(pairs, (len(pts), 1))[:, None, :]], axis=1
+            )
             keep = sweep_front(merged)
             pts, choice = merged[keep], grown[keep]
-        rows = choice[:, :, 0] if not self.space.has_precision else np.concatenate(
-            [choice[:, :, 0], choice[:, :, 1]], axis=1)
+        rows = (
+            choice[:, :, 0]
+            if not self.space.has_precision
+            else np.concatenate([choice[:, :, 0], choice[:, :, 1]], axis=1)
+        )
         return pts, rows
 
 
@@ -154,13 +158,13 @@ def latency_terms(space: SearchSpace, base: float, matrix: np.ndarray) -> np.nda
     return m if space.has_precision else m[:, :, None]
 
 
-def load(space: SearchSpace, report: str | Path | None, latency_base: float,
-         latency_matrix: np.ndarray) -> AdditiveModel | Unavailable:
+def load(
+    space: SearchSpace, report: str | Path | None, latency_base: float, latency_matrix: np.ndarray
+) -> AdditiveModel | Unavailable:
     """The additive model of `space` from a distill report file and the search's latency terms."""
     if report is None or not Path(report).is_file():
         return Unavailable("no plug-in report (distill.json beside the surrogates)")
     drops = plugin_drops(space, json.loads(Path(report).read_text(encoding="utf-8")))
     if isinstance(drops, Unavailable):
         return drops
-    return AdditiveModel(space, drops, latency_terms(space, latency_base, latency_matrix), latency_base,
-                         str(report))
+    return AdditiveModel(space, drops, latency_terms(space, latency_base, latency_matrix), latency_base, str(report))

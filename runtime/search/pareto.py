@@ -107,6 +107,9 @@ def speedup_within(points: np.ndarray, base_latency: float, drops: Sequence[floa
     out: dict[str, Any] = {}
     for d in drops:
         i = best_within_drop(pts, d)
-        out[f"{d:g}"] = None if i is None else {"index": i, "speedup": float(base_latency / pts[i, 1]),
-                                                "psnr_drop": float(pts[i, 0])}
+        out[f"{d:g}"] = (
+            None
+            if i is None
+            else {"index": i, "speedup": float(base_latency / pts[i, 1]), "psnr_drop": float(pts[i, 0])}
+        )
     return out

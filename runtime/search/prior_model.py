@@ -28,9 +28,13 @@ class PriorMeanModel(Model):
     def batch_shape(self) -> torch.Size:
         return self.residual.batch_shape
 
-    def posterior(self, X: torch.Tensor, output_indices: list[int] | None = None,  # noqa: N803 (BoTorch's name)
-                  observation_noise: bool | torch.Tensor = False,
-                  posterior_transform: Callable[[Posterior], Posterior] | None = None) -> Posterior:
+    def posterior(
+        self,
+        X: torch.Tensor,
+        output_indices: list[int] | None = None,  # noqa: N803 (BoTorch's name)
+        observation_noise: bool | torch.Tensor = False,
+        posterior_transform: Callable[[Posterior], Posterior] | None = None,
+    ) -> Posterior:
         from botorch.posteriors.gpytorch import GPyTorchPosterior
         from gpytorch.distributions import MultivariateNormal
 

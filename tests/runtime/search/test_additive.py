@@ -61,8 +61,12 @@ def _brute_points(model: AdditiveModel, rows: np.ndarray) -> np.ndarray:
     out = []
     for r in rows:
         prec = r[m:] if model.space.has_precision else [0] * m
-        out.append([sum(model.drop[i, r[i]] for i in range(m)),
-                    model.latency_base + sum(model.latency[i, r[i], prec[i]] for i in range(m))])
+        out.append(
+            [
+                sum(model.drop[i, r[i]] for i in range(m)),
+                model.latency_base + sum(model.latency[i, r[i], prec[i]] for i in range(m)),
+            ]
+        )
     return np.array(out)
 
 
@@ -117,9 +121,11 @@ def test_spread_is_denser_near_zero() -> None:
 
 def _objective(model: AdditiveModel):  # type: ignore[no-untyped-def]
     """A quality the prediction gets partly wrong: 1.3x the plug-in sum plus an interaction."""
+
     def f(idx: tuple[int, ...]) -> dict[str, float]:
         drop, lat = model.predict([idx])[0]
         return {"psnr_drop": float(1.3 * drop + 0.4 * (idx[0] > 0) * (idx[1] > 0)), "latency_ms": float(lat)}
+
     return f
 
 
@@ -169,8 +175,12 @@ def test_a_distill_run_without_training_is_no_plugin_report() -> None:
 
 def test_plugin_drops_are_read_per_slot_and_candidate(tmp_path: Path) -> None:
     space = _space()
-    rows = [{"slot": s.name, "candidate": c.canonical, "plug_in_drop": 0.1 * i + 0.01 * j}
-            for i, s in enumerate(space.slots) for j, c in enumerate(space.slots[i].candidates) if j > 0]
+    rows = [
+        {"slot": s.name, "candidate": c.canonical, "plug_in_drop": 0.1 * i + 0.01 * j}
+        for i, s in enumerate(space.slots)
+        for j, c in enumerate(space.slots[i].candidates)
+        if j > 0
+    ]
     report = tmp_path / "distill.json"
     report.write_text(json.dumps({"config": {"iters": 5}, "surrogates": rows}))
     model = load(space, report, 40.0, np.zeros((len(space.slots), 4)))
@@ -190,8 +200,9 @@ def test_search_json_shows_the_prediction_beside_each_network(tmp_path: Path) ->
     for e in results["evaluations"]:
         drop, lat = model.predict([e["indices"]])[0]
         assert e["additive"] == pytest.approx({"psnr_drop": drop, "latency_ms": lat})
-        assert e["objectives"]["psnr_drop"] == pytest.approx(1.3 * drop + 0.4 * (e["indices"][0] > 0)
-                                                             * (e["indices"][1] > 0))
+        assert e["objectives"]["psnr_drop"] == pytest.approx(
+            1.3 * drop + 0.4 * (e["indices"][0] > 0) * (e["indices"][1] > 0)
+        )
     design = results["initial_design"]
     assert design["additive_prediction"] and design["notes"] == []
     assert design["prediction_correlation"] > 0.5

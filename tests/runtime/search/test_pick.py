@@ -54,6 +54,7 @@ def test_other_picks_and_malformed_ones() -> None:
         check_pick("drop<=abc")
     assert check_pick(" drop<=0.3 ") == "drop<=0.3"
     assert file_stem("drop<=0.3") == "drop_le_0p3" and file_stem("speedup>=1.5") == "speedup_ge_1p5"
+    assert file_stem("drop<=-0.01") == "drop_le_m0p01" and file_stem("best-under=2e-3") == "best_under_2em3"
 
 
 def test_speedup_within_reports_the_fastest_within_each_drop() -> None:
