@@ -12,8 +12,10 @@ Figures per (strategy, budget), mean and range over seeds: the front's hypervolu
 reference point for every run: the run's own search.json reference point for `cpu`, else PSNR
 drop 2 dB and the teacher's latency), the best speed-up within 0.1 / 0.2 / 0.3 / 0.5 dB of the
 teacher (latencies measured-then-summed on cpu, modelled on s24, as the search sees them) and the
-strategy's own seconds (proposing; scoring is excluded, because a network's scores are cached
-across strategies and seeds: each network is scored once, and its mean scoring time is printed).
+strategy's own seconds (proposing; scoring is excluded, because a network's quality is cached
+across strategies, seeds and devices in RUN/search_budget_bench_quality.json: each network is
+scored once, on the search's validation crops (drawn across the test split's scenes), and the mean
+scoring time is printed).
 
 A search with batch 1 proposes from its history alone, so for botorch, botorch-random, random and
 tpe the run at a smaller budget is the first evaluations of the run at the largest; these run once
@@ -56,26 +58,48 @@ DROPS = (0.1, 0.2, 0.3, 0.5)
 
 
 class Cached:
-    """The objectives of a network, scored once for every strategy and seed."""
+    """The objectives of a network: its quality scored once for every strategy, seed and device
+    (kept in `path`, keyed by the network's canonical string and the validation images), its
+    latency from the device's block table."""
 
-    def __init__(self, objectives: Callable[[tuple[int, ...]], dict[str, float]]) -> None:
-        self.objectives = objectives
-        self.known: dict[tuple[int, ...], dict[str, float]] = {}
+    def __init__(self, setup: SearchSetup, quality: QualityEvaluator, path: Path) -> None:
+        self.setup, self.quality, self.path = setup, quality, path
+        self.tag = ",".join(quality.names) + f"@{quality.blur.shape[-1]}"
+        stored = json.loads(path.read_text()) if path.is_file() else {}
+        self.known: dict[str, dict[str, float]] = stored.get(self.tag, {})
         self.seconds: list[float] = []
 
+    def seed_from(self, search: Path) -> int:
+        """Take the qualities a search in `search` scored on the same validation crops (its journal)."""
+        r = json.loads((search / "search.json").read_text()) if (search / "search.json").is_file() else {}
+        val = r.get("validation") or {}
+        if ",".join(val.get("images", ())) + f"@{val.get('crop')}" != self.tag:
+            return 0
+        fresh = {
+            e.canonical: {k: v for k, v in e.objectives.items() if k != "latency_ms"}
+            for e in Journal(search / "journal.jsonl").load()
+            if e.canonical not in self.known
+        }
+        self.known.update(fresh)
+        return len(fresh)
+
     def __call__(self, idx: tuple[int, ...]) -> dict[str, float]:
-        key = tuple(int(i) for i in idx)
+        key = self.setup.space.canonical_of(idx)
         if key not in self.known:
             t0 = time.perf_counter()
-            self.known[key] = self.objectives(key)
+            self.known[key] = self.quality(tuple(int(i) for i in idx))
             self.seconds.append(time.perf_counter() - t0)
-        return self.known[key]
+            stored = json.loads(self.path.read_text()) if self.path.is_file() else {}  # another device's run
+            stored.setdefault(self.tag, {}).update(self.known)
+            write_text_atomic(self.path, json.dumps(stored) + "\n")
+        assert self.setup.latency_rows is not None
+        return {**self.known[key], "latency_ms": float(self.setup.latency_rows.one(idx))}
 
 
-def _setup(run: Path, device: str, out: Path) -> tuple[SearchSetup, dict[str, Any]]:
+def _setup(run: Path, search: Path, device: str, out: Path) -> tuple[SearchSetup, QualityEvaluator, dict[str, Any]]:
     from archc.cli.search import _latency
 
-    r = json.loads((run / "search" / "search.json").read_text())
+    r = json.loads((search / "search.json").read_text())
     spec = parse(r["spec"])
     names = {s.name for s in spec.search.slots} if spec.search else set()
     space = SearchSpace.of(spec, exclude=[s for s in r["space"]["excluded"] if s in names])
@@ -93,7 +117,7 @@ def _setup(run: Path, device: str, out: Path) -> tuple[SearchSetup, dict[str, An
     )
     prior = load(space, plugin_report(r["surrogates"]), rows.base, rows.matrix)
     setup = SearchSetup(spec, space, NetworkObjectives(quality, rows.one), rows, source, device, {}, prior)
-    return setup, r
+    return setup, quality, r
 
 
 def _history(
@@ -169,17 +193,26 @@ def main() -> None:
     ap.add_argument("--budgets", default="8,16,24,48,96")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--strategies", default=",".join(STRATEGIES))
+    ap.add_argument("--search", type=Path, help="The search folder whose settings to reuse (default: RUN/search)")
+    ap.add_argument(
+        "--reference",
+        help="DROP,MS: the hypervolume reference point (default: the run's search.json's "
+        "on its own device, else 2 dB and the teacher's latency)",
+    )
     args = ap.parse_args()
     budgets = sorted(int(b) for b in args.budgets.split(","))
     seeds = list(range(args.seeds))
     bench_dir = args.run / f"search_budget_bench_{args.device}"
-    setup, shipped = _setup(args.run, args.device, bench_dir)
-    cached = Cached(setup.objectives)
+    setup, quality, shipped = _setup(args.run, args.search or args.run / "search", args.device, bench_dir)
+    cached = Cached(setup, quality, args.run / "search_budget_bench_quality.json")
+    print(f"qualities taken from the run's own search: {cached.seed_from(args.run / 'search')}")
     base_ms = setup.latency_rows.one((0,) * len(setup.space.radices)) if setup.latency_rows else 0.0
     ref_point = (
         shipped["reference_point"] if args.device == shipped["device"] else {"psnr_drop": 2.0, "latency_ms": base_ms}
     )
     ref = [float(ref_point["psnr_drop"]), float(ref_point["latency_ms"])]
+    if args.reference:
+        ref = [float(v) for v in args.reference.split(",")]
     print(
         f"space {setup.space.size:,} networks; latency {setup.latency_source} on {args.device}; "
         f"teacher {base_ms:.3f} ms; reference point {ref}; CPU flags: {', '.join(cpu_flags())}",
@@ -187,24 +220,44 @@ def main() -> None:
     )
     if setup.additive is None:
         print(f"note: {setup.prior.note if setup.prior else 'no prior'}: botorch falls back to a random design")
-    results = {
-        s: _runs(setup, cached, s, budgets, seeds, ref, base_ms, lambda m: print(m, flush=True))
-        for s in args.strategies.split(",")
-    }
+    results: dict[str, dict[int, list[dict[str, Any]]]] = {}
+    for name in args.strategies.split(","):
+        cached.seed_from(args.run / "search")  # a search still running when this started may be done now
+        results[name] = _runs(setup, cached, name, budgets, seeds, ref, base_ms, lambda m: print(m, flush=True))
+        _write(args, setup, ref, base_ms, budgets, seeds, cached, results)  # what is done survives a stop
     table = _table(results, budgets)
-    print(f"\n{table}\n\nnetworks scored: {len(cached.seconds)}, mean scoring {np.mean(cached.seconds):.3f} s each")
+    print(
+        f"\n{table}\n\nnetworks scored here: {len(cached.seconds)} (mean {_mean(cached.seconds)} s each); "
+        f"{len(cached.known)} known"
+    )
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return float(np.mean(values)) if values else None
+
+
+def _write(
+    args: argparse.Namespace,
+    setup: SearchSetup,
+    ref: Sequence[float],
+    base_ms: float,
+    budgets: Sequence[int],
+    seeds: Sequence[int],
+    cached: Cached,
+    results: dict[str, dict[int, list[dict[str, Any]]]],
+) -> None:
     record = {
         "run": str(args.run),
         "device": args.device,
         "latency_source": setup.latency_source,
-        "reference_point": ref,
+        "reference_point": list(ref),
         "baseline_ms": base_ms,
-        "budgets": budgets,
-        "seeds": seeds,
+        "budgets": list(budgets),
+        "seeds": list(seeds),
         "cpu_flags": cpu_flags(),
-        "mean_scoring_s": float(np.mean(cached.seconds)),
+        "mean_scoring_s": _mean(cached.seconds),
         "results": {s: {str(b): r for b, r in by.items()} for s, by in results.items()},
-        "table": table,
+        "table": _table(results, budgets),
     }
     write_text_atomic(args.run / f"search_budget_bench_{args.device}.json", json.dumps(record, indent=1) + "\n")
 
