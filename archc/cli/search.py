@@ -189,12 +189,17 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
 @click.argument("run", type=click.Path())
 @click.option("--pick", default="knee", show_default=True, help="knee, fastest, best-under=MS, or an index.")
 @click.option("--out", required=True, type=click.Path(file_okay=False))
+@click.option("--choice", help="A hand pick instead of --pick: SLOT=BLOCK;... (its objectives predicted as the "
+                               "search predicts them).")
+@click.option("--precisions", help="With --choice in a precision search: SLOT=PRECISION;... or *=w8a8.")
 @accelerator_option
-def export_cmd(run: str, pick: str, out: str, accelerator: str = "auto") -> None:
-    """Write one network of a search RUN as a fixed .arch spec, safetensors weights and ONNX."""
+def export_cmd(run: str, pick: str, out: str, accelerator: str = "auto", choice: str | None = None,
+               precisions: str | None = None) -> None:
+    """Write one network of a search RUN as a fixed .arch spec, safetensors weights and ONNX (and,
+    when the search chose quantized precisions for its slots, a mixed-precision QDQ ONNX)."""
     from archc.runtime.search.export import export
 
-    s = export(run, pick, out, accelerator)
+    s = export(run, pick, out, accelerator, choice, precisions)
     console.print(f"{pick}: {s['canonical']}")
     console.print(f"  PSNR drop {s['objectives']['psnr_drop']:.3f} dB, latency {s['objectives']['latency_ms']:.3f} ms")
     if s["reproduced_psnr"] is not None:
@@ -203,3 +208,6 @@ def export_cmd(run: str, pick: str, out: str, accelerator: str = "auto") -> None
     for key in ("spec", "weights"):
         console.print(f"wrote {s[key]}")
     console.print(f"wrote {s['onnx']['path']}")
+    if "qdq" in s:
+        console.print(f"wrote {s['qdq']['path']} ({s['qdq']['quantized_nodes']} quantized nodes, calibrated on "
+                      f"{s['qdq']['calibration']})")
