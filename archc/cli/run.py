@@ -210,6 +210,7 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
         search_cli.export_cmd, run=str(run_dir / "search"), pick=pick, out=str(run_dir / "export"),
         accelerator=accelerator))
     if do_verify:
+        _forget_stale_verify(run_dir)
         p.stage("verify", run_dir / "verify" / "verify.json", lambda: _verify(
             run_dir, settings(steps, loss, rounds, seed, accelerator)))
     (run_dir / "report.html").unlink(missing_ok=True)
@@ -235,6 +236,13 @@ def with_precision(spec: Spec, precision: str, out: Path) -> Path:
     write_text_atomic(path, "".join(lines))
     parse(path)  # an unknown precision is the spec checker's error, pointing into this file
     return path
+
+
+def _forget_stale_verify(run_dir: Path) -> None:
+    """A verification of an earlier export is not one of this export: redo it."""
+    verified, exported = run_dir / "verify" / "verify.json", run_dir / "export" / "export.json"
+    if verified.is_file() and exported.is_file() and exported.stat().st_mtime > verified.stat().st_mtime:
+        verified.unlink()
 
 
 def _verify(run_dir: Path, settings: Any) -> dict[str, Any]:

@@ -201,7 +201,9 @@ def export_cmd(run: str, pick: str, out: str, accelerator: str = "auto", choice:
 
     s = export(run, pick, out, accelerator, choice, precisions)
     console.print(f"{pick}: {s['canonical']}")
-    console.print(f"  PSNR drop {s['objectives']['psnr_drop']:.3f} dB, latency {s['objectives']['latency_ms']:.3f} ms")
+    ms = s["objectives"]["latency_ms"]
+    console.print(f"  PSNR drop {s['objectives']['psnr_drop']:.3f} dB, latency "
+                  + ("not predicted" if ms is None else f"{ms:.3f} ms"))
     if s["reproduced_psnr"] is not None:
         console.print(f"  exported spec reproduces PSNR {s['reproduced_psnr']:.3f} dB "
                       f"(reported {s['reported_psnr']:.3f} dB)")

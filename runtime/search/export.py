@@ -94,7 +94,7 @@ def export(run: str | Path, pick: str, out: str | Path, accelerator: str = "cpu"
     source = f"evaluation {index}" if index is not None else "a hand pick, not one of its evaluations"
     comment = (f"Exported from a search of {spec.name} ({pick}: {source}).\n"
                f"{ev['canonical']}\nPSNR drop {ev['objectives']['psnr_drop']:.3f} dB, "
-               f"latency {ev['objectives']['latency_ms']:.3f} ms ({results['latency_source']} on {results['device']})")
+               f"latency {_ms(ev['objectives']['latency_ms'])} ({results['latency_source']} on {results['device']})")
     text = arch_text(to_ir(spec, _blocks(spec, ev['choice'])), name, comment)
     write_text_atomic(out_dir / f"{name}.arch", text)
     weights = out_dir / f"{name}.safetensors"
@@ -112,6 +112,10 @@ def export(run: str | Path, pick: str, out: str | Path, accelerator: str = "cpu"
                "reported_psnr": ev["objectives"].get("psnr"), **describe(device)}
     write_text_atomic(out_dir / "export.json", json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+def _ms(value: float | None) -> str:
+    return "not predicted (no block table)" if value is None else f"{value:.3f} ms"
 
 
 def _write_qdq(model: torch.nn.Module, spec: Any, precisions: dict[str, str] | None, results: dict[str, Any],

@@ -57,21 +57,21 @@ def hand_pick(
     return ev
 
 
-def _latency(spec: Spec, space: SearchSpace, search_dir: Path, indices: tuple[int, ...]) -> float:
+def _latency(spec: Spec, space: SearchSpace, search_dir: Path, indices: tuple[int, ...]) -> float | None:
+    """The predicted latency (ms); None when the block table(s) it needs are missing."""
     from archc.runtime.profile.table import table_from_record
 
     if space.has_precision:
         from archc.runtime.profile.precision import MixedRowsLatency, mixed_latency
 
-        folder = search_dir / "profile"
-        tables = {
-            p: table_from_record(spec, json.loads((folder / f"latency_{p}.json").read_text()))
-            for p in sorted({p for s in space.slots for p in s.precisions})
-        }
+        paths = {p: search_dir / "profile" / f"latency_{p}.json" for s in space.slots for p in s.precisions}
+        if not all(path.is_file() for path in paths.values()):
+            return None
+        tables = {p: table_from_record(spec, json.loads(path.read_text())) for p, path in paths.items()}
         return MixedRowsLatency(*mixed_latency(space, tables)).one(indices)
     path = search_dir.parent / "profile" / "latency.json"
     if not path.is_file():
-        raise SearchError(f"no block table at {path} to predict the hand pick's latency", code="E0762")
+        return None
     return float(table_from_record(spec, json.loads(path.read_text())).predict(space.decode(indices)))
 
 
