@@ -202,7 +202,7 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
     n = budget or (checked.search.budget if checked.search and checked.search.budget else 40)
     p.stage("search", run_dir / "search" / "search.json", lambda: p.invoke(
         search_cli.search_cmd, spec=searched, weights=str(teacher), surrogates=str(run_dir / "distill" / "surrogates"),
-        data=str(data_dir), device=device, latency=_latency_file(checked, run_dir), budget=n,
+        data=str(data_dir), device=device, latency=_latency_file(checked, run_dir), size=size, budget=n,
         strategy=strategy, seed=seed, val_images=val_images, out=str(run_dir / "search"),
         saliency=str(run_dir / "saliency") if _needs_saliency(checked) else None, accelerator=accelerator,
         batch=batch, jobs=min(jobs, batch), cluster=cluster, allow_weak_teacher=allow_weak_teacher))

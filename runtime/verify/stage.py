@@ -60,7 +60,8 @@ def _load(path: Path, what: str) -> dict[str, Any]:
 
 def profiled_size(run: Path) -> tuple[tuple[int, int], int, str]:
     """(input H W, threads, clock) of the run's block table(s): the size and protocol of the prediction."""
-    for path in (run / "profile" / "latency.json", run / "search" / "profile" / "latency_fp16.json"):
+    # a search over precision profiles its own tables (one per precision); otherwise the profile stage's
+    for path in (run / "search" / "profile" / "latency_fp16.json", run / "profile" / "latency.json"):
         if path.is_file():
             data = json.loads(path.read_text())
             protocol = data.get("protocol") or {}
