@@ -200,7 +200,7 @@ def export_cmd(run: str, pick: str, out: str, accelerator: str = "auto", choice:
     from archc.runtime.search.export import export
 
     s = export(run, pick, out, accelerator, choice, precisions)
-    console.print(f"{pick}: {s['canonical']}")
+    console.print(f"{s['pick']}: {s['canonical']}")
     ms = s["objectives"]["latency_ms"]
     console.print(f"  PSNR drop {s['objectives']['psnr_drop']:.3f} dB, latency "
                   + ("not predicted" if ms is None else f"{ms:.3f} ms"))
