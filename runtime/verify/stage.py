@@ -92,7 +92,7 @@ def verify(
     say("scoring the teacher and the pick on the whole test split")
     scores = {"teacher": score(teacher, data), "before": score(pick, data)}
     tuned, tuned_record = _finetune(pick, teacher, data, out, settings.finetune, exp, say)
-    scores["after"] = score(tuned, data)
+    scores["after"] = score(tuned, data) if settings.finetune.steps > 0 else scores["before"]
     files = {
         "teacher": _onnx(teacher, out / "teacher.onnx", spec.in_channels),
         "pick": _onnx(tuned, out / f"{Path(exp['spec']).stem}.onnx", spec.in_channels),
