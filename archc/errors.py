@@ -110,3 +110,8 @@ class ClusterError(ArchError):
 
 class WeakTeacherError(ArchError):
     """The teacher does not beat the blurred input on the validation crops (codes E18xx)."""
+
+
+class VerifyError(ArchError):
+    """A run folder cannot be verified: no export to verify, its files or the search's data gone,
+    settings that do not fit (codes E19xx)."""

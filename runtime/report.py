@@ -62,15 +62,22 @@ def _device_line(search: dict[str, Any]) -> str:
 def _choice_lines(exp: dict[str, Any], search: dict[str, Any]) -> list[str]:
     got, base = exp["objectives"], (search.get("baseline") or {}).get("objectives", {})
     speed = base["latency_ms"] / got["latency_ms"] if base.get("latency_ms") and got.get("latency_ms") else None
-    kind = _measured_or_modelled(search)
+    # the search's latencies are the block table's sums (or the device model's), never the network timed
+    kind = "modelled" if _measured_or_modelled(search) == "modelled" else "predicted"
     lines = [f"Chosen network ({exp['pick']}): `{exp['canonical']}`.",
              f"Speed-up **{_f(speed, 2)}x** ({_f(base.get('latency_ms'))} ms to {_f(got.get('latency_ms'))} ms, "
-             f"{kind}); PSNR drop **{_f(got.get('psnr_drop'))} dB** (teacher {_f(search.get('teacher_psnr'))} dB, "
-             f"network {_f(got.get('psnr'))} dB on the validation crops)."]
+             f"{kind}); PSNR drop **{_f(got.get('psnr_drop'))} dB** (predicted: teacher "
+             f"{_f(search.get('teacher_psnr'))} dB, assembled network {_f(got.get('psnr'))} dB on "
+             f"{_validation_text(search)})."]
     flag = (search.get("beats_teacher") or {}).get(str(exp.get("index")))
     if flag:
         lines.append(f"**Warning:** the chosen network {flag['reason']}.")
     return lines
+
+
+def _validation_text(search: dict[str, Any]) -> str:
+    val = search.get("validation") or {}
+    return f"the search's {len(val.get('images', []))} validation crops of {val.get('crop', '?')} px"
 
 
 def _teacher_line(search: dict[str, Any]) -> list[str]:
@@ -106,8 +113,16 @@ def _speedup_lines(search: dict[str, Any]) -> list[str]:
             "on the search's validation crops)."]
 
 
+def _verified_lines(run: Path) -> list[str]:
+    from .verify.table import headline
+
+    record = _load(run / "verify" / "verify.json")
+    return headline(record) if record else []
+
+
 def _headline_section(run: Path, search: dict[str, Any], exp: dict[str, Any] | None) -> Section:
-    bullets = [_device_line(search), *(_choice_lines(exp, search) if exp else ["No network exported yet."]),
+    bullets = [_device_line(search), *_verified_lines(run),
+               *(_choice_lines(exp, search) if exp else ["No network exported yet."]),
                *_speedup_lines(search), *_teacher_line(search)]
     flags = search.get("beats_teacher") or {}
     if flags:
@@ -223,6 +238,20 @@ def _export_section(run: Path, exp: dict[str, Any], search: dict[str, Any]) -> S
     return sec
 
 
+def _verify_section(record: dict[str, Any]) -> Section:
+    from .verify.table import rows_text
+
+    ft = record["finetune"]
+    text = [f"What the search predicted for the exported pick, against the pick fine-tuned for {ft['steps']} steps "
+            f"({ft['loss_text']}) and scored on the whole test split, and its exported ONNX timed end to end. "
+            "Drops: mean ± standard error over the paired images; timings: median (interquartile range)."]
+    if record.get("qdq"):
+        q = record["qdq"]
+        text.append(f"Precisions: {', '.join(f'{k} {v}' for k, v in q['precisions'].items())}; QDQ graph calibrated on "
+                    f"{q['calibration']}.")
+    return Section("Predicted -> verified", text, tables=[rows_text(record)])
+
+
 def _precision_section(records: list[dict[str, Any]]) -> Section | None:
     """PSNR of each precision `archc eval --precision ... --save RUN/eval.json` scored (None without any)."""
     rows = [r for r in records if r.get("precision") not in (None, "torch")]
@@ -275,6 +304,9 @@ def sections(run: Path) -> list[Section]:
         exp = _load(run / "export" / "export.json")
         if exp:
             out.append(_export_section(run, exp, search))
+        verified = _load(run / "verify" / "verify.json")
+        if verified:
+            out.append(_verify_section(verified))
     scores = json.loads((run / "eval.json").read_text()) if (run / "eval.json").is_file() else []
     precision = _precision_section(scores) if isinstance(scores, list) else None
     if precision:

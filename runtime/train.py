@@ -145,12 +145,17 @@ def _resume(ckpt: Path, model: nn.Module, opt: torch.optim.Optimizer, average: W
     return int(state["step"]), float(state["elapsed"]), json.loads(state["history"])
 
 
+Target = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
 def _one_step(model: nn.Module, opt: torch.optim.Optimizer, amp: Amp, blur: torch.Tensor,
-              sharp: torch.Tensor) -> torch.Tensor:
-    """Forward (autocast), PSNR loss in float32, backward and update; returns the loss."""
+              sharp: torch.Tensor, target: Target | None = None) -> torch.Tensor:
+    """Forward (autocast), PSNR loss in float32 against `target(blur, sharp)` (default: `sharp`),
+    backward and update; returns the loss."""
+    goal = sharp if target is None else target(blur, sharp)
     with amp.autocast():
         pred = model(blur)
-    loss = psnr_loss(pred.float(), sharp)
+    loss = psnr_loss(pred.float(), goal)
     opt.zero_grad(set_to_none=True)
     amp.step(loss, opt)
     return loss
@@ -166,10 +171,12 @@ def check_training_fits(g: nx.DiGraph, model: nn.Module, cfg: TrainConfig, devic
 
 def train(model: nn.Module, pairs: PairedImages, out: Path, cfg: TrainConfig, *, resume: bool = False,
           metadata: dict[str, str] | None = None, on_step: Callable[[dict[str, float]], None] | None = None,
-          graph: nx.DiGraph | None = None) -> TrainResult:
+          graph: nx.DiGraph | None = None, target: Target | None = None) -> TrainResult:
     """Train `model` in place on random crops of `pairs` (it ends holding the weight average when
     `cfg.ema` > 0, back on the CPU); writes `out/checkpoint.pt`, `out/weights.safetensors` and
-    `out/train.json`. With the network's IR `graph`, the step's memory is checked first.
+    `out/train.json`. With the network's IR `graph`, the step's memory is checked first. `target`
+    maps a batch (blurred, sharp; `B x C x H x W` on the training device) to what the loss compares
+    the output with (default: the sharp crops; e.g. a teacher's restoration, for distillation).
 
     Raises DataError (no length, a checkpoint without the asked-for average), AcceleratorError
     (an accelerator or AMP mode this machine lacks), MemoryLimitError (does not fit / ran out)."""
@@ -182,7 +189,7 @@ def train(model: nn.Module, pairs: PairedImages, out: Path, cfg: TrainConfig, *,
     out.mkdir(parents=True, exist_ok=True)
     with out_of_memory_as_error("training", device, cfg.shrink_hint()):
         model.to(device)
-        result = _train_loop(model, pairs, out, cfg, amp, resume, on_step)
+        result = _train_loop(model, pairs, out, cfg, amp, resume, on_step, target)
     model.to("cpu")
     weights = out / "weights.safetensors"
     save_safetensors(model, weights, metadata or {})
@@ -194,7 +201,7 @@ def train(model: nn.Module, pairs: PairedImages, out: Path, cfg: TrainConfig, *,
 
 
 def _train_loop(model: nn.Module, pairs: PairedImages, out: Path, cfg: TrainConfig, amp: Amp, resume: bool,
-                on_step: Callable[[dict[str, float]], None] | None) -> TrainResult:
+                on_step: Callable[[dict[str, float]], None] | None, target: Target | None = None) -> TrainResult:
     torch.manual_seed(cfg.seed)
     crops = TrainCrops(pairs, cfg.crop, seed=cfg.seed, length=1 << 30)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=cfg.betas)
@@ -215,7 +222,7 @@ def _train_loop(model: nn.Module, pairs: PairedImages, out: Path, cfg: TrainConf
             for g in opt.param_groups:
                 g["lr"] = lr
             blur, sharp = next(batches)
-            loss = _one_step(model, opt, amp, blur, sharp)
+            loss = _one_step(model, opt, amp, blur, sharp, target)
             if average is not None:
                 average.update(model, step)
             step += 1

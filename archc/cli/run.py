@@ -11,8 +11,12 @@ Stages and the file that marks each one done:
   profile   RUN/profile/latency.json      (block table on --device, status complete)
   distill   RUN/distill/distill.json      (surrogates in RUN/distill/surrogates)
   search    RUN/search/search.json
-  export    RUN/export/export.json        (the knee point, unless --pick)
+  export    RUN/export/export.json        (the knee point, unless --pick; with precisions, a QDQ ONNX too)
+  verify    RUN/verify/verify.json        (the pick fine-tuned, scored on the whole test split, its ONNX
+                                            timed against the teacher's: "predicted -> verified")
   report    RUN/report.html, RUN/report.md (always rewritten)
+`--precision P` searches each slot's precision too (fp16 or P), as a `precision *: P` line in the
+spec's search would: the search stage reads RUN/<name>.precision.arch, the spec with that line.
 Timings go to RUN/run.json, with the accelerator, its name and the AMP setting of each stage.
 """
 
@@ -37,6 +41,7 @@ from .cluster import cluster_option, open_cluster
 from .output import console, err_console
 from .params import WEIGHTS
 from .teacher import allow_weak_teacher_option, check_teacher
+from .verify import DEFAULT_STEPS, loss_option, print_table, rounds_option, settings, steps_option
 
 # The teacher's recipe for a 15-minute CPU budget: twice NAFNet's peak lr (4e-3 scored the same
 # on the synthetic set) and the weights' moving average (benchmarks/train_recipe.py compares them).
@@ -126,12 +131,21 @@ class _Pipeline:
 @click.option("--batch", type=click.IntRange(1), default=1, show_default=True,
               help="Networks the search proposes per round and evaluates in parallel.")
 @allow_weak_teacher_option
+@click.option("--precision", "precision", help="Search each slot's precision too: fp16 or these (e.g. `w8a8`, "
+              "`w8a8,w8a16`), as a `precision *: ...` line in the spec's search would.")
+@click.option("--verify/--no-verify", "do_verify", default=True, show_default=True,
+              help="Fine-tune, score and time the exported pick (the verify stage).")
+@steps_option
+@loss_option
+@rounds_option
 @click.pass_context
 def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None, device: str, budget: int | None,
             strategy: str, pick: str, train_minutes: float, distill_iters: int, jobs: int, size: tuple[int, int],
             val_images: int, seed: int, out: str, accelerator: str = "auto", amp: str = "off",
             cluster: str = "local", batch: int = 1, allow_weak_teacher: bool = False, distill_fraction: float = 0.25,
-            saliency_batches: int = 4, saliency_metrics: str = ",".join(SALIENCY_METRICS), ablate: bool = True) -> None:
+            saliency_batches: int = 4, saliency_metrics: str = ",".join(SALIENCY_METRICS), ablate: bool = True,
+            precision: str | None = None, do_verify: bool = True, steps: int = DEFAULT_STEPS, loss: str = "sharp",
+            rounds: int = 50) -> None:
     """Run the whole method on SPEC: data, teacher, saliency, latency, surrogates, search, export, report.
     Torch stages run on --accelerator; the teacher and the surrogates train with --amp; profiling,
     distillation and the search's rounds run on --cluster (one connection for the whole run)."""
@@ -150,6 +164,9 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
 
     checked = parse(spec)
     pick = check_pick(pick)  # a malformed pick fails before any stage
+    searched = spec if precision is None else str(with_precision(checked, precision, Path(out)))
+    if precision is not None:
+        checked = parse(searched)
     connection = open_cluster(cluster, jobs)  # a bad --cluster or a missing Ray fails before any stage
     ctx.call_on_close(lambda: connection.close() if connection is not None else None)
     where = resolve(accelerator)  # an accelerator or precision this machine lacks fails before any stage
@@ -159,6 +176,7 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
     resume = f"archc run {spec} --out {out}" + (f" --data {data}" if data else "") + (
         f" --weights {weights}" if weights else "") + (f" --device {device}" if device != "cpu" else "") + (
         f" --cluster {cluster}" if cluster != "local" else "") + (" --allow-weak-teacher" if allow_weak_teacher else "")
+    resume += f" --precision {precision}" if precision else ""
     p = _Pipeline(ctx, run_dir, resume)
     p.where = describe(where, amp)
     data_dir = Path(data) if data else run_dir / "data"
@@ -187,17 +205,61 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
         cluster=cluster, allow_weak_teacher=allow_weak_teacher))
     n = budget or (checked.search.budget if checked.search and checked.search.budget else 40)
     p.stage("search", run_dir / "search" / "search.json", lambda: p.invoke(
-        search_cli.search_cmd, spec=spec, weights=str(teacher), surrogates=str(run_dir / "distill" / "surrogates"),
-        data=str(data_dir), device=device, latency=_latency_file(checked, run_dir), budget=n,
+        search_cli.search_cmd, spec=searched, weights=str(teacher), surrogates=str(run_dir / "distill" / "surrogates"),
+        data=str(data_dir), device=device, latency=_latency_file(checked, run_dir), size=size, budget=n,
         strategy=strategy, seed=seed, val_images=val_images, out=str(run_dir / "search"),
         saliency=str(run_dir / "saliency") if _needs_saliency(checked) else None, accelerator=accelerator,
         batch=batch, jobs=min(jobs, batch), cluster=cluster, allow_weak_teacher=allow_weak_teacher))
     p.stage("export", run_dir / "export" / "export.json", lambda: p.invoke(
         search_cli.export_cmd, run=str(run_dir / "search"), pick=pick, out=str(run_dir / "export"),
         accelerator=accelerator))
+    if do_verify:
+        _forget_stale_verify(run_dir)
+        p.stage("verify", run_dir / "verify" / "verify.json", lambda: _verify(
+            run_dir, settings(steps, loss, rounds, seed, accelerator)))
     (run_dir / "report.html").unlink(missing_ok=True)
     p.stage("report", run_dir / "report.html", lambda: write_report(run_dir, checked))
     console.print(f"report: {run_dir / 'report.html'} (and report.md)")
+
+
+def with_precision(spec: Spec, precision: str, out: Path) -> Path:
+    """`spec` with `precision *: P1 | P2` added to its search, written to OUT/<name>.precision.arch."""
+    if spec.search is None or spec.search.span is None:
+        raise click.UsageError("--precision searches precision, and the spec has no search")
+    if spec.search.has_precision:
+        raise click.UsageError("the spec's search has a `precision` line already; drop --precision")
+    listed = " | ".join(p.strip() for p in precision.split(",") if p.strip())
+    lines = spec.text.splitlines(keepends=True)
+    end = spec.search.span
+    line = lines[end.end_line - 1]
+    brace = line.rindex("}", 0, end.end_column)
+    before = line[:brace] + ("\n" if line[:brace].strip() else "")
+    lines[end.end_line - 1] = f"{before}    precision *: {listed}\n{line[brace:]}"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{spec.name}.precision.arch"
+    write_text_atomic(path, "".join(lines))
+    parse(path)  # an unknown precision is the spec checker's error, pointing into this file
+    return path
+
+
+def _forget_stale_verify(run_dir: Path) -> None:
+    """A verification of an earlier export is not one of this export: redo it."""
+    verified, exported = run_dir / "verify" / "verify.json", run_dir / "export" / "export.json"
+    if verified.is_file() and exported.is_file() and exported.stat().st_mtime > verified.stat().st_mtime:
+        verified.unlink()
+
+
+def _verify(run_dir: Path, settings: Any) -> dict[str, Any]:
+    from archc.runtime.verify import verify
+    from archc.runtime.verify.table import speedup
+
+    record = verify(run_dir, settings, lambda s: console.print(s))
+    print_table(record)
+    shipped = record["drops"]["qdq" if "qdq" in record["drops"] else "after"]
+    return {"speedup": speedup(record).get("median"), "latency_label": record["latency"]["label"],
+            "psnr_drop": shipped["psnr_drop"], "psnr_drop_se": shipped["psnr_drop_se"],
+            "psnr_on": record["scores"]["teacher"]["on"], "finetune_loss": record["finetune"]["loss_text"],
+            "finetune_steps": record["finetune"]["steps"]}
 
 
 def _latency_file(spec: Spec, run_dir: Path) -> str | None:

@@ -227,18 +227,28 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
               help="knee, fastest, drop<=DB (best speed-up within DB), speedup>=X (least drop at X times faster), "
                    "best-under=MS, or an index.")
 @click.option("--out", required=True, type=click.Path(file_okay=False))
+@click.option("--choice", help="A hand pick instead of --pick: SLOT=BLOCK;... (its objectives predicted as the "
+                               "search predicts them).")
+@click.option("--precisions", help="With --choice in a precision search: SLOT=PRECISION;... or *=w8a8.")
 @accelerator_option
-def export_cmd(run: str, pick: str, out: str, accelerator: str = "auto") -> None:
-    """Write one network of a search RUN as a fixed .arch spec, safetensors weights and ONNX."""
+def export_cmd(run: str, pick: str, out: str, accelerator: str = "auto", choice: str | None = None,
+               precisions: str | None = None) -> None:
+    """Write one network of a search RUN as a fixed .arch spec, safetensors weights and ONNX (and,
+    when the search chose quantized precisions for its slots, a mixed-precision QDQ ONNX)."""
     from archc.runtime.search.export import export
     from archc.runtime.search.pick import check_pick
 
-    s = export(run, check_pick(pick), out, accelerator)
-    console.print(f"{pick} (evaluation #{s['index']}): {s['canonical']}")
-    console.print(f"  PSNR drop {s['objectives']['psnr_drop']:.3f} dB, latency {s['objectives']['latency_ms']:.3f} ms")
+    s = export(run, check_pick(pick), out, accelerator, choice, precisions)
+    console.print(f"{s['pick']}: {s['canonical']}")
+    ms = s["objectives"]["latency_ms"]
+    console.print(f"  PSNR drop {s['objectives']['psnr_drop']:.3f} dB, latency "
+                  + ("not predicted" if ms is None else f"{ms:.3f} ms"))
     if s["reproduced_psnr"] is not None:
         console.print(f"  exported spec reproduces PSNR {s['reproduced_psnr']:.3f} dB "
                       f"(reported {s['reported_psnr']:.3f} dB)")
     for key in ("spec", "weights"):
         console.print(f"wrote {s[key]}")
     console.print(f"wrote {s['onnx']['path']}")
+    if "qdq" in s:
+        console.print(f"wrote {s['qdq']['path']} ({s['qdq']['quantized_nodes']} quantized nodes, calibrated on "
+                      f"{s['qdq']['calibration']})")

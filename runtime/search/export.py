@@ -1,6 +1,12 @@
 """Export one network of a finished search: a fixed `.arch` spec (every slot resolved, no search
 part), its weights (teacher + surrogates) as safetensors, the simplified ONNX, and a check that
-the exported spec rebuilds the network and reproduces the reported PSNR."""
+the exported spec rebuilds the network and reproduces the reported PSNR. When the search chose a
+precision per slot and some slot is quantized, a second ONNX file holds the network in those
+precisions (`runtime/qdq_export.py`: one QDQ graph, calibrated as `archc compile --precision` is).
+
+The network is one of the search's evaluations (`pick`), or a hand pick (`choice`, with its
+`precisions` in a precision search) whose predicted objectives come from the same sources as the
+search's (`runtime/search/hand_pick.py`)."""
 
 from __future__ import annotations
 
@@ -48,35 +54,66 @@ def _psnr_on(model: torch.nn.Module, results: dict[str, Any]) -> float | None:
     return batch_scores(model, blur, [s.numpy().transpose(1, 2, 0) for _, _, s in items])[0]
 
 
-def export(run: str | Path, pick: str, out: str | Path, accelerator: str = "cpu") -> dict[str, Any]:
-    """Write the picked network's spec, weights and ONNX into `out`; the reproduction check runs on
-    `accelerator` (float32). Returns the summary written to `out/export.json`."""
+def export(run: str | Path, pick: str, out: str | Path, accelerator: str = "cpu", choice: str | None = None,
+           precisions: str | None = None) -> dict[str, Any]:
+    """Write the picked network's spec, weights and ONNX (and its mixed-precision QDQ ONNX) into
+    `out`; the reproduction check runs on `accelerator` (float32). With `choice` (`a=x;b=y`), that
+    network instead of `pick` (`precisions`: `a=w8a8;b=fp16` or `*=w8a8` in a precision search).
+    Returns the summary written to `out/export.json`."""
     device = resolve(accelerator)
     results = load_results(run)
-    index = pick_index(results, pick)
-    ev = results["evaluations"][index]
     spec = parse(results["spec_text"]) if results.get("spec_text") else parse(results["spec"])
+    if choice is not None:
+        from .hand_pick import hand_pick
+
+        index, ev, pick = None, hand_pick(results, Path(run), spec, choice, precisions), "choice"
+    else:
+        index = pick_index(results, pick)
+        ev = results["evaluations"][index]
     model = build(spec, ev["choice"], results["teacher"], surrogates=results.get("surrogates"))
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     name = f"{spec.name}_{file_stem(pick)}"
-    comment = (f"Exported from a search of {spec.name} ({pick}: evaluation {index}).\n"
+    source = f"evaluation {index}" if index is not None else "a hand pick, not one of its evaluations"
+    comment = (f"Exported from a search of {spec.name} ({pick}: {source}).\n"
                f"{ev['canonical']}\nPSNR drop {ev['objectives']['psnr_drop']:.3f} dB, "
-               f"latency {ev['objectives']['latency_ms']:.3f} ms ({results['latency_source']} on {results['device']})")
+               f"latency {_ms(ev['objectives']['latency_ms'])} ({results['latency_source']} on {results['device']})")
     text = arch_text(to_ir(spec, _blocks(spec, ev['choice'])), name, comment)
     write_text_atomic(out_dir / f"{name}.arch", text)
     weights = out_dir / f"{name}.safetensors"
     save_safetensors(model, weights, {"spec": text, "choice": ev["canonical"], "source": str(run)})
     onnx_report = export_onnx(model, out_dir / f"{name}.onnx", spec.in_channels)
-    rebuilt = build(parse(out_dir / f"{name}.arch"), None, weights).to(device)
-    reproduced = _psnr_on(rebuilt, results)
+    rebuilt = build(parse(out_dir / f"{name}.arch"), None, weights)
+    qdq = _write_qdq(rebuilt, spec, ev.get("precisions"), results, out_dir / f"{name}.mixed.onnx")
+    reproduced = _psnr_on(rebuilt.to(device), results)
     summary = {"pick": pick, "index": index, "canonical": ev["canonical"], "objectives": ev["objectives"],
                **({"precisions": ev["precisions"]} if "precisions" in ev else {}),
                "spec": str(out_dir / f"{name}.arch"), "weights": str(weights), "onnx": onnx_report.to_json(),
+               **({"qdq": qdq} if qdq else {}),
+               **({"predicted_by": ev["predicted_by"]} if "predicted_by" in ev else {}),
                "reproduced_psnr": reproduced,
                "reported_psnr": ev["objectives"].get("psnr"), **describe(device)}
     write_text_atomic(out_dir / "export.json", json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+def _ms(value: float | None) -> str:
+    return "not predicted (no block table)" if value is None else f"{value:.3f} ms"
+
+
+def _write_qdq(model: torch.nn.Module, spec: Any, precisions: dict[str, str] | None, results: dict[str, Any],
+               path: Path) -> dict[str, Any] | None:
+    """The mixed-precision QDQ file when some slot of `precisions` is quantized, else None."""
+    from archc.runtime.qdq_export import calibration_of, needs_qdq, write_mixed
+
+    if not needs_qdq(precisions):
+        return None
+    data = results.get("data")
+    if not data or not Path(data).exists():
+        raise SearchError("the quantized slots need calibration images, and the search's dataset is gone",
+                          code="E0760", help=f"restore {data} (its training split calibrates the ranges)")
+    assert precisions is not None and spec.search is not None
+    return write_mixed(model, spec.search.slots, precisions, calibration_of(data), path, spec.in_channels)
 
 
 def _blocks(spec, choice: dict[str, str]):  # type: ignore[no-untyped-def]
