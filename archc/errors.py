@@ -36,7 +36,12 @@ class ArchError(Exception):
 
     @classmethod
     def at(
-        cls, span: Span | None, message: str, *, code: str, help: str | None = None,
+        cls,
+        span: Span | None,
+        message: str,
+        *,
+        code: str,
+        help: str | None = None,
         sources: Mapping[str, str] | None = None,
     ) -> ArchError:
         return cls([Diagnostic(code=code, message=message, span=span, help=help)], sources)
@@ -110,3 +115,12 @@ class ClusterError(ArchError):
 
 class WeakTeacherError(ArchError):
     """The teacher does not beat the blurred input on the validation crops (codes E18xx)."""
+
+
+class ArchWarning(UserWarning):
+    """Something a user should know that does not stop the work (the command line prints it as a
+    `warning:` line)."""
+
+
+class ProgressLostWarning(ArchWarning):
+    """A backend lost its progress channel: the run goes on with fewer progress lines."""
