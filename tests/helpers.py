@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "nafnet"
 SPECS = ROOT / "specs"
+
+Compare = Callable[[nn.Module, nn.Module], float]  # largest output difference of two networks (passes)
+
+
+def rewritten(model: nn.Module, run: Callable[[nn.Module], nn.Module]) -> nn.Module:
+    """`run` applied to a copy of `model` (a pass must not be tested on the network it rewrites)."""
+    return run(copy.deepcopy(model)).eval()
 
 
 def fixture(name: str) -> object:

@@ -18,7 +18,7 @@ from archc.compiler.ir import ir_to_dot, ir_to_json, to_ir
 from archc.compiler.precision import NAMES as PRECISIONS
 from archc.compiler.quantize import Calibration, check_method, is_quantized, missing_calibration
 from archc.dsl.spec import Spec
-from archc.errors import ExportError
+from archc.errors import DataError, ExportError, WeightsError
 
 from .output import console, human, print_json
 from .params import WEIGHTS
@@ -61,12 +61,21 @@ def _search_line(spec: Spec) -> str | None:
             f" (excluded: {fixed})")
 
 
-def _write_outputs(spec: Spec, g: nx.DiGraph, counts: Counts, out: Path, emits: Sequence[str],
-                   choice: str | None, weights: str | None, surrogates: str | None = None,
+def _write_outputs(spec: Spec, g: nx.DiGraph, counts: Counts, out: Path, emits: Sequence[str], model: Any,
                    passes: Sequence[str] = (), precision: str = "fp32",
                    calibration: Calibration | None = None) -> list[str]:
+    """Write what `emits` names; the ONNX first, because it is the one that can still fail (every
+    file is written atomically, so a failed export leaves nothing behind)."""
     written = []
     stem = spec.name
+    if "onnx" in emits:
+        from archc.compiler.onnx_export import export_onnx
+
+        report = export_onnx(model, out / f"{stem}.onnx", spec.in_channels, passes=passes, precision=precision,
+                             calibration=calibration)
+        done = ", ".join(passes) or "none (-O0)"
+        calibrated = f", calibrated ({calibration.method}) on {calibration.source}" if calibration else ""
+        written.append(f"{stem}.onnx ({report.nodes} nodes, {report.precision}{calibrated}; passes: {done})")
     if "ir" in emits:
         write_text_atomic(out / f"{stem}.ir.json", json.dumps(ir_to_json(g), indent=1) + "\n")
         written.append(f"{stem}.ir.json")
@@ -76,16 +85,23 @@ def _write_outputs(spec: Spec, g: nx.DiGraph, counts: Counts, out: Path, emits: 
     if "counts" in emits:
         write_text_atomic(out / f"{stem}.counts.json", json.dumps(counts.to_json(), indent=1) + "\n")
         written.append(f"{stem}.counts.json")
-    if "onnx" in emits:
-        from archc.compiler.onnx_export import export_onnx
-
-        model = build(spec, choice, weights, surrogates=surrogates)
-        report = export_onnx(model, out / f"{stem}.onnx", spec.in_channels, passes=passes, precision=precision,
-                             calibration=calibration)
-        done = ", ".join(passes) or "none (-O0)"
-        calibrated = f", calibrated ({calibration.method}) on {calibration.source}" if calibration else ""
-        written.append(f"{stem}.onnx ({report.nodes} nodes, {report.precision}{calibrated}; passes: {done})")
     return written
+
+
+def _check_given_paths(weights: str | None, surrogates: str | None, calibration: str | None) -> None:
+    """Every path given on the command line exists and is of the right kind, before any work."""
+    if weights is not None and not Path(weights).is_file():
+        state = "is a folder" if Path(weights).is_dir() else "does not exist"
+        raise WeightsError(f"--weights {weights} {state}", code="E0402",
+                           help="pass a NAFNet .pth checkpoint, an archc .safetensors file or `pretrained:NAME`")
+    if surrogates is not None:
+        from archc.runtime.distill.bank import load_bank
+
+        load_bank(surrogates)  # a missing folder or manifest is DistillError E1104
+    if calibration is not None and not Path(calibration).is_dir():
+        state = "is a file, not a folder" if Path(calibration).exists() else "does not exist"
+        raise DataError(f"dataset folder {calibration} {state}", code="E0501",
+                        help="pass a dataset folder (see `archc data --help` for the layouts)")
 
 
 def _check_export_fits(spec: Spec, g: nx.DiGraph, counts: Counts) -> None:
@@ -175,6 +191,8 @@ def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, surrogat
         console.print(passes_table(opt_level))
         return
     _check_calibration_options(precision, calibration, calibration_method)
+    _check_given_paths(weights, surrogates, calibration)
+    emits_out = tuple(emits) or ("onnx", "ir", "counts")
     calib = None if out is None else _calibration(precision, calibration, calibration_method, calibration_images,
                                                   calibration_split)
     passes = _chosen_passes(opt_level, passes_text)
@@ -182,6 +200,12 @@ def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, surrogat
     choice = ";".join(choices) or None
     g = to_ir(checked, choice_of(checked, choice))
     counts = count(g, tuple(size))  # type: ignore[arg-type]
+    onnx = out is not None and "onnx" in emits_out
+    if onnx:
+        _check_export_fits(checked, g, counts)
+    # the checkpoint (and bank) is loaded into the network before anything is printed or written:
+    # one that does not fit fails here, whatever the command was asked to write
+    model = build(checked, choice, weights, surrogates=surrogates) if onnx or weights or surrogates else None
     if out is None and emits:
         for e in emits:
             if e not in ("ir", "dot"):
@@ -195,11 +219,10 @@ def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, surrogat
         line = _search_line(checked)
         if line:
             console.print(line)
+        if weights is not None:
+            console.print(f"weights: {weights} fit the network")
     if out is not None:
-        if "onnx" in (emits or ("onnx",)):
-            _check_export_fits(checked, g, counts)
-        written = _write_outputs(checked, g, counts, Path(out), emits or ("onnx", "ir", "counts"), choice, weights,
-                                 surrogates, passes, precision, calib)
+        written = _write_outputs(checked, g, counts, Path(out), emits_out, model, passes, precision, calib)
         if not as_json:
             for w in written:
                 console.print(f"wrote {Path(out) / w}")

@@ -65,7 +65,9 @@ def _event_text(e: Any) -> str:
     if e.kind == "features":
         return f"teacher features {e.step}/{e.total}"
     loss = f", loss {e.loss:.3g}" if e.loss is not None else ""
-    return f"{e.job} {e.kind}" + (f" step {e.step}/{e.total}{loss}" if e.kind == "step" else "")
+    if e.kind == "step":
+        return f"{e.job} step {e.step}/{e.total}{loss}"
+    return f"{e.job} {e.kind}"
 
 
 def _progress() -> Progress:

@@ -15,10 +15,13 @@ write one result file per item) and a repeated item gives the same result.
 from __future__ import annotations
 
 import abc
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from attrs import field, frozen
+
+from archc.errors import ProgressLostWarning
 
 from . import worker
 
@@ -93,3 +96,13 @@ class Executor(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def warn_progress_lost(where: str, exc: BaseException) -> None:
+    """The one warning a backend gives when it loses its progress channel (the run goes on)."""
+    warnings.warn(
+        f"{where} lost this run's progress channel ({type(exc).__name__}: {exc}); the work goes on, "
+        "with fewer progress lines",
+        ProgressLostWarning,
+        stacklevel=3,
+    )

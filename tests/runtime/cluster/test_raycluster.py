@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from archc.errors import DataError
+from archc.errors import DataError, ProgressLostWarning
 from archc.runtime.cluster import ClusterError, Executor, Resources, WorkerSetup, open_executor
 
 import cluster_work
-from cluster_work import die_once, fail_on_three, square_plus, threads, user_error
+from cluster_work import die_once, fail_on_three, garbled_progress, square_plus, threads, user_error
 from ray_helpers import STANDIN_PHONE
 
 
@@ -33,6 +33,13 @@ def test_items_run_as_tasks_with_results_and_progress(ray_ex: Executor) -> None:
     assert results == {0: 11, 1: 14, 2: 19, 3: 26}
     assert sorted(events) == [("item", 1), ("item", 2), ("item", 3), ("item", 4)]  # type: ignore[type-var]
     assert ray_ex.describe()["cluster"] == "ray" and ray_ex.workers == 2
+
+
+def test_progress_the_driver_cannot_read_costs_progress_lines_and_one_warning(ray_ex: Executor) -> None:
+    with pytest.warns(ProgressLostWarning) as warned:
+        results = dict(ray_ex.map_unordered(garbled_progress, [1, 2, 3], on_progress=lambda e: None))
+    assert results == {0: 1, 1: 2, 2: 3}
+    assert len(warned) == 1 and "fewer progress lines" in str(warned[0].message)
 
 
 def test_errors_are_named_and_user_errors_pass_unchanged(ray_ex: Executor) -> None:
