@@ -19,6 +19,7 @@ from archc.compiler.weights import save_safetensors
 from archc.errors import SearchError
 from archc.runtime.accelerator import describe, resolve
 from archc.runtime.build import build
+from archc.runtime.profile.proxy import latency_text
 
 from .run import RESULTS
 
@@ -79,7 +80,8 @@ def export(run: str | Path, pick: str, out: str | Path, accelerator: str = "cpu"
     name = f"{spec.name}_{pick.replace('=', '_').replace('.', 'p')}"
     comment = (f"Exported from a search of {spec.name} ({pick}: evaluation {index}).\n"
                f"{ev['canonical']}\nPSNR drop {ev['objectives']['psnr_drop']:.3f} dB, "
-               f"latency {ev['objectives']['latency_ms']:.3f} ms ({results['latency_source']} on {results['device']})")
+               f"latency {latency_text(ev['objectives']['latency_ms'], results)} ({results['latency_source']} on "
+               f"{results['device']})")
     text = arch_text(to_ir(spec, _blocks(spec, ev['choice'])), name, comment)
     write_text_atomic(out_dir / f"{name}.arch", text)
     weights = out_dir / f"{name}.safetensors"
@@ -87,7 +89,8 @@ def export(run: str | Path, pick: str, out: str | Path, accelerator: str = "cpu"
     onnx_report = export_onnx(model, out_dir / f"{name}.onnx", spec.in_channels)
     rebuilt = build(parse(out_dir / f"{name}.arch"), None, weights).to(device)
     reproduced = _psnr_on(rebuilt, results)
-    summary = {"pick": pick, "index": index, "canonical": ev["canonical"], "objectives": ev["objectives"],
+    proxy = {k: results[k] for k in ("latency_proxy", "latency_unit") if k in results}
+    summary = {"pick": pick, "index": index, **proxy, "canonical": ev["canonical"], "objectives": ev["objectives"],
                **({"precisions": ev["precisions"]} if "precisions" in ev else {}),
                "spec": str(out_dir / f"{name}.arch"), "weights": str(weights), "onnx": onnx_report.to_json(),
                "reproduced_psnr": reproduced,
