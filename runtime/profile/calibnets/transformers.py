@@ -129,7 +129,7 @@ class RelativeBias(nn.Module):
         self.shape = (n + 1, n + 1, heads)
 
     def forward(self) -> torch.Tensor:
-        return self.table[self.index].view(*self.shape).permute(2, 0, 1)
+        return self.table[self.get_buffer("index")].view(*self.shape).permute(2, 0, 1)
 
 
 class BeitAttention(SelfAttention):
@@ -251,7 +251,7 @@ class EfficientFormer(nn.Module):
         t = self.features(x).flatten(2).transpose(1, 2)
         attn = self.meta3d.attn
         assert isinstance(attn, SelfAttention)
-        attn.bias = self.attn_bias[:, self.bias_index]
+        attn.bias = self.attn_bias[:, self.get_buffer("bias_index")]
         t = self.norm(self.meta3d(t)).mean(1)
         return (self.head(t) + self.dist(t)) / 2
 

@@ -16,8 +16,14 @@ MICRO = Path(__file__).resolve().parents[2] / "fixtures" / "restormer" / "restor
 
 
 def _results(fronts: list[tuple[str, float]]) -> dict[str, Any]:
-    evals = [{"canonical": c, "choice": dict(p.split("=") for p in c.split(";") if p),
-              "objectives": {"psnr_drop": d, "latency_ms": 0.0}} for c, d in fronts]
+    evals = [
+        {
+            "canonical": c,
+            "choice": dict(p.split("=") for p in c.split(";") if p),
+            "objectives": {"psnr_drop": d, "latency_ms": 0.0},
+        }
+        for c, d in fronts
+    ]
     return {"evaluations": evals, "pareto": list(range(len(evals)))}
 
 
