@@ -73,8 +73,8 @@ def _choice_lines(exp: dict[str, Any], search: dict[str, Any]) -> list[str]:
     speed = base["latency_ms"] / got["latency_ms"] if base.get("latency_ms") and got.get("latency_ms") else None
     kind = _measured_or_modelled(search)
     lines = [f"Chosen network ({exp['pick']}): `{exp['canonical']}`.",
-             f"Speed-up **{_f(speed, 2)}x** ({_f(base.get('latency_ms'))} to {_f(got.get('latency_ms'))} "
-             f"{_unit(search)}, "
+             f"Speed-up **{_f(speed, 2)}x** ({_f(base.get('latency_ms'))} {_unit(search)} to "
+             f"{_f(got.get('latency_ms'))} {_unit(search)}, "
              f"{kind}); PSNR drop **{_f(got.get('psnr_drop'))} dB** (teacher {_f(search.get('teacher_psnr'))} dB, "
              f"network {_f(got.get('psnr'))} dB on the validation crops)."]
     flag = (search.get("beats_teacher") or {}).get(str(exp.get("index")))
