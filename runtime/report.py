@@ -49,13 +49,22 @@ def _f(x: Any, digits: int = 3) -> str:
 
 # ---------------------------------------------------------------- the headline
 def _measured_or_modelled(search: dict[str, Any]) -> str:
+    if search.get("latency_proxy"):
+        return "a proxy, not a latency"
     return "modelled" if search.get("latency_source") == "modelled" else "measured"
+
+
+def _unit(search: dict[str, Any]) -> str:
+    """The search's latency unit: ms, or a proxy's count (`runtime/profile/proxy.py`)."""
+    return str(search.get("latency_unit", "ms"))
 
 
 def _device_line(search: dict[str, Any]) -> str:
     kind = _measured_or_modelled(search)
     how = ("an op-level cost model of the device, not a measurement" if kind == "modelled"
            else search.get("latency_source", "measured"))
+    if search.get("latency_proxy"):
+        return f"Latency proxy `{search['latency_proxy']}`: **{kind}** ({how}; unit: {_unit(search)})."
     return f"Device `{search['device']}`: latencies **{kind}** ({how})."
 
 
@@ -65,7 +74,8 @@ def _choice_lines(exp: dict[str, Any], search: dict[str, Any]) -> list[str]:
     # the search's latencies are the block table's sums (or the device model's), never the network timed
     kind = "modelled" if _measured_or_modelled(search) == "modelled" else "predicted"
     lines = [f"Chosen network ({exp['pick']}): `{exp['canonical']}`.",
-             f"Speed-up **{_f(speed, 2)}x** ({_f(base.get('latency_ms'))} ms to {_f(got.get('latency_ms'))} ms, "
+             f"Speed-up **{_f(speed, 2)}x** ({_f(base.get('latency_ms'))} {_unit(search)} to "
+             f"{_f(got.get('latency_ms'))} {_unit(search)}, "
              f"{kind}); PSNR drop **{_f(got.get('psnr_drop'))} dB** (predicted: teacher "
              f"{_f(search.get('teacher_psnr'))} dB, assembled network {_f(got.get('psnr'))} dB on "
              f"{_validation_text(search)})."]
@@ -211,9 +221,10 @@ def _search_section(run: Path, search: dict[str, Any]) -> Section:
     ref = search["reference_point"]
     sec = Section("Search", [f"Strategy `{search['strategy']}`, {len(ev)} networks of {search['space']['size']:,}; "
                              f"latency {search['latency_source']} on `{search['device']}`. Hypervolume reference "
-                             f"point: PSNR drop {_f(ref['psnr_drop'])} dB, latency {_f(ref['latency_ms'])} ms; final "
+                             f"point: PSNR drop {_f(ref['psnr_drop'])} dB, latency {_f(ref['latency_ms'])} "
+                             f"{_unit(search)}; final "
                              f"hypervolume {_f(search['hypervolume_trace'][-1])}.", *_flags_text(search)],
-                  tables=[(["#", "latency ms", "PSNR drop dB", "network", "note"], rows)])
+                  tables=[(["#", f"latency {_unit(search)}", "PSNR drop dB", "network", "note"], rows)])
     trace = run / "search" / "hypervolume.png"
     _plot_trace(search["hypervolume_trace"], trace)
     sec.images.append(("Hypervolume after each evaluation", trace))
@@ -234,7 +245,7 @@ def _export_section(run: Path, exp: dict[str, Any], search: dict[str, Any]) -> S
                                        f"{_f(speed)}x the baseline's speed ({search['latency_source']}). The exported "
                                        f"spec rebuilt from its files scores {_f(exp.get('reproduced_psnr'))} dB "
                                        f"(search reported {_f(exp.get('reported_psnr'))} dB)."],
-                  tables=[(["network", "PSNR dB", "SSIM", "latency ms"], rows)], code=[diff])
+                  tables=[(["network", "PSNR dB", "SSIM", f"latency {_unit(search)}"], rows)], code=[diff])
     return sec
 
 

@@ -35,6 +35,7 @@ from archc.compiler.files import write_text_atomic
 from archc.dsl.check import SALIENCY_METRICS
 from archc.dsl.spec import Spec
 from archc.errors import ArchError
+from archc.runtime.profile.proxy import PROXIES
 
 from .accel import accelerator_option, amp_option
 from .cluster import cluster_option, open_cluster
@@ -103,6 +104,9 @@ class _Pipeline:
 @click.option("--data", type=click.Path(file_okay=False), help="Dataset (default: build a synthetic blur set).")
 @click.option("--weights", type=WEIGHTS, help="Teacher weights (default: train one).")
 @click.option("--device", default="cpu", show_default=True, help="Latency device (`archc devices`).")
+@click.option("--latency-proxy", type=click.Choice(PROXIES),
+              help="Search on a proxy instead of --device's block table: `transformer-count` = transformer blocks "
+                   "(a count, not ms). The profile stage still runs, so the front can be re-priced on --device.")
 @click.option("--budget", type=int, help="Networks the search evaluates (default: the spec's, else 40).")
 @click.option("--strategy", type=click.Choice(["botorch", "botorch-random", "additive", "random", "nsga2", "tpe"]),
               default="botorch", show_default=True)
@@ -145,7 +149,7 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
             cluster: str = "local", batch: int = 1, allow_weak_teacher: bool = False, distill_fraction: float = 0.25,
             saliency_batches: int = 4, saliency_metrics: str = ",".join(SALIENCY_METRICS), ablate: bool = True,
             precision: str | None = None, do_verify: bool = True, steps: int = DEFAULT_STEPS, loss: str = "sharp",
-            rounds: int = 50) -> None:
+            rounds: int = 50, latency_proxy: str | None = None) -> None:
     """Run the whole method on SPEC: data, teacher, saliency, latency, surrogates, search, export, report.
     Torch stages run on --accelerator; the teacher and the surrogates train with --amp; profiling,
     distillation and the search's rounds run on --cluster (one connection for the whole run)."""
@@ -177,6 +181,7 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
         f" --weights {weights}" if weights else "") + (f" --device {device}" if device != "cpu" else "") + (
         f" --cluster {cluster}" if cluster != "local" else "") + (" --allow-weak-teacher" if allow_weak_teacher else "")
     resume += f" --precision {precision}" if precision else ""
+    resume += f" --latency-proxy {latency_proxy}" if latency_proxy else ""
     p = _Pipeline(ctx, run_dir, resume)
     p.where = describe(where, amp)
     data_dir = Path(data) if data else run_dir / "data"
@@ -209,7 +214,8 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
         data=str(data_dir), device=device, latency=_latency_file(checked, run_dir), size=size, budget=n,
         strategy=strategy, seed=seed, val_images=val_images, out=str(run_dir / "search"),
         saliency=str(run_dir / "saliency") if _needs_saliency(checked) else None, accelerator=accelerator,
-        batch=batch, jobs=min(jobs, batch), cluster=cluster, allow_weak_teacher=allow_weak_teacher))
+        batch=batch, jobs=min(jobs, batch), cluster=cluster, allow_weak_teacher=allow_weak_teacher,
+        latency_proxy=latency_proxy))
     p.stage("export", run_dir / "export" / "export.json", lambda: p.invoke(
         search_cli.export_cmd, run=str(run_dir / "search"), pick=pick, out=str(run_dir / "export"),
         accelerator=accelerator))

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from archc.api import parse
 from archc.errors import SearchError
+from archc.runtime.profile.proxy import PROXIES
 
 from .accel import accelerator_option, where_to_run
 from .cluster import check_cluster_option, cluster_option, evaluation_executor
@@ -73,6 +74,17 @@ def _precision_latency(spec, space, device: str, latency: str | None, out: Path,
     return rows, "predicted from measured block tables (QDQ in ONNX Runtime)", meta
 
 
+def _proxy_latency(spec, space, proxy: str) -> tuple[Any, str, dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """A proxy in place of a device (`runtime/profile/proxy.py`): a count, labelled as such."""
+    from archc.runtime.profile.proxy import SOURCE, UNIT, proxy_table
+
+    if space.has_precision:
+        raise SearchError("a latency proxy prices blocks, not precisions", code="E0714",
+                          help="drop `--latency-proxy` or the spec's `precision` line")
+    table = proxy_table(proxy, spec, space)
+    return table, SOURCE, {"latency_proxy": proxy, "latency_unit": UNIT, "proxy_table": table.record()}
+
+
 def _calibration_batch(data: str, images: int, crop: int):  # type: ignore[no-untyped-def]
     import numpy as np
     import torch
@@ -85,7 +97,8 @@ def _calibration_batch(data: str, images: int, crop: int):  # type: ignore[no-un
 def _front_table(results: dict[str, Any]) -> Table:
     evals = results["evaluations"]
     table = Table(title=f"Pareto front ({len(results['pareto'])} of {len(evals)} networks)", title_justify="left")
-    numbers = ("#", "latency ms", "PSNR drop dB", "± se", "additive dB")
+    lat = f"latency {results.get('latency_unit', 'ms')}"
+    numbers = ("#", lat, "PSNR drop dB", "± se", "additive dB")
     for col in (*numbers, "origin", "network", "pick"):
         table.add_column(col, justify="right" if col in numbers else "left")
     for i in results["pareto"]:
@@ -134,6 +147,9 @@ def _warn_beats_teacher(results: dict[str, Any]) -> None:
 @click.option("--data", required=True, type=click.Path(file_okay=False), help="Dataset (its test split validates).")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--latency", type=click.Path(dir_okay=False), help="A latency.json from `archc profile` to reuse.")
+@click.option("--latency-proxy", type=click.Choice(PROXIES),
+              help="Price networks by a proxy instead of --device: `transformer-count` = transformer blocks in "
+                   "the network (a count, not ms; nothing is profiled).")
 @click.option("--size", nargs=2, type=int, help="Profiling input H W (default: the device's).")
 @click.option("--budget", type=int, help="Networks to evaluate (default: the spec's `budget`, else 100).")
 @click.option("--strategy", type=click.Choice(STRATEGY_NAMES), default="botorch", show_default=True,
@@ -165,9 +181,10 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
                max_latency: float | None, max_drop: float | None, budgets_ms: Sequence[float], val_images: int,
                crop: int, out: str, accelerator: str = "auto", batch: int = 1, jobs: int = 1,
                threads: int | None = None, cluster: str = "local", allow_weak_teacher: bool = False,
-               plugin_report: str | None = None) -> None:
+               plugin_report: str | None = None, latency_proxy: str | None = None) -> None:
     """Search SPEC's slots x candidates for the PSNR-drop / latency Pareto front, without training."""
     from archc.runtime.data.datasets import open_dataset
+    from archc.runtime.profile.proxy import latency_text
     from archc.runtime.search.objectives import NetworkObjectives, QualityEvaluator, latency_matrix, rows_latency
     from archc.runtime.search.run import SearchSetup, fallback_note, run
 
@@ -180,7 +197,12 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
     wanted_size = (size[0], size[1]) if size else None
     precision_meta: dict[str, Any] = {}
     rows: Any
-    if space.has_precision:
+    proxy_meta: dict[str, Any] = {}
+    if latency_proxy is not None:
+        table, source, proxy_meta = _proxy_latency(checked, space, latency_proxy)
+        rows = rows_latency(*latency_matrix(space, table.predict))
+        device = f"proxy:{latency_proxy}"
+    elif space.has_precision:
         rows, source, precision_meta = _precision_latency(checked, space, device, latency, out_dir, wanted_size)
     else:
         table, source = _latency(checked, space, device, latency, out_dir, wanted_size)
@@ -194,7 +216,7 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
                         {"teacher": weights, "surrogates": surrogates, "data": data,
                          "validation": {"images": quality.names, "crop": crop},
                          "teacher_psnr": quality.teacher_scores[0], "teacher_check": teacher.to_json(), **record,
-                         **({"precision": precision_meta} if precision_meta else {})},
+                         **({"precision": precision_meta} if precision_meta else {}), **proxy_meta},
                         _additive(space, surrogates, plugin_report, rows))
     if note := fallback_note(setup, strategy):
         console.print(f"[yellow]note: {note}[/yellow]")
@@ -206,7 +228,7 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
         task = bar.add_task("search", total=min(n, space.size), info="")
 
         def on_eval(ev):  # type: ignore[no-untyped-def]
-            info = f"drop {ev.psnr_drop:.3f} dB, {ev.latency_ms:.2f} ms ({ev.strategy})"
+            info = f"drop {ev.psnr_drop:.3f} dB, {latency_text(ev.latency_ms, proxy_meta)} ({ev.strategy})"
             bar.update(task, completed=ev.order + 1, info=info)
             beat.update(f"{ev.order + 1}/{min(n, space.size)} networks; last: {info}")
 
@@ -235,6 +257,7 @@ def export_cmd(run: str, pick: str, out: str, accelerator: str = "auto", choice:
                precisions: str | None = None) -> None:
     """Write one network of a search RUN as a fixed .arch spec, safetensors weights and ONNX (and,
     when the search chose quantized precisions for its slots, a mixed-precision QDQ ONNX)."""
+    from archc.runtime.profile.proxy import latency_text
     from archc.runtime.search.export import export
     from archc.runtime.search.pick import check_pick
 
@@ -242,7 +265,7 @@ def export_cmd(run: str, pick: str, out: str, accelerator: str = "auto", choice:
     console.print(f"{s['pick']}: {s['canonical']}")
     ms = s["objectives"]["latency_ms"]
     console.print(f"  PSNR drop {s['objectives']['psnr_drop']:.3f} dB, latency "
-                  + ("not predicted" if ms is None else f"{ms:.3f} ms"))
+                  + ("not predicted" if ms is None else latency_text(ms, s)))
     if s["reproduced_psnr"] is not None:
         console.print(f"  exported spec reproduces PSNR {s['reproduced_psnr']:.3f} dB "
                       f"(reported {s['reported_psnr']:.3f} dB)")

@@ -25,6 +25,7 @@ from archc.compiler.weights import save_safetensors
 from archc.errors import SearchError
 from archc.runtime.accelerator import describe, resolve
 from archc.runtime.build import build
+from archc.runtime.profile.proxy import latency_text
 
 from .pick import file_stem, pick_index
 from .run import RESULTS
@@ -77,7 +78,8 @@ def export(run: str | Path, pick: str, out: str | Path, accelerator: str = "cpu"
     source = f"evaluation {index}" if index is not None else "a hand pick, not one of its evaluations"
     comment = (f"Exported from a search of {spec.name} ({pick}: {source}).\n"
                f"{ev['canonical']}\nPSNR drop {ev['objectives']['psnr_drop']:.3f} dB, "
-               f"latency {_ms(ev['objectives']['latency_ms'])} ({results['latency_source']} on {results['device']})")
+               f"latency {_ms(ev['objectives']['latency_ms'], results)} ({results['latency_source']} on "
+               f"{results['device']})")
     text = arch_text(to_ir(spec, _blocks(spec, ev['choice'])), name, comment)
     write_text_atomic(out_dir / f"{name}.arch", text)
     weights = out_dir / f"{name}.safetensors"
@@ -86,7 +88,8 @@ def export(run: str | Path, pick: str, out: str | Path, accelerator: str = "cpu"
     rebuilt = build(parse(out_dir / f"{name}.arch"), None, weights)
     qdq = _write_qdq(rebuilt, spec, ev.get("precisions"), results, out_dir / f"{name}.mixed.onnx")
     reproduced = _psnr_on(rebuilt.to(device), results)
-    summary = {"pick": pick, "index": index, "canonical": ev["canonical"], "objectives": ev["objectives"],
+    proxy = {k: results[k] for k in ("latency_proxy", "latency_unit") if k in results}
+    summary = {"pick": pick, "index": index, **proxy, "canonical": ev["canonical"], "objectives": ev["objectives"],
                **({"precisions": ev["precisions"]} if "precisions" in ev else {}),
                "spec": str(out_dir / f"{name}.arch"), "weights": str(weights), "onnx": onnx_report.to_json(),
                **({"qdq": qdq} if qdq else {}),
@@ -97,8 +100,8 @@ def export(run: str | Path, pick: str, out: str | Path, accelerator: str = "cpu"
     return summary
 
 
-def _ms(value: float | None) -> str:
-    return "not predicted (no block table)" if value is None else f"{value:.3f} ms"
+def _ms(value: float | None, results: dict[str, Any]) -> str:
+    return "not predicted (no block table)" if value is None else latency_text(value, results)
 
 
 def _write_qdq(model: torch.nn.Module, spec: Any, precisions: dict[str, str] | None, results: dict[str, Any],

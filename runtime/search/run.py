@@ -141,6 +141,6 @@ def run(setup: SearchSetup, out: Path, strategy: str = "botorch", budget: int = 
     }
     results["baseline_canonical"] = canonical_choice(setup.spec, {})
     write_text_atomic(out / RESULTS, json.dumps(results, indent=1) + "\n")
-    label = f"latency on {setup.device} (ms, {setup.latency_source})"
+    label = f"latency on {setup.device} ({setup.meta.get('latency_unit', 'ms')}, {setup.latency_source})"
     plot_front(history, results, out / PLOT, f"{setup.spec.name}: {strategy}, {len(history)} networks", label)
     return results
