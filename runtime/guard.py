@@ -4,8 +4,9 @@ Every conclusion of the method (saliency, surrogates, the front) is relative to 
 teacher whose output is no sharper than its input (an untrained NAFNet returns its input exactly:
 its residual scales start at zero) makes every candidate look harmless, and the search then
 "finds" networks that replace most blocks by `identity`. So the commands that build on a teacher
-first score it against the blurred input on the same validation crops (the first `images` test
-pairs, centre `crop` crops, NAFNet's PSNR) and stop unless it gains at least `MIN_GAIN_DB`.
+first score it against the blurred input on the same validation crops (`images` test pairs drawn
+across the split's scenes as the search draws them, centre `crop` crops, NAFNet's PSNR)
+and stop unless it gains at least `MIN_GAIN_DB`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from archc.errors import WeakTeacherError
 
 from .data.crops import ValCrops
 from .data.pairs import PairedImages
+from .data.validation import validation_indices
 from .metrics import psnr
 
 MIN_GAIN_DB = 0.1
@@ -67,11 +69,12 @@ def _mean(values: Sequence[float]) -> float:
 def measure(model: torch.nn.Module, pairs: PairedImages, images: int, crop: int | None,
             device: torch.device | str = "cpu") -> TeacherCheck:
     """Score `model` (float32, run on `device` one crop at a time) and the blurred input on the
-    first `images` pairs of `pairs`, centre-cropped to `crop` (whole images when None)."""
+    `images` pairs of `pairs` drawn across their scenes (`runtime/data/validation.py`),
+    centre-cropped to `crop` (whole images when None)."""
     view = ValCrops(pairs, crop)
     model = model.to(device).eval()
     teacher, blurred = [], []
-    for i in range(min(images, len(view))):
+    for i in validation_indices(pairs, images):
         _, blur, sharp = view[i]
         with torch.inference_mode():
             out = model(blur[None].to(device))[0].clamp(0, 1).float().cpu()

@@ -25,6 +25,7 @@ from archc.runtime.accelerator import resolve, resolve_here
 from archc.runtime.build import build
 from archc.runtime.data.crops import ValCrops
 from archc.runtime.data.pairs import PairedImages
+from archc.runtime.data.validation import validation_indices
 from archc.runtime.memory import out_of_memory_as_error
 from archc.runtime.metrics import psnr, ssim
 from archc.runtime.quantsim import simulate
@@ -61,34 +62,6 @@ class RowsLatency:
 
 def rows_latency(base: float, matrix: np.ndarray) -> RowsLatency:
     return RowsLatency(base, matrix)
-
-
-def scene_of(pair_blur: Path) -> str:
-    """The scene of a pair: its scene folder in the GoPro layout (`<split>/<scene>/blur/<frame>`;
-    a synthetic set's source photograph, as its meta.json names it)."""
-    return pair_blur.parent.parent.name
-
-
-def validation_indices(pairs: PairedImages, n: int) -> list[int]:
-    """`n` positions of `pairs` drawn across their scenes: each scene gets an equal share (the
-    first scenes one more when `n` does not divide), taken evenly spaced within the scene; all
-    pairs when `n` >= their count. Sorted. Not the first `n` files, which in a set stored scene by
-    scene all come from one scene."""
-    if n >= len(pairs):
-        return list(range(len(pairs)))
-    scenes: dict[str, list[int]] = {}
-    for i, pair in enumerate(pairs.pairs):
-        scenes.setdefault(scene_of(pair.blur), []).append(i)
-    groups = list(scenes.values())
-    quota = [0] * len(groups)
-    while sum(quota) < n:  # one more per scene in turn, skipping scenes already used up
-        for k, group in enumerate(groups):
-            if sum(quota) < n and quota[k] < len(group):
-                quota[k] += 1
-    out: list[int] = []
-    for group, q in zip(groups, quota, strict=True):
-        out += [group[int(j)] for j in np.round(np.linspace(0, len(group) - 1, q)).astype(int)]
-    return sorted(out)
 
 
 def image_scores(model: torch.nn.Module, blur: torch.Tensor,

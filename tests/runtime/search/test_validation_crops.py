@@ -11,7 +11,7 @@ import pytest
 
 from archc.runtime.data.datasets import open_dataset
 from archc.runtime.data.synth import synthesize
-from archc.runtime.search.objectives import validation_indices
+from archc.runtime.data.validation import validation_indices
 
 
 @pytest.fixture(scope="module")
