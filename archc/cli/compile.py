@@ -201,26 +201,28 @@ def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, surrogat
     g = to_ir(checked, choice_of(checked, choice))
     counts = count(g, tuple(size))  # type: ignore[arg-type]
     onnx = out is not None and "onnx" in emits_out
-    if onnx:
-        _check_export_fits(checked, g, counts)
-    # the checkpoint (and bank) is loaded into the network before anything is printed or written:
-    # one that does not fit fails here, whatever the command was asked to write
-    model = build(checked, choice, weights, surrogates=surrogates) if onnx or weights or surrogates else None
     if out is None and emits:
         for e in emits:
             if e not in ("ir", "dot"):
                 raise click.UsageError(f"--emit {e} needs --out DIR")
-            click.echo(json.dumps(ir_to_json(g), indent=1) if e == "ir" else ir_to_dot(g))
-        return
     if as_json:
         print_json({"spec": checked.path, "choice": g.graph["choice"], **counts.to_json()})
-    else:
-        console.print(summary_table(g, counts))
+    elif not (out is None and emits):
+        console.print(summary_table(g, counts))  # the counts are shown even when the export is refused
         line = _search_line(checked)
         if line:
             console.print(line)
-        if weights is not None:
-            console.print(f"weights: {weights} fit the network")
+    if onnx:
+        _check_export_fits(checked, g, counts)
+    # the checkpoint (and bank) is loaded into the network before anything is written: one that
+    # does not fit fails here, whatever the command was asked to write
+    model = build(checked, choice, weights, surrogates=surrogates) if onnx or weights or surrogates else None
+    if out is None and emits:
+        for e in emits:
+            click.echo(json.dumps(ir_to_json(g), indent=1) if e == "ir" else ir_to_dot(g))
+        return
+    if weights is not None and not as_json:
+        console.print(f"weights: {weights} fit the network")
     if out is not None:
         written = _write_outputs(checked, g, counts, Path(out), emits_out, model, passes, precision, calib)
         if not as_json:

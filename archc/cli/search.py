@@ -201,6 +201,7 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
     if latency_proxy is not None:
         table, source, proxy_meta = _proxy_latency(checked, space, latency_proxy)
         rows = rows_latency(*latency_matrix(space, table.predict))
+        proxy_meta["verified_on"] = device  # a proxy prices nothing: the verify stage times on the real device
         device = f"proxy:{latency_proxy}"
     elif space.has_precision:
         rows, source, precision_meta = _precision_latency(checked, space, device, latency, out_dir, wanted_size)

@@ -105,7 +105,8 @@ def verify(
         files["pick_qdq"] = Path(quant["path"])
     size, threads, clock = profiled_size(run)
     say(f"timing the exported networks at {size[0]}x{size[1]}")
-    latency = _latency(search["device"], files, {"teacher": teacher, "pick": tuned}, size, threads, clock, settings)
+    device = search.get("verified_on", search["device"])  # a proxy search is timed on its profiled device
+    latency = _latency(device, files, {"teacher": teacher, "pick": tuned}, size, threads, clock, settings)
     record = _record(search, exp, scores, tuned_record, latency, quant, size)
     write_text_atomic(out / RESULT, json.dumps(record, indent=1) + "\n")
     return record
@@ -229,6 +230,7 @@ def _predicted(search: dict[str, Any], exp: dict[str, Any]) -> dict[str, Any]:
     base = (search.get("baseline") or {}).get("objectives") or {}
     val = search.get("validation") or {}
     label = "modelled" if search.get("latency_source") == "modelled" else "predicted"
+    proxy = bool(search.get("latency_proxy"))  # a count of blocks, not a latency: nothing to compare
     return {
         "psnr_drop": got.get("psnr_drop"),
         "psnr_drop_se": got.get("psnr_drop_se"),
@@ -237,8 +239,8 @@ def _predicted(search: dict[str, Any], exp: dict[str, Any]) -> dict[str, Any]:
         "on": f"the search's {len(val.get('images', []))} validation crops of {val.get('crop')} px "
         f"({', '.join(val.get('images', [])[:3])}{', ...' if len(val.get('images', [])) > 3 else ''}), "
         "surrogates plugged in, not fine-tuned",
-        "latency_ms": got.get("latency_ms"),
-        "teacher_latency_ms": base.get("latency_ms"),
+        "latency_ms": None if proxy else got.get("latency_ms"),
+        "teacher_latency_ms": None if proxy else base.get("latency_ms"),
         "latency_label": label,
         "latency_how": search.get("latency_source"),
     }
