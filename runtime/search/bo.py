@@ -55,6 +55,7 @@ from archc.compiler.space import SearchSpace
 
 from .additive import AdditiveModel, spread
 from .journal import Evaluation
+from .kernel_lock import clear_stale_lock
 from .pareto import front_indices
 from .random_search import RandomStrategy
 
@@ -296,6 +297,7 @@ class BoTorchStrategy:
         tag_of = {tuple(int(v) for v in row): t for row, t in zip(choices.long().tolist(), tags, strict=True)}
         ref = self._ref_point(history)
         choices = self._screen(model, choices, y, ref)
+        clear_stale_lock()  # a build killed mid-way would otherwise hang the acquisition forever
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             acqf = qLogNoisyExpectedHypervolumeImprovement(
