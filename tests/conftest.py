@@ -33,3 +33,11 @@ def ray_cluster() -> Iterator[str]:
         yield address
     finally:
         stop_ray(process, temp)
+
+
+@pytest.fixture(scope="session")
+def micro_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """4 synthetic photographs, 2 training and 2 test crops of 128 px each (read only: shared by all tests)."""
+    from helpers import synth_data
+
+    return synth_data(tmp_path_factory.mktemp("data") / "synth")

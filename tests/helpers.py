@@ -50,3 +50,16 @@ class FamilyFixture:
         t = self._load(part)
         assert isinstance(t, torch.Tensor)
         return t
+
+
+def synth_data(out: Path, images: int = 4, crops: int = 2, test_crops: int = 2, crop: int = 128) -> Path:
+    """`archc data synth` into `out` (seed 0): the small synthetic sets the command-line tests train on."""
+    from click.testing import CliRunner
+
+    from archc.cli import cli
+
+    args = ["data", "synth", "--out", str(out), "--images", str(images), "--crops-per-image", str(crops)]
+    args += ["--test-crops-per-image", str(test_crops), "--crop", str(crop)]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    return out

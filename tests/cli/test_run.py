@@ -24,12 +24,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shuti
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def run_dir(tmp_path_factory: pytest.TempPathFactory, micro_data: Path) -> Path:
     out = tmp_path_factory.mktemp("run") / "r"
-    data = tmp_path_factory.mktemp("data") / "synth"
-    res = CliRunner().invoke(cli, ["data", "synth", "--out", str(data), "--images", "4", "--crops-per-image", "2",
-                                   "--test-crops-per-image", "2", "--crop", "128"])
-    assert res.exit_code == 0, res.output
+    data = micro_data
     res = CliRunner().invoke(cli, ["run", str(SPECS / "nafnet_tiny.arch"), "--data", str(data), "--out", str(out),
                                    *QUICK])
     assert res.exit_code == 0, res.output

@@ -33,38 +33,23 @@ QUICK = [
     "--saliency-metrics",
     "grad_norm",
     "--allow-weak-teacher",
+    "--verify-steps",
+    "2",
+    "--verify-rounds",
+    "3",
 ]
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def run_dir(tmp_path_factory: pytest.TempPathFactory, micro_data: Path) -> Path:
     out = tmp_path_factory.mktemp("run") / "r"
-    data = tmp_path_factory.mktemp("data") / "synth"
-    res = CliRunner().invoke(
-        cli,
-        [
-            "data",
-            "synth",
-            "--out",
-            str(data),
-            "--images",
-            "4",
-            "--crops-per-image",
-            "2",
-            "--test-crops-per-image",
-            "2",
-            "--crop",
-            "128",
-        ],
-    )
-    assert res.exit_code == 0, res.output
     res = CliRunner().invoke(
         cli,
         [
             "run",
             str(MICRO),
             "--data",
-            str(data),
+            str(micro_data),
             "--out",
             str(out),
             "--latency-proxy",
