@@ -97,7 +97,7 @@ class Cached:
 
 
 def _setup(run: Path, search: Path, device: str, out: Path) -> tuple[SearchSetup, QualityEvaluator, dict[str, Any]]:
-    from archc.cli.search import _latency
+    from archc.runtime.pipeline.search_inputs import block_latency as _latency
 
     r = json.loads((search / "search.json").read_text())
     spec = parse(r["spec"])

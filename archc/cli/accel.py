@@ -48,18 +48,3 @@ def place(model: Any, accelerator: str, graph: Any = None) -> Any:
     with out_of_memory_as_error("moving the network", device, SHRINK_NETWORK + ", or use --accelerator cpu"):
         model.to(device)
     return device
-
-
-def where_to_run(accelerator: str, amp: str, cluster: str = "local") -> tuple[str, dict[str, str]]:
-    """(the accelerator name workers resolve, what the run records). With a local cluster the name
-    is resolved here, so a missing accelerator or an impossible precision fails before any work;
-    on a Ray cluster only the name is checked, since the workers' hardware is not this machine's."""
-    from archc.runtime.accelerator import check_name, describe, resolve
-    from archc.runtime.amp import check_amp
-
-    if cluster != "local":
-        name = check_name(accelerator)
-        return name, {"accelerator": name, "accelerator_name": f"the {cluster} cluster's workers", "amp": amp}
-    device = resolve(accelerator)
-    check_amp(amp, device)
-    return str(device), describe(device, amp)

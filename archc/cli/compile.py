@@ -138,14 +138,17 @@ def _chosen_passes(level: int, text: str | None) -> tuple[str, ...]:
     return tuple(p.name for p in select(text.split(",")))
 
 
-def _check_calibration_options(precision: str, calibration: str | None, method: str) -> None:
-    """Before any work: a quantized precision has calibration data, and only it has."""
+def _check_calibration_options(precision: str, calibration: str | None, method: str, weights: str | None,
+                               surrogates: str | None) -> None:
+    """Before any work: a quantized precision has calibration data, and only it has; every path
+    given exists and is of the right kind."""
     check_method(method)
     if is_quantized(precision) and calibration is None:
         raise missing_calibration(precision)
     if not is_quantized(precision) and calibration is not None:
         raise ExportError(f"`--calibration` sets activation ranges, which `--precision {precision}` does not have",
                           code="E0617", help="use it with `--precision int8`, `w8a8` or `w8a16`, or drop it")
+    _check_given_paths(weights, surrogates, calibration)
 
 
 def _calibration(precision: str, data: str | None, method: str, images: int, split: str) -> Calibration | None:
@@ -190,8 +193,7 @@ def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, surrogat
     if passes_text == "list":
         console.print(passes_table(opt_level))
         return
-    _check_calibration_options(precision, calibration, calibration_method)
-    _check_given_paths(weights, surrogates, calibration)
+    _check_calibration_options(precision, calibration, calibration_method, weights, surrogates)
     emits_out = tuple(emits) or ("onnx", "ir", "counts")
     calib = None if out is None else _calibration(precision, calibration, calibration_method, calibration_images,
                                                   calibration_split)
@@ -201,30 +203,40 @@ def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, surrogat
     g = to_ir(checked, choice_of(checked, choice))
     counts = count(g, tuple(size))  # type: ignore[arg-type]
     onnx = out is not None and "onnx" in emits_out
-    if out is None and emits:
-        for e in emits:
-            if e not in ("ir", "dot"):
-                raise click.UsageError(f"--emit {e} needs --out DIR")
-    if as_json:
-        print_json({"spec": checked.path, "choice": g.graph["choice"], **counts.to_json()})
-    elif not (out is None and emits):
-        console.print(summary_table(g, counts))  # the counts are shown even when the export is refused
-        line = _search_line(checked)
-        if line:
-            console.print(line)
+    to_stdout = out is None and bool(emits)
+    _show(checked, g, counts, as_json, to_stdout, emits)
     if onnx:
         _check_export_fits(checked, g, counts)
     # the checkpoint (and bank) is loaded into the network before anything is written: one that
     # does not fit fails here, whatever the command was asked to write
     model = build(checked, choice, weights, surrogates=surrogates) if onnx or weights or surrogates else None
-    if out is None and emits:
+    if to_stdout:
         for e in emits:
             click.echo(json.dumps(ir_to_json(g), indent=1) if e == "ir" else ir_to_dot(g))
         return
     if weights is not None and not as_json:
         console.print(f"weights: {weights} fit the network")
     if out is not None:
-        written = _write_outputs(checked, g, counts, Path(out), emits_out, model, passes, precision, calib)
-        if not as_json:
-            for w in written:
-                console.print(f"wrote {Path(out) / w}")
+        _say_written(out, _write_outputs(checked, g, counts, Path(out), emits_out, model, passes, precision, calib),
+                     as_json)
+
+
+def _say_written(out: str, written: Sequence[str], as_json: bool) -> None:
+    if not as_json:
+        for w in written:
+            console.print(f"wrote {Path(out) / w}")
+
+
+def _show(spec: Spec, g: nx.DiGraph, counts: Counts, as_json: bool, to_stdout: bool, emits: Sequence[str]) -> None:
+    """The counts (as JSON or a table with the search line), unless IR / DOT go to stdout."""
+    if to_stdout:
+        for e in emits:
+            if e not in ("ir", "dot"):
+                raise click.UsageError(f"--emit {e} needs --out DIR")
+    if as_json:
+        print_json({"spec": spec.path, "choice": g.graph["choice"], **counts.to_json()})
+    elif not to_stdout:
+        console.print(summary_table(g, counts))  # the counts are shown even when the export is refused
+        line = _search_line(spec)
+        if line:
+            console.print(line)

@@ -8,16 +8,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from archc.api import build, choice_of, parse
-from archc.compiler.choice import canonical_choice
 from archc.compiler.files import write_text_atomic
 from archc.compiler.ir import to_ir
 from archc.compiler.precision import NAMES as PRECISIONS
 
 from .accel import accelerator_option, amp_option, place, workers_option
+from .options import choice_option, context, data_option, seed_option, spec_argument, weights_option
 from .output import console, print_json
 from .params import WEIGHTS
 
@@ -34,21 +33,21 @@ def _open(data: str, split: str):  # type: ignore[no-untyped-def]
 
 
 @click.command("train")
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--data", required=True, type=click.Path(file_okay=False), help="Dataset folder (train split used).")
+@spec_argument
+@data_option("Dataset folder (train split used).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder.")
 @click.option("--iters", type=int, help="Training steps.")
 @click.option("--minutes", type=float, help="Training wall time (the cosine schedule follows it).")
-@click.option("--choice", "choices", multiple=True, help="SLOT=BLOCK (repeatable).")
-@click.option("--weights", type=WEIGHTS, help="Start from these weights.")
-@click.option("--batch", type=int, default=16, show_default=True)
-@click.option("--crop", type=int, default=96, show_default=True)
-@click.option("--lr", type=float, default=1e-3, show_default=True)
+@choice_option
+@weights_option(required=False, text="Start from these weights.")
+@click.option("--batch", type=int, default=16, show_default=True, help="Training crops per step.")
+@click.option("--crop", type=int, default=96, show_default=True, help="Side of the square training crops, in px.")
+@click.option("--lr", type=float, default=1e-3, show_default=True, help="Peak learning rate (cosine schedule).")
 @click.option("--warmup", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True,
               help="Fraction of the schedule spent ramping the lr up from 0.")
 @click.option("--ema", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True,
               help="Save a moving average of the weights with this decay (0: the last weights).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @accelerator_option
 @amp_option
@@ -57,38 +56,13 @@ def train_cmd(spec: str, data: str, out: str, iters: int | None, minutes: float 
               weights: str | None, batch: int, crop: int, lr: float, warmup: float, ema: float, seed: int,
               resume: bool, accelerator: str = "auto", amp: str = "off", workers: int | None = None) -> None:
     """Train SPEC on DATA with NAFNet's recipe; writes OUT/weights.safetensors and OUT/train.json."""
-    from archc.runtime.train import TrainConfig, train
+    from archc.runtime.pipeline import TrainSettings, train
 
     if (iters is None) == (minutes is None):
         raise click.UsageError("give exactly one of --iters N and --minutes M")
-    import torch
-
-    checked = parse(spec)
-    choice = choice_of(checked, ";".join(choices) or None)
-    torch.manual_seed(seed)  # the initial weights too follow --seed
-    model = build(checked, choice, weights)
-    pairs = _open(data, "train")
-    cfg = TrainConfig(iters=iters, minutes=minutes, batch=batch, crop=crop, lr=lr, warmup=warmup, ema=ema, seed=seed,
-                      accelerator=accelerator, amp=amp, workers=workers)
-    meta = {"spec": checked.text, "spec_path": checked.path, "choice": canonical_choice(checked, choice)}
-    total = iters if iters is not None else int(minutes * 60)  # type: ignore[operator]
-    with Progress(TextColumn("train"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
-                  console=console) as bar:
-        task = bar.add_task("train", total=total, info="")
-
-        last = [0.0]
-
-        def on_step(r: dict[str, float]) -> None:
-            done = r["step"] if iters is not None else r["elapsed"]
-            info = f"step {int(r['step'])} loss {r['loss']:.2f} PSNR {r['psnr']:.2f} dB {r['images_per_s']:.1f} img/s"
-            bar.update(task, completed=done, info=info)
-            if not console.is_terminal and r["elapsed"] - last[0] >= 30:  # logs get a line every 30 s
-                last[0] = r["elapsed"]
-                console.print(f"train {r['elapsed']:.0f} s: {info}")
-
-        result = train(model, pairs, Path(out), cfg, resume=resume, metadata=meta, on_step=on_step,
-                       graph=to_ir(checked, choice))
-    console.print(f"{result.steps} steps in {result.seconds:.0f} s; weights: {result.weights}")
+    settings = TrainSettings(spec, data, out, iters, minutes, ";".join(choices) or None, weights, batch, crop, lr,
+                             warmup, ema, seed, resume, workers)
+    train(Path(out), settings, context(accelerator, amp))
 
 
 @click.command("eval")

@@ -9,10 +9,10 @@ from typing import Any
 import click
 from rich.table import Table
 
-from .accel import accelerator_option
+from .options import accelerator_option, seed_option
 from .output import console
 
-DEFAULT_STEPS = 300  # about 70 s for the shipped NAFNet on 2 CPU cores
+DEFAULT_STEPS = 300  # runtime.pipeline.verify's, repeated so that --help needs no torch
 
 
 def steps_option(f):  # type: ignore[no-untyped-def]
@@ -48,20 +48,6 @@ def rounds_option(f):  # type: ignore[no-untyped-def]
     )(f)
 
 
-def settings(
-    steps: int,
-    loss: str,
-    rounds: int,
-    seed: int,
-    accelerator: str,  # type: ignore[no-untyped-def]
-    clock: str | None = None,
-):
-    from archc.runtime.verify import FinetuneSettings, VerifySettings
-
-    tune = FinetuneSettings(steps=steps, loss=loss, seed=seed, accelerator=accelerator)
-    return VerifySettings(tune, rounds, clock=clock)
-
-
 def print_table(record: dict[str, Any]) -> None:
     from archc.runtime.verify.table import headline, rows_text
 
@@ -83,7 +69,7 @@ def print_table(record: dict[str, Any]) -> None:
 @steps_option
 @loss_option
 @rounds_option
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option
 @click.option(
     "--clock",
     type=click.Choice(["wall", "cpu"]),
@@ -96,8 +82,7 @@ def verify_cmd(
 ) -> None:
     """Verify the pick RUN/export holds: fine-tune it, score teacher and pick on the whole test split,
     time both exported ONNX files, and write RUN/verify/verify.json."""
-    from archc.runtime.verify import verify
+    from archc.runtime.pipeline import Context, VerifySettings, verify
 
-    record = verify(Path(run), settings(steps, loss, rounds, seed, accelerator, clock), lambda s: console.print(s))
-    print_table(record)
+    print_table(verify(Path(run), VerifySettings(steps, loss, rounds, seed, clock), Context(accelerator)))
     console.print(f"wrote {Path(run) / 'verify' / 'verify.json'}")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from archc.cli import heartbeat
-from archc.cli.heartbeat import Heartbeat
+from archc.runtime.pipeline import heartbeat
+from archc.runtime.pipeline.heartbeat import Heartbeat
 
 from distill_helpers import run_cli, write_data, write_spec, write_teacher
 

@@ -103,8 +103,8 @@ def test_finetune_records_spec_and_choice_and_eval_takes_surrogates(micro: Micro
 
 
 def test_a_progress_line_names_each_thing_once() -> None:
-    from archc.cli.distill import _event_text
     from archc.runtime.distill import Event
+    from archc.runtime.pipeline.distill import _event_text
 
     assert _event_text(Event("step", "enc1=dsconv", 138, 300, 0.0123)) == "enc1=dsconv step 138/300, loss 0.0123"
     assert _event_text(Event("done", "enc1=dsconv", 300, 300)) == "enc1=dsconv done"

@@ -9,7 +9,11 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 
-from .output import console
+from rich.console import Console
+
+from .console import console
+
+DEFAULT_CONSOLE = console  # the one a heartbeat prints on unless given another
 
 INTERVAL_S = 30.0
 
@@ -20,7 +24,8 @@ class Heartbeat:
     console is not a terminal (or `force`)."""
 
     def __init__(self, name: str, interval: float | None = None, force: bool = False,
-                 emit: Callable[[str], None] | None = None) -> None:
+                 emit: Callable[[str], None] | None = None, console: Console | None = None) -> None:
+        console = console or DEFAULT_CONSOLE
         self.name, self.status = name, "started"
         self.interval = INTERVAL_S if interval is None else interval
         self.active = force or not console.is_terminal
