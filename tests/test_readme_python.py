@@ -29,7 +29,7 @@ def micro(code: str, run: Path) -> str:
     swaps = {
         'teacher = "pretrained:nafnet_small"': 'teacher = "runs/py/teacher/weights.safetensors"',
         "weights=teacher,": "train_minutes=0.03, allow_weak_teacher=True, jobs=1, "
-                            "verification=VerifySettings(steps=2, rounds=3),",
+        "verification=VerifySettings(steps=2, rounds=3),",
         'Context(accelerator="cpu")': 'Context(accelerator="cpu", allow_weak_teacher=True)',
         "specs/nafnet_small.arch": str(SPECS / "nafnet_tiny.arch"),
         "distill_iters=300": "distill_iters=4",
@@ -44,8 +44,9 @@ def micro(code: str, run: Path) -> str:
     return code
 
 
-def test_the_readme_example_runs_the_method_on_the_micro_space(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_readme_example_runs_the_method_on_the_micro_space(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     run = tmp_path / "py"
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ARCHC_ALLOW_WEAK_TEACHER", raising=False)
@@ -57,7 +58,16 @@ def test_the_readme_example_runs_the_method_on_the_micro_space(tmp_path: Path, c
     assert "data: done already" in out and "measured " in out and "random search: " in out
     journal = json.loads((run / "run.json").read_text())
     assert {k for k, v in journal.items() if v["status"] == "complete"} >= {
-        "teacher", "teacher check", "saliency", "profile", "distill", "search", "export", "verify", "report"}
+        "teacher",
+        "teacher check",
+        "saliency",
+        "profile",
+        "distill",
+        "search",
+        "export",
+        "verify",
+        "report",
+    }
     random = json.loads((run / "search-random" / "search.json").read_text())
     assert random["strategy"] == "random" and len(random["evaluations"]) == 5
     assert not (run / "search-random" / "profile").exists()  # the run's block table was reused

@@ -20,9 +20,25 @@ from .teacher import allow_weak_teacher_option
 F = TypeVar("F", bound=Callable[..., object])
 
 __all__ = [
-    "HiddenAlias", "accelerator_option", "allow_weak_teacher_option", "amp_option", "choice_option", "cluster_option",
-    "context", "data_option", "device_option", "jobs_option", "json_option", "metrics_option", "per_round_option",
-    "seed_option", "size_option", "spec_argument", "val_images_option", "weights_option", "workers_option",
+    "HiddenAlias",
+    "accelerator_option",
+    "allow_weak_teacher_option",
+    "amp_option",
+    "choice_option",
+    "cluster_option",
+    "context",
+    "data_option",
+    "device_option",
+    "jobs_option",
+    "json_option",
+    "metrics_option",
+    "per_round_option",
+    "seed_option",
+    "size_option",
+    "spec_argument",
+    "val_images_option",
+    "weights_option",
+    "workers_option",
 ]
 
 
@@ -67,8 +83,12 @@ def choice_option(fn: F) -> F:
 
 
 def device_option(fn: F) -> F:
-    return click.option("--device", default="cpu", show_default=True,
-                        help="Latency device (`archc devices` lists them): cpu, torch-cpu, s24, adb:SERIAL, ...")(fn)
+    return click.option(
+        "--device",
+        default="cpu",
+        show_default=True,
+        help="Latency device (`archc devices` lists them): cpu, torch-cpu, s24, adb:SERIAL, ...",
+    )(fn)
 
 
 def size_option(default: tuple[int, int] | None, text: str) -> Callable[[F], F]:
@@ -89,13 +109,22 @@ def metrics_option(name: str, text: str) -> Callable[[F], F]:
 
 def per_round_option(fn: F) -> F:
     """`--per-round` (formerly `--batch`, which elsewhere is a training batch)."""
-    return click.option("--per-round", "--batch", "per_round", cls=HiddenAlias, former=("--batch",),
-                        type=click.IntRange(1), default=1, show_default=True,
-                        help="Networks the search proposes per round and evaluates in parallel.")(fn)
+    return click.option(
+        "--per-round",
+        "--batch",
+        "per_round",
+        cls=HiddenAlias,
+        former=("--batch",),
+        type=click.IntRange(1),
+        default=1,
+        show_default=True,
+        help="Networks the search proposes per round and evaluates in parallel.",
+    )(fn)
 
 
-def context(accelerator: str = "auto", amp: str = "off", cluster: str = "local", jobs: int = 1,
-            allow_weak_teacher: bool = False) -> Any:
+def context(
+    accelerator: str = "auto", amp: str = "off", cluster: str = "local", jobs: int = 1, allow_weak_teacher: bool = False
+) -> Any:
     """The stages' `Context` on the command line's console, checked before any work (an unknown
     accelerator or cluster, an impossible AMP, a missing Ray)."""
     from archc.runtime.pipeline import Context

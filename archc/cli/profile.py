@@ -145,7 +145,8 @@ def summary_lines(data: dict[str, Any]) -> list[str]:
 @click.option("--threads", type=click.IntRange(1), default=1, show_default=True, help="Intra-op threads.")
 @click.option("--warmup", type=click.IntRange(0), default=3, show_default=True, help="Untimed runs first.")
 @click.option("--repeats", type=click.IntRange(1), default=10, show_default=True, help="Minimum timed runs.")
-@click.option("--max-repeats", type=click.IntRange(1), default=200, show_default=True)
+@click.option("--max-repeats", type=click.IntRange(1), default=200, show_default=True,
+              help="Most timed runs per workload.")
 @click.option(
     "--time-cap",
     type=click.FloatRange(min=0.001),

@@ -51,8 +51,15 @@ from .search import STRATEGY_NAMES
 from .verify import loss_option, rounds_option, steps_option
 
 # the options a resumed run must repeat, in the `resume with:` line
-RESUMED = (("data", None), ("weights", None), ("device", "cpu"), ("cluster", "local"),
-           ("allow_weak_teacher", False), ("precision", None), ("latency_proxy", None))
+RESUMED = (
+    ("data", None),
+    ("weights", None),
+    ("device", "cpu"),
+    ("cluster", "local"),
+    ("allow_weak_teacher", False),
+    ("precision", None),
+    ("latency_proxy", None),
+)
 
 
 @click.command("run")
@@ -60,24 +67,50 @@ RESUMED = (("data", None), ("weights", None), ("device", "cpu"), ("cluster", "lo
 @click.option("--data", type=click.Path(file_okay=False), help="Dataset (default: build a synthetic blur set).")
 @weights_option(required=False, text="Teacher weights (default: train one).")
 @device_option
-@click.option("--latency-proxy", type=click.Choice(PROXIES),
-              help="Search on a proxy instead of --device's block table: `transformer-count` = transformer blocks "
-                   "(a count, not ms). The profile stage still runs, so the front can be re-priced on --device.")
+@click.option(
+    "--latency-proxy",
+    type=click.Choice(PROXIES),
+    help="Search on a proxy instead of --device's block table: `transformer-count` = transformer blocks "
+    "(a count, not ms). The profile stage still runs, so the front can be re-priced on --device.",
+)
 @click.option("--budget", type=int, help="Networks the search evaluates (default: the spec's, else 40).")
-@click.option("--strategy", type=click.Choice(STRATEGY_NAMES), default="botorch", show_default=True,
-              help="Search strategy (`archc search --help` says what each does).")
-@click.option("--pick", default="knee", show_default=True,
-              help="Network to export: knee, fastest, drop<=DB (best speed-up within DB), speedup>=X (least drop at "
-                   "X times faster), best-under=MS, or an index.")
+@click.option(
+    "--strategy",
+    type=click.Choice(STRATEGY_NAMES),
+    default="botorch",
+    show_default=True,
+    help="Search strategy (`archc search --help` says what each does).",
+)
+@click.option(
+    "--pick",
+    default="knee",
+    show_default=True,
+    help="Network to export: knee, fastest, drop<=DB (best speed-up within DB), speedup>=X (least drop at "
+    "X times faster), best-under=MS, or an index.",
+)
 @click.option("--train-minutes", type=float, default=15.0, show_default=True, help="Teacher training time.")
 @click.option("--distill-iters", type=int, default=300, show_default=True, help="Training steps per surrogate.")
-@click.option("--distill-fraction", type=float, default=0.25, show_default=True,
-              help="Share of the training pairs the surrogates learn from.")
-@click.option("--saliency-batches", type=click.IntRange(1), default=4, show_default=True,
-              help="Batches the gradient saliency measures average over.")
+@click.option(
+    "--distill-fraction",
+    type=float,
+    default=0.25,
+    show_default=True,
+    help="Share of the training pairs the surrogates learn from.",
+)
+@click.option(
+    "--saliency-batches",
+    type=click.IntRange(1),
+    default=4,
+    show_default=True,
+    help="Batches the gradient saliency measures average over.",
+)
 @metrics_option("--saliency-metrics", "Comma-separated saliency metrics.")
-@click.option("--ablate/--no-ablate", default=True, show_default=True,
-              help="Measure each block's PSNR drop when removed (tells which saliency metric to trust).")
+@click.option(
+    "--ablate/--no-ablate",
+    default=True,
+    show_default=True,
+    help="Measure each block's PSNR drop when removed (tells which saliency metric to trust).",
+)
 @jobs_option(2, "Parallel surrogate trainings (and local search evaluations, up to --per-round).")
 @size_option((256, 256), "Profiling input H W.")
 @val_images_option(8, "Test images (128 px centre crops) that saliency ablation, distillation and search score.")
@@ -88,16 +121,33 @@ RESUMED = (("data", None), ("weights", None), ("device", "cpu"), ("cluster", "lo
 @cluster_option
 @per_round_option
 @allow_weak_teacher_option
-@click.option("--precision", "precision", help="Search each slot's precision too: fp16 or these (e.g. `w8a8`, "
-              "`w8a8,w8a16`), as a `precision *: ...` line in the spec's search would.")
-@click.option("--verify/--no-verify", "do_verify", default=True, show_default=True,
-              help="Fine-tune, score and time the exported pick (the verify stage).")
+@click.option(
+    "--precision",
+    "precision",
+    help="Search each slot's precision too: fp16 or these (e.g. `w8a8`, "
+    "`w8a8,w8a16`), as a `precision *: ...` line in the spec's search would.",
+)
+@click.option(
+    "--verify/--no-verify",
+    "do_verify",
+    default=True,
+    show_default=True,
+    help="Fine-tune, score and time the exported pick (the verify stage).",
+)
 @steps_option
 @loss_option
 @rounds_option
 @click.pass_context
-def run_cmd(ctx: click.Context, spec: str, out: str, accelerator: str = "auto", amp: str = "off",
-            cluster: str = "local", allow_weak_teacher: bool = False, **options: Any) -> None:
+def run_cmd(
+    ctx: click.Context,
+    spec: str,
+    out: str,
+    accelerator: str = "auto",
+    amp: str = "off",
+    cluster: str = "local",
+    allow_weak_teacher: bool = False,
+    **options: Any,
+) -> None:
     """Run the whole method on SPEC: data, teacher, saliency, latency, surrogates, search, export, report.
     Torch stages run on --accelerator; the teacher and the surrogates train with --amp; profiling,
     distillation and the search's rounds run on --cluster (one connection for the whole run)."""
@@ -116,21 +166,24 @@ def run_cmd(ctx: click.Context, spec: str, out: str, accelerator: str = "auto", 
     console.print(f"report: {Path(out) / 'report.html'} (and report.md)")
 
 
-def run_settings(spec: str, o: dict[str, Any]) -> Any:
-    """`archc run`'s options as the pipeline's `RunSettings`."""
+def run_settings(spec: str, options: dict[str, Any]) -> Any:
+    """`archc run`'s options as the pipeline's `RunSettings` (the option names are its field names,
+    but for the saliency metrics, --verify and the --verify-* options)."""
     from archc.runtime.pipeline import RunSettings, VerifySettings
 
-    return RunSettings(
-        spec, o["data"], o["weights"], o["device"], o["latency_proxy"], o["budget"], o["strategy"], o["pick"],
-        o["train_minutes"], o["distill_iters"], o["distill_fraction"], o["saliency_batches"], names(o["metrics"]),
-        o["ablate"], o["jobs"], tuple(o["size"]), o["val_images"], o["seed"], o["per_round"], o["precision"],
-        o["do_verify"], VerifySettings(o["steps"], o["loss"], o["rounds"], o["seed"]))
+    o = dict(options)
+    verification = VerifySettings(o.pop("steps"), o.pop("loss"), o.pop("rounds"), o["seed"])
+    o["saliency_metrics"], o["verify"] = names(o.pop("metrics")), o.pop("do_verify")
+    return RunSettings(spec, **{**o, "size": tuple(o["size"])}, verification=verification)
 
 
 def resume_line(spec: str, out: str, o: dict[str, Any]) -> str:
     """The command that resumes this run: the options that say what the run is."""
-    flags = [f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}") for k, default in RESUMED
-             if (v := o.get(k)) not in (None, default)]
+    flags = [
+        f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
+        for k, default in RESUMED
+        if (v := o.get(k)) not in (None, default)
+    ]
     return " ".join([f"archc run {spec} --out {out}", *flags])
 
 
@@ -143,9 +196,15 @@ def show(stage: str, result: Any, out: Path) -> None:
     from .search import print_export, print_search
     from .verify import print_table
 
-    printers = {"data": print_summary, "saliency": print_saliency, "profile": print_profile,
-                "distill": print_distill, "search": lambda r: print_search(r, out / "search"),
-                "export": print_export, "verify": print_table}
+    printers = {
+        "data": print_summary,
+        "saliency": print_saliency,
+        "profile": print_profile,
+        "distill": print_distill,
+        "search": lambda r: print_search(r, out / "search"),
+        "export": print_export,
+        "verify": print_table,
+    }
     if stage in printers:
         printers[stage](result)
 
@@ -155,8 +214,9 @@ def _fail(ctx: click.Context, name: str, exc: BaseException, out: Path, resume: 
         err_console.print(exc.render(), markup=False, highlight=False)
     elif not isinstance(exc, click.ClickException):
         err_console.print(f"{type(exc).__name__}: {exc}", markup=False)
-    err_console.print(f"stage `{name}` failed; the results of earlier stages are kept in {out}.\n"
-                      f"resume with: {resume}", markup=False)
+    err_console.print(
+        f"stage `{name}` failed; the results of earlier stages are kept in {out}.\nresume with: {resume}", markup=False
+    )
     if ctx.obj and ctx.obj.get("debug"):
         raise exc
     ctx.exit(1)

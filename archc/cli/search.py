@@ -133,7 +133,7 @@ def print_search(results: dict[str, Any], out_dir: Path) -> None:
 @click.option("--pick", default="knee", show_default=True,
               help="knee, fastest, drop<=DB (best speed-up within DB), speedup>=X (least drop at X times faster), "
                    "best-under=MS, or an index.")
-@click.option("--out", required=True, type=click.Path(file_okay=False))
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the exported network.")
 @click.option("--choice", help="A hand pick instead of --pick: SLOT=BLOCK;... (its objectives predicted as the "
                                "search predicts them).")
 @click.option("--precisions", help="With --choice in a precision search: SLOT=PRECISION;... or *=w8a8.")

@@ -16,9 +16,8 @@ from archc.compiler.ir import to_ir
 from archc.compiler.precision import NAMES as PRECISIONS
 
 from .accel import accelerator_option, amp_option, place, workers_option
-from .options import choice_option, context, data_option, seed_option, spec_argument, weights_option
+from .options import choice_option, context, data_option, json_option, seed_option, spec_argument, weights_option
 from .output import console, print_json
-from .params import WEIGHTS
 
 if TYPE_CHECKING:
     from torch import nn
@@ -67,17 +66,18 @@ def train_cmd(spec: str, data: str, out: str, iters: int | None, minutes: float 
 
 @click.command("eval")
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--weights", required=True, type=WEIGHTS)
+@weights_option(text="Weights to score (a file or `pretrained:NAME`).")
 @click.option("--surrogates", type=click.Path(file_okay=False),
               help="Surrogate bank from `archc distill` (RUN/surrogates); --weights is its teacher.")
-@click.option("--data", "datas", required=True, multiple=True, type=click.Path(file_okay=False))
-@click.option("--split", default="test", show_default=True)
+@click.option("--data", "datas", required=True, multiple=True, type=click.Path(file_okay=False),
+              help="Dataset folder to score on (repeatable: one row each).")
+@click.option("--split", default="test", show_default=True, help="Split of each dataset to score.")
 @click.option("--choice", "choices", multiple=True, help="SLOT=BLOCK (repeatable).")
 @click.option("--tlc", nargs=2, type=int, help="Test-time local converter for training crops H W.")
 @click.option("--limit", type=int, help="Evaluate only the first N images.")
 @click.option("--self-ensemble", "ensemble", is_flag=True, help=ENSEMBLE_HELP)
-@click.option("--per-image", is_flag=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--per-image", is_flag=True, help="Also give every image's scores.")
+@json_option("Print the results as JSON instead of a table.")
 @click.option("--precision", "precisions", multiple=True, type=click.Choice(PRECISIONS),
               help="Score the exported ONNX of this precision in ONNX Runtime (CPU) instead of the torch "
                    "module (repeatable: one row per precision).")
@@ -166,14 +166,14 @@ def _eval_table(title: str, rows: Sequence[tuple[str, str, object]]) -> Table:
 @click.command("deblur")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--weights", required=True, type=WEIGHTS)
+@weights_option(text="Weights to restore with (a file or `pretrained:NAME`).")
 @click.option("--surrogates", type=click.Path(file_okay=False),
               help="Surrogate bank from `archc distill` (RUN/surrogates); --weights is its teacher.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the restored PNGs.")
 @click.option("--choice", "choices", multiple=True, help="SLOT=BLOCK (repeatable).")
 @click.option("--tlc", nargs=2, type=int, help="Test-time local converter for training crops H W.")
 @click.option("--tile", type=int, help="Restore in overlapping tiles of this size (large images).")
-@click.option("--overlap", type=int, default=32, show_default=True)
+@click.option("--overlap", type=int, default=32, show_default=True, help="Overlap of neighbouring tiles, in px.")
 @click.option("--self-ensemble", "ensemble", is_flag=True, help=ENSEMBLE_HELP)
 @accelerator_option
 def deblur_cmd(spec: str, images: Sequence[str], weights: str, surrogates: str | None, out: str, choices: Sequence[str],

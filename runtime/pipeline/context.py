@@ -92,13 +92,15 @@ class Context:
         from archc.runtime.data.datasets import open_dataset
         from archc.runtime.guard import ALLOW_FLAG, measure, require
 
-        check = measure(build(spec, None, weights), open_dataset(data, split="test"), images, crop,
-                        resolve_here(self.accelerator))
+        check = measure(
+            build(spec, None, weights), open_dataset(data, split="test"), images, crop, resolve_here(self.accelerator)
+        )
         if check.passed:
             self.console.print(check.line())
         elif self.allow_weak_teacher:
-            self.console.print(f"[yellow]warning: {check.line()}; the teacher does not restore, going on "
-                               f"({ALLOW_FLAG})[/yellow]")
+            self.console.print(
+                f"[yellow]warning: {check.line()}; the teacher does not restore, going on ({ALLOW_FLAG})[/yellow]"
+            )
         return require(check, self.allow_weak_teacher)
 
     def close(self) -> None:

@@ -40,11 +40,25 @@ def data(run_dir: Path, settings: DataSettings, ctx: Context) -> SynthSummary:
             bar.update(task, completed=done, total=total, description=label)
             beat.update(f"{label} {done}/{total}")
 
-        return synthesize(folder(run_dir, s.out, "data"), s.images, s.seed, test_photos=s.test_photos, crop=s.crop,
-                          crops_per_image=s.crops_per_image, test_crops_per_image=s.test_crops_per_image,
-                          overwrite=s.overwrite, progress=advance)
+        return synthesize(
+            folder(run_dir, s.out, "data"),
+            s.images,
+            s.seed,
+            test_photos=s.test_photos,
+            crop=s.crop,
+            crops_per_image=s.crops_per_image,
+            test_crops_per_image=s.test_crops_per_image,
+            overwrite=s.overwrite,
+            progress=advance,
+        )
 
 
 def _progress_bar(ctx: Context) -> Progress:
-    return Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=ctx.console, transient=True)
+    return Progress(
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=ctx.console,
+        transient=True,
+    )

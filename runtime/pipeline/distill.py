@@ -66,9 +66,21 @@ def distill(run_dir: Path, settings: DistillSettings, ctx: Context) -> DistillRe
     weights, data = teacher_weights(run_dir, s.weights), dataset(run_dir, s.data)
     out = folder(run_dir, s.out, "distill")
     checked = parse(s.spec)
-    cfg = DistillConfig(fraction=s.fraction, iters=s.iters, batch=s.batch, crop=s.crop,
-                        crops_per_image=s.crops_per_image, lr=s.lr, seed=s.seed, granularity=s.granularity,
-                        init=s.init, jobs=s.jobs, threads=s.threads, accelerator=name, amp=ctx.amp).check()
+    cfg = DistillConfig(
+        fraction=s.fraction,
+        iters=s.iters,
+        batch=s.batch,
+        crop=s.crop,
+        crops_per_image=s.crops_per_image,
+        lr=s.lr,
+        seed=s.seed,
+        granularity=s.granularity,
+        init=s.init,
+        jobs=s.jobs,
+        threads=s.threads,
+        accelerator=name,
+        amp=ctx.amp,
+    ).check()
     slots = list(s.slots) if s.slots else None
     todo = plan_jobs(checked, slots, s.granularity)
     ctx.check_teacher(checked, weights, data, s.val_images, VAL_CROP)
@@ -76,8 +88,9 @@ def distill(run_dir: Path, settings: DistillSettings, ctx: Context) -> DistillRe
     teacher = build(checked, weights=weights)
     pairs = open_dataset(data, split="train")
     with _progress(ctx) as bar, Heartbeat("distill", console=ctx.console) as beat:
-        run = train_bank(checked, teacher, weights, pairs, out, cfg, slots, DistillProgress(bar, len(todo), beat),
-                         executor)
+        run = train_bank(
+            checked, teacher, weights, pairs, out, cfg, slots, DistillProgress(bar, len(todo), beat), executor
+        )
     report = _report(checked, weights, data, out, s.val_images, record, ctx) if s.report else None
     return DistillResult(run, report, out)
 
@@ -132,12 +145,19 @@ def _event_text(e: Any) -> str:
 
 
 def _progress(ctx: Context) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=ctx.console)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=ctx.console,
+    )
 
 
-def _report(checked: Any, weights: str, data: str, run: Path, val_images: int, where: dict[str, str],
-            ctx: Context) -> dict[str, Any]:
+def _report(
+    checked: Any, weights: str, data: str, run: Path, val_images: int, where: dict[str, str], ctx: Context
+) -> dict[str, Any]:
     import json
 
     from archc.compiler.weights import load_state

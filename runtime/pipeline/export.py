@@ -31,5 +31,11 @@ def export(run_dir: Path, settings: ExportSettings, ctx: Context) -> dict[str, A
     from archc.runtime.search.pick import check_pick
 
     s = settings
-    return write_pick(folder(run_dir, s.search, "search"), check_pick(s.pick), folder(run_dir, s.out, "export"),
-                      ctx.accelerator, s.choice, s.precisions)
+    return write_pick(
+        folder(run_dir, s.search, "search"),
+        check_pick(s.pick),
+        folder(run_dir, s.out, "export"),
+        ctx.accelerator,
+        s.choice,
+        s.precisions,
+    )

@@ -23,8 +23,14 @@ class Heartbeat:
     `distill 30 s: 3/12 surrogates` every `interval` seconds while the block runs, only when the
     console is not a terminal (or `force`)."""
 
-    def __init__(self, name: str, interval: float | None = None, force: bool = False,
-                 emit: Callable[[str], None] | None = None, console: Console | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        interval: float | None = None,
+        force: bool = False,
+        emit: Callable[[str], None] | None = None,
+        console: Console | None = None,
+    ) -> None:
         console = console or DEFAULT_CONSOLE
         self.name, self.status = name, "started"
         self.interval = INTERVAL_S if interval is None else interval

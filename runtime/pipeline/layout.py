@@ -1,14 +1,14 @@
 """Where a run folder keeps each stage's results, and the file that marks a stage done.
 
-    RUN/data/meta.json                 data (a synthetic blur set, when no dataset is given)
-    RUN/teacher/weights.safetensors    teacher (trained, when no weights are given)
-    RUN/saliency/saliency.json         saliency
-    RUN/profile/latency.json           profile (done when its status is complete)
-    RUN/distill/distill.json           distill (surrogates in RUN/distill/surrogates)
-    RUN/search/search.json             search
-    RUN/export/export.json             export
-    RUN/verify/verify.json             verify
-    RUN/report.html, RUN/report.md     report
+RUN/data/meta.json                 data (a synthetic blur set, when no dataset is given)
+RUN/teacher/weights.safetensors    teacher (trained, when no weights are given)
+RUN/saliency/saliency.json         saliency
+RUN/profile/latency.json           profile (done when its status is complete)
+RUN/distill/distill.json           distill (surrogates in RUN/distill/surrogates)
+RUN/search/search.json             search
+RUN/export/export.json             export
+RUN/verify/verify.json             verify
+RUN/report.html, RUN/report.md     report
 """
 
 from __future__ import annotations

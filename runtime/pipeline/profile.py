@@ -43,8 +43,19 @@ def profile(run_dir: Path | None, settings: ProfileSettings, ctx: Context) -> An
     s = settings
     checked = parse(s.spec)
     out = None if run_dir is None and s.out is None else folder(run_dir or Path(), s.out, "profile")
-    req = Request(checked, s.device, s.size, out, s.protocol, s.device_options, s.devices_dir,
-                  choice_of(checked, s.choice) if s.choice else None, s.validate, s.seed, s.resume)
+    req = Request(
+        checked,
+        s.device,
+        s.size,
+        out,
+        s.protocol,
+        s.device_options,
+        s.devices_dir,
+        choice_of(checked, s.choice) if s.choice else None,
+        s.validate,
+        s.seed,
+        s.resume,
+    )
     executor = ctx.executor(s.jobs)
     record, _ = execute(req, lambda key: ctx.notes.print(f"[dim]profiled {key}[/dim]"), executor)
     return record

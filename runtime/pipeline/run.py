@@ -76,8 +76,13 @@ class Pipeline:
     journal (RUN/run.json). A failing stage is journalled as failed and its error raised again;
     `failed` names it. `on_result(stage, result)` sees what each stage returned (to print it)."""
 
-    def __init__(self, run_dir: str | Path, settings: RunSettings, ctx: Context,
-                 on_result: Callable[[str, Any], None] = lambda stage, result: None) -> None:
+    def __init__(
+        self,
+        run_dir: str | Path,
+        settings: RunSettings,
+        ctx: Context,
+        on_result: Callable[[str, Any], None] = lambda stage, result: None,
+    ) -> None:
         self.out, self.settings, self.ctx, self.on_result = Path(run_dir), settings, ctx, on_result
         self.log_path = self.out / "run.json"
         self.log: dict[str, Any] = {}
@@ -106,23 +111,19 @@ class Pipeline:
         """(name, the file that marks it done or None, what runs it) in order, each made when the
         stages before it are done."""
         s, out, ctx = self.settings, self.out, self.ctx
-        weights, data_dir = layout.teacher_weights(out, s.weights), layout.dataset(out, s.data)
         mark = {name: out / rel for name, rel in layout.MARKERS.items()}
         if s.data is None:
             yield "data", mark["data"], lambda: data(out, DataSettings(seed=s.seed, overwrite=True), ctx)
         if s.weights is None:
-            yield "teacher", mark["teacher"], lambda: train(out, TrainSettings(
-                s.spec, data_dir, minutes=s.train_minutes, lr=TEACHER_LR, ema=TEACHER_EMA, seed=s.seed,
-                resume=True), ctx)
-        yield "teacher check", None, lambda: _check_teacher(checked, weights, data_dir, s.val_images, ctx)
-        yield "saliency", mark["saliency"], lambda: saliency(out, SaliencySettings(
-            s.spec, weights, data_dir, batches=s.saliency_batches, crop=64, metrics=s.saliency_metrics,
-            ablate=s.ablate, val_images=s.val_images, val_crop=128, seed=s.seed), ctx)
-        yield "profile", mark["profile"], lambda: profile(out, ProfileSettings(s.spec, s.device, s.size, resume=True),
-                                                          ctx)
-        yield "distill", mark["distill"], lambda: distill(out, DistillSettings(
-            s.spec, weights, data_dir, jobs=s.jobs, iters=s.distill_iters, fraction=s.distill_fraction,
-            val_images=s.val_images, seed=s.seed), ctx)
+            yield "teacher", mark["teacher"], lambda: train(out, self._teacher_settings(), ctx)
+        yield "teacher check", None, lambda: self._check_teacher(checked)
+        yield "saliency", mark["saliency"], lambda: saliency(out, self._saliency_settings(), ctx)
+        yield (
+            "profile",
+            mark["profile"],
+            lambda: profile(out, ProfileSettings(s.spec, s.device, s.size, resume=True), ctx),
+        )
+        yield "distill", mark["distill"], lambda: distill(out, self._distill_settings(), ctx)
         yield "search", mark["search"], lambda: search(out, self._search_settings(checked, searched), ctx)
         yield "export", mark["export"], lambda: export(out, ExportSettings(s.pick), ctx)
         if s.verify:
@@ -131,17 +132,73 @@ class Pipeline:
         (out / "report.html").unlink(missing_ok=True)
         yield "report", mark["report"], lambda: report(out, checked, ctx)
 
+    def _weights(self) -> str:
+        return layout.teacher_weights(self.out, self.settings.weights)
+
+    def _data(self) -> str:
+        return layout.dataset(self.out, self.settings.data)
+
+    def _teacher_settings(self) -> TrainSettings:
+        s = self.settings
+        return TrainSettings(
+            s.spec, self._data(), minutes=s.train_minutes, lr=TEACHER_LR, ema=TEACHER_EMA, seed=s.seed, resume=True
+        )
+
+    def _check_teacher(self, checked: Spec) -> dict[str, Any]:
+        from archc.runtime.guard import VAL_CROP
+
+        found = self.ctx.check_teacher(checked, self._weights(), self._data(), self.settings.val_images, VAL_CROP)
+        return dict(found.to_json())
+
+    def _saliency_settings(self) -> SaliencySettings:
+        s = self.settings
+        return SaliencySettings(
+            s.spec,
+            self._weights(),
+            self._data(),
+            batches=s.saliency_batches,
+            crop=64,
+            metrics=s.saliency_metrics,
+            ablate=s.ablate,
+            val_images=s.val_images,
+            val_crop=128,
+            seed=s.seed,
+        )
+
+    def _distill_settings(self) -> DistillSettings:
+        s = self.settings
+        return DistillSettings(
+            s.spec,
+            self._weights(),
+            self._data(),
+            jobs=s.jobs,
+            iters=s.distill_iters,
+            fraction=s.distill_fraction,
+            val_images=s.val_images,
+            seed=s.seed,
+        )
+
     def _search_settings(self, checked: Spec, searched: str) -> SearchSettings:
         s, out = self.settings, self.out
         budget = s.budget or (checked.search.budget if checked.search and checked.search.budget else RUN_BUDGET)
         has_precision = checked.search is not None and checked.search.has_precision
         needs_saliency = checked.search is not None and bool(checked.search.saliency_rules)
         return SearchSettings(
-            searched, layout.teacher_weights(out, s.weights), data=layout.dataset(out, s.data), device=s.device,
-            latency=None if has_precision else str(out / layout.MARKERS["profile"]), size=s.size, budget=budget,
-            strategy=s.strategy, seed=s.seed, val_images=s.val_images,
-            saliency=str(out / "saliency") if needs_saliency else None, per_round=s.per_round,
-            jobs=min(s.jobs, s.per_round), latency_proxy=s.latency_proxy)
+            searched,
+            layout.teacher_weights(out, s.weights),
+            data=layout.dataset(out, s.data),
+            device=s.device,
+            latency=None if has_precision else str(out / layout.MARKERS["profile"]),
+            size=s.size,
+            budget=budget,
+            strategy=s.strategy,
+            seed=s.seed,
+            val_images=s.val_images,
+            saliency=str(out / "saliency") if needs_saliency else None,
+            per_round=s.per_round,
+            jobs=min(s.jobs, s.per_round),
+            latency_proxy=s.latency_proxy,
+        )
 
     def _verify_settings(self) -> VerifySettings:
         v = self.settings.verification
@@ -164,12 +221,11 @@ class Pipeline:
             raise
         self.on_result(name, result)
         found = summary(result) if name == "verify" else result if name == "teacher check" else {}
-        self.log[name] = {"seconds": round(time.perf_counter() - t0, 2), "status": "complete",
-                          "skipped_last_run": False, **self.where, **found}
+        self.log[name] = {
+            "seconds": round(time.perf_counter() - t0, 2),
+            "status": "complete",
+            "skipped_last_run": False,
+            **self.where,
+            **found,
+        }
         write_text_atomic(self.log_path, json.dumps(self.log, indent=1) + "\n")
-
-
-def _check_teacher(spec: Spec, weights: str, data_dir: str, images: int, ctx: Context) -> dict[str, Any]:
-    from archc.runtime.guard import VAL_CROP
-
-    return dict(ctx.check_teacher(spec, weights, data_dir, images, VAL_CROP).to_json())

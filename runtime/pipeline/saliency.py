@@ -71,8 +71,7 @@ def saliency(run_dir: Path, settings: SaliencySettings, ctx: Context) -> Salienc
     model = build(checked, weights=weights)
     check_trained(checked, model)  # before reading any training data
     result, abl = _measure(checked, model, s, names, data, str(where), ctx)
-    info = report.RunInfo(weights=str(weights), data=str(data), split=s.split, seed=s.seed,
-                          val_crop=s.val_crop or None)
+    info = report.RunInfo(weights=str(weights), data=str(data), split=s.split, seed=s.seed, val_crop=s.val_crop or None)
     doc = {**report.to_json(checked, result, info, abl), **describe(where)}
     out = folder(run_dir, s.out, "saliency")
     report.write(out / "saliency.json", doc)
@@ -81,8 +80,9 @@ def saliency(run_dir: Path, settings: SaliencySettings, ctx: Context) -> Salienc
     return SaliencyResult(doc, marks, out)
 
 
-def _measure(checked: Spec, model: Any, s: SaliencySettings, names: Any, data: str, device: str,
-             ctx: Context) -> tuple[Any, Any]:
+def _measure(
+    checked: Spec, model: Any, s: SaliencySettings, names: Any, data: str, device: str, ctx: Context
+) -> tuple[Any, Any]:
     from archc.runtime.data.datasets import open_dataset
     from archc.runtime.saliency import probe
     from archc.runtime.saliency.ablate import ablate as ablate_units
@@ -90,8 +90,16 @@ def _measure(checked: Spec, model: Any, s: SaliencySettings, names: Any, data: s
     from archc.runtime.saliency.units import block_units, slot_units
 
     batches = probe.train_batches(open_dataset(data, split=s.split), s.batches, s.batch, s.crop, s.seed)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=ctx.console) as bar, Heartbeat("saliency", console=ctx.console) as beat:
+    with (
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=ctx.console,
+        ) as bar,
+        Heartbeat("saliency", console=ctx.console) as beat,
+    ):
         tasks: dict[str, Any] = {}
 
         def progress(phase: str, done: int, total: int) -> None:
@@ -100,14 +108,14 @@ def _measure(checked: Spec, model: Any, s: SaliencySettings, names: Any, data: s
             bar.update(tasks[phase], completed=done)
             beat.update(f"{PHASES.get(phase, phase)} {done}/{total}")
 
-        result = compute_saliency(checked, model, batches, metrics=names, loss=s.loss, device=device,
-                                  progress=progress)
+        result = compute_saliency(checked, model, batches, metrics=names, loss=s.loss, device=device, progress=progress)
         if not s.ablate:
             return result, None
         images = probe.val_images(open_dataset(data, split="test"), s.val_images, s.val_crop or None)
         units = (*block_units(checked, model), *slot_units(checked, model))
-        return result, ablate_units(model, units, images, batch=s.batch, device=device,
-                                    progress=lambda d, t: progress("ablation", d, t))
+        return result, ablate_units(
+            model, units, images, batch=s.batch, device=device, progress=lambda d, t: progress("ablation", d, t)
+        )
 
 
 def _check_crop(crop: int, levels: int) -> None:

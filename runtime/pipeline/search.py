@@ -69,17 +69,41 @@ def search(run_dir: Path, settings: SearchSettings, ctx: Context) -> dict[str, A
     space = inputs.space(checked, s.saliency)
     teacher = ctx.check_teacher(checked, weights, data, s.val_images, s.crop)
     rows, source, device, precision_meta, proxy_meta = inputs.rows_and_source(
-        checked, space, s.device, s.latency, s.latency_proxy, out, s.size)
+        checked, space, s.device, s.latency, s.latency_proxy, out, s.size
+    )
     ctx.say(f"space: {space.size:,} networks over {len(space.slots)} slots; latency {source} on {device}")
     calibration = inputs.calibration_batch(data, s.val_images, s.crop) if space.has_precision else None
-    quality = QualityEvaluator(checked, space, weights, surrogates, open_dataset(data, split="test"),
-                               s.val_images, s.crop, device=where, calibration=calibration)
-    setup = SearchSetup(checked, space, NetworkObjectives(quality, rows.one), rows, source, device,
-                        {"teacher": weights, "surrogates": surrogates, "data": data,
-                         "validation": {"images": quality.names, "crop": s.crop},
-                         "teacher_psnr": quality.teacher_scores[0], "teacher_check": teacher.to_json(), **record,
-                         **({"precision": precision_meta} if precision_meta else {}), **proxy_meta},
-                        inputs.additive(space, surrogates, s.plugin_report, rows))
+    quality = QualityEvaluator(
+        checked,
+        space,
+        weights,
+        surrogates,
+        open_dataset(data, split="test"),
+        s.val_images,
+        s.crop,
+        device=where,
+        calibration=calibration,
+    )
+    setup = SearchSetup(
+        checked,
+        space,
+        NetworkObjectives(quality, rows.one),
+        rows,
+        source,
+        device,
+        {
+            "teacher": weights,
+            "surrogates": surrogates,
+            "data": data,
+            "validation": {"images": quality.names, "crop": s.crop},
+            "teacher_psnr": quality.teacher_scores[0],
+            "teacher_check": teacher.to_json(),
+            **record,
+            **({"precision": precision_meta} if precision_meta else {}),
+            **proxy_meta,
+        },
+        inputs.additive(space, surrogates, s.plugin_report, rows),
+    )
     if note := fallback_note(setup, s.strategy):
         ctx.say(f"[yellow]note: {note}[/yellow]")
     elif setup.additive is not None:
@@ -93,8 +117,17 @@ def _run(setup: Any, out: Path, s: SearchSettings, n: int, proxy_meta: dict[str,
     from archc.runtime.search.run import run
 
     total = min(n, setup.space.size)
-    with Progress(TextColumn("search"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                  TimeElapsedColumn(), console=ctx.console) as bar, Heartbeat("search", console=ctx.console) as beat:
+    with (
+        Progress(
+            TextColumn("search"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            console=ctx.console,
+        ) as bar,
+        Heartbeat("search", console=ctx.console) as beat,
+    ):
         task = bar.add_task("search", total=total, info="")
 
         def on_eval(ev):  # type: ignore[no-untyped-def]
@@ -104,8 +137,19 @@ def _run(setup: Any, out: Path, s: SearchSettings, n: int, proxy_meta: dict[str,
 
         with _evaluation_executor(ctx, s.jobs, s.threads) as executor:
             setup.meta["execution"] = executor.describe()
-            return run(setup, out, s.strategy, n, s.seed, s.per_round, budgets_ms=s.budgets_ms,
-                       max_latency=s.max_latency, max_drop=s.max_drop, on_eval=on_eval, executor=executor)
+            return run(
+                setup,
+                out,
+                s.strategy,
+                n,
+                s.seed,
+                s.per_round,
+                budgets_ms=s.budgets_ms,
+                max_latency=s.max_latency,
+                max_drop=s.max_drop,
+                on_eval=on_eval,
+                executor=executor,
+            )
 
 
 def evaluation_threads(cluster: str, jobs: int, threads: int | None) -> int:
@@ -144,4 +188,3 @@ def _evaluation_executor(ctx: Context, jobs: int, threads: int | None) -> Any:
     if ctx.cluster == "local":
         return open_executor("local", jobs, WorkerSetup(n, plugin_files()))
     return _Shared(ctx.executor(jobs, n))
-

@@ -17,16 +17,20 @@ def space(spec: Any, saliency: str | None) -> Any:
     excluded: tuple[str, ...] = ()
     if spec.search is not None and spec.search.saliency_rules:
         if saliency is None:
-            raise SearchError("the spec has `exclude top K by METRIC` but no saliency run was given", code="E0711",
-                              help="run `archc saliency ... --out RUN` and pass `--saliency RUN`")
+            raise SearchError(
+                "the spec has `exclude top K by METRIC` but no saliency run was given",
+                code="E0711",
+                help="run `archc saliency ... --out RUN` and pass `--saliency RUN`",
+            )
         from archc.runtime.saliency.resolve import resolve
 
         excluded = resolve(spec, saliency).excluded
     return SearchSpace.of(spec, exclude=excluded)
 
 
-def block_latency(spec: Any, space: Any, device: str, latency: str | None, out: Path,
-                  size: tuple[int, int] | None) -> tuple[Any, str]:
+def block_latency(
+    spec: Any, space: Any, device: str, latency: str | None, out: Path, size: tuple[int, int] | None
+) -> tuple[Any, str]:
     """The block table (`latency`, a latency.json to reuse, else profiled into OUT/profile) and how
     its figures were obtained."""
     from archc.runtime.profile.run import Request, execute
@@ -43,14 +47,18 @@ def block_latency(spec: Any, space: Any, device: str, latency: str | None, out: 
     return table, source
 
 
-def precision_latency(spec: Any, space: Any, device: str, latency: str | None, out: Path,
-                      size: tuple[int, int] | None) -> tuple[Any, str, dict[str, Any]]:
+def precision_latency(
+    spec: Any, space: Any, device: str, latency: str | None, out: Path, size: tuple[int, int] | None
+) -> tuple[Any, str, dict[str, Any]]:
     """Latency of block-and-precision rows: one block table per precision (`runtime/profile/precision.py`)."""
     from archc.runtime.profile.precision import MODELLED, MixedRowsLatency, mixed_latency, precision_tables
 
     if latency is not None:
-        raise SearchError("`--latency` reuses one precision's block table; a precision search builds one per "
-                          "precision", code="E0714", help="drop `--latency`")
+        raise SearchError(
+            "`--latency` reuses one precision's block table; a precision search builds one per precision",
+            code="E0714",
+            help="drop `--latency`",
+        )
     wanted = sorted({p for s in space.slots for p in s.precisions})
     tables = precision_tables(spec, device, wanted, size, out / "profile")
     rows = MixedRowsLatency(*mixed_latency(space, tables))
@@ -68,14 +76,18 @@ def proxy_latency(spec: Any, space: Any, proxy: str) -> tuple[Any, str, dict[str
     from archc.runtime.profile.proxy import SOURCE, UNIT, proxy_table
 
     if space.has_precision:
-        raise SearchError("a latency proxy prices blocks, not precisions", code="E0714",
-                          help="drop `--latency-proxy` or the spec's `precision` line")
+        raise SearchError(
+            "a latency proxy prices blocks, not precisions",
+            code="E0714",
+            help="drop `--latency-proxy` or the spec's `precision` line",
+        )
     table = proxy_table(proxy, spec, space)
     return table, SOURCE, {"latency_proxy": proxy, "latency_unit": UNIT, "proxy_table": table.record()}
 
 
-def rows_and_source(spec: Any, space: Any, device: str, latency: str | None, proxy: str | None, out: Path,
-                    size: tuple[int, int] | None) -> tuple[Any, str, str, dict[str, Any], dict[str, Any]]:
+def rows_and_source(
+    spec: Any, space: Any, device: str, latency: str | None, proxy: str | None, out: Path, size: tuple[int, int] | None
+) -> tuple[Any, str, str, dict[str, Any], dict[str, Any]]:
     """(latency rows, their source, the device the search names, precision meta, proxy meta)."""
     from archc.runtime.search.objectives import latency_matrix, rows_latency
 

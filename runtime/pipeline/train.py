@@ -61,15 +61,35 @@ def train(run_dir: Path, settings: TrainSettings, ctx: Context) -> Path:
     torch.manual_seed(s.seed)  # the initial weights too follow the seed
     model = build(checked, choice, s.weights)
     pairs = open_dataset(dataset(run_dir, s.data), split="train")
-    cfg = TrainConfig(iters=s.iters, minutes=s.minutes, batch=s.batch, crop=s.crop, lr=s.lr, warmup=s.warmup,
-                      ema=s.ema, seed=s.seed, accelerator=ctx.accelerator, amp=ctx.amp, workers=s.workers)
+    cfg = TrainConfig(
+        iters=s.iters,
+        minutes=s.minutes,
+        batch=s.batch,
+        crop=s.crop,
+        lr=s.lr,
+        warmup=s.warmup,
+        ema=s.ema,
+        seed=s.seed,
+        accelerator=ctx.accelerator,
+        amp=ctx.amp,
+        workers=s.workers,
+    )
     meta = {"spec": checked.text, "spec_path": checked.path, "choice": canonical_choice(checked, choice)}
     total = s.iters if s.iters is not None else int(s.minutes * 60)  # type: ignore[operator]
-    with Progress(TextColumn("train"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
-                  console=ctx.console) as bar:
+    with Progress(
+        TextColumn("train"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=ctx.console
+    ) as bar:
         task = bar.add_task("train", total=total, info="")
-        result = fit(model, pairs, folder(run_dir, s.out, "teacher"), cfg, resume=s.resume, metadata=meta,
-                     on_step=_on_step(ctx, bar, task, s.iters is not None), graph=to_ir(checked, choice))
+        result = fit(
+            model,
+            pairs,
+            folder(run_dir, s.out, "teacher"),
+            cfg,
+            resume=s.resume,
+            metadata=meta,
+            on_step=_on_step(ctx, bar, task, s.iters is not None),
+            graph=to_ir(checked, choice),
+        )
     ctx.say(f"{result.steps} steps in {result.seconds:.0f} s; weights: {result.weights}")
     return Path(result.weights)
 

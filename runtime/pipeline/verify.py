@@ -49,7 +49,12 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
     from archc.runtime.verify.table import speedup
 
     shipped = record["drops"]["qdq" if "qdq" in record["drops"] else "after"]
-    return {"speedup": speedup(record).get("median"), "latency_label": record["latency"]["label"],
-            "psnr_drop": shipped["psnr_drop"], "psnr_drop_se": shipped["psnr_drop_se"],
-            "psnr_on": record["scores"]["teacher"]["on"], "finetune_loss": record["finetune"]["loss_text"],
-            "finetune_steps": record["finetune"]["steps"]}
+    return {
+        "speedup": speedup(record).get("median"),
+        "latency_label": record["latency"]["label"],
+        "psnr_drop": shipped["psnr_drop"],
+        "psnr_drop_se": shipped["psnr_drop_se"],
+        "psnr_on": record["scores"]["teacher"]["on"],
+        "finetune_loss": record["finetune"]["loss_text"],
+        "finetune_steps": record["finetune"]["steps"],
+    }

@@ -13,8 +13,11 @@ from archc.errors import SearchError
 def with_precision(spec: Spec, precision: str, out: Path) -> Path:
     """`spec` with `precision *: P1 | P2` added to its search, written to OUT/<name>.precision.arch."""
     if spec.search is None or spec.search.span is None:
-        raise SearchError("--precision searches precision, and the spec has no search", code="E0716",
-                          help="add a `search { ... }` block to the spec, or drop --precision")
+        raise SearchError(
+            "--precision searches precision, and the spec has no search",
+            code="E0716",
+            help="add a `search { ... }` block to the spec, or drop --precision",
+        )
     if spec.search.has_precision:
         raise SearchError("the spec's search has a `precision` line already", code="E0716", help="drop --precision")
     listed = " | ".join(p.strip() for p in precision.split(",") if p.strip())

@@ -15,18 +15,9 @@ import pytest
 
 from archc.cli.commands import COMMANDS
 
+from cli_helpers import commands as _commands
+
 MAX_LINES = 30
-
-
-def _commands() -> list[tuple[str, click.Command]]:
-    found: list[tuple[str, click.Command]] = []
-    for module_name in COMMANDS:
-        module = importlib.import_module(f"archc.cli.{module_name}")
-        for name, value in vars(module).items():
-            callback = getattr(value, "callback", None)
-            if isinstance(value, click.Command) and callback is not None and callback.__module__ == module.__name__:
-                found.append((f"{module_name}.{name}", value))
-    return found
 
 
 def _body_lines(fn: object) -> int:
