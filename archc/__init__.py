@@ -14,8 +14,7 @@ from archc.errors import ArchError
 if TYPE_CHECKING:
     from .api import Pipeline, RunSettings, build, compile_ir, load_grammar, parse, parse_block, run
 
-__all__ = ["ArchError", "Pipeline", "RunSettings", "build", "compile_ir", "load_grammar", "parse", "parse_block",
-           "run"]
+__all__ = ["ArchError", "Pipeline", "RunSettings", "build", "compile_ir", "load_grammar", "parse", "parse_block", "run"]
 __version__ = "0.1.0"
 
 _LAZY = {"Pipeline", "RunSettings", "build", "compile_ir", "load_grammar", "parse", "parse_block", "run"}

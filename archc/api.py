@@ -38,9 +38,26 @@ if TYPE_CHECKING:
     from archc.runtime.build import build
 
 STAGES = (
-    "Context", "DataSettings", "DistillSettings", "ExportSettings", "Pipeline", "ProfileSettings", "RunSettings",
-    "SaliencySettings", "SearchSettings", "TrainSettings", "VerifySettings",
-    "data", "distill", "export", "profile", "report", "saliency", "search", "train", "verify",
+    "Context",
+    "DataSettings",
+    "DistillSettings",
+    "ExportSettings",
+    "Pipeline",
+    "ProfileSettings",
+    "RunSettings",
+    "SaliencySettings",
+    "SearchSettings",
+    "TrainSettings",
+    "VerifySettings",
+    "data",
+    "distill",
+    "export",
+    "profile",
+    "report",
+    "saliency",
+    "search",
+    "train",
+    "verify",
 )
 
 __all__ = [
@@ -63,8 +80,16 @@ def compile_ir(spec: Spec | str | Path, choice: ChoiceLike = None) -> nx.DiGraph
     return to_ir(s, choice_of(s, choice))
 
 
-def run(spec: str | Path, out: str | Path, *, accelerator: str = "auto", amp: str = "off", cluster: str = "local",
-        allow_weak_teacher: bool = False, **settings: Any) -> dict[str, Any]:
+def run(
+    spec: str | Path,
+    out: str | Path,
+    *,
+    accelerator: str = "auto",
+    amp: str = "off",
+    cluster: str = "local",
+    allow_weak_teacher: bool = False,
+    **settings: Any,
+) -> dict[str, Any]:
     """Run the whole method on `spec` into the run folder `out` (stages already done there are
     skipped) and return its journal (OUT/run.json). `settings` are `RunSettings` fields (data,
     weights, device, budget, strategy, pick, ...); the keywords before them are the `Context`'s."""

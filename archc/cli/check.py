@@ -41,8 +41,14 @@ def _report_json(results: dict[str, ArchError | None]) -> None:
 @click.command("check")
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @json_option("One object per spec, {spec, diagnostics} (the diagnostics' JSON form), on stdout.")
-@click.option("--format", "out_format", type=click.Choice(["text", "json"]), default="text", hidden=True,
-              help="Former spelling of --json (`--format json`).")
+@click.option(
+    "--format",
+    "out_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    hidden=True,
+    help="Former spelling of --json (`--format json`).",
+)
 def check_cmd(specs: Sequence[str], as_json: bool, out_format: str) -> None:
     """Parse and check SPECS (syntax and meaning) without building anything; exit 1 if any has an error.
 

@@ -65,13 +65,22 @@ def data_cmd() -> None:
     help=f"Comma-separated photographs held out for the test split; choose from {', '.join(photo_names())}.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace a set that `archc data synth` wrote before.")
-def synth_cmd(out_dir: Path, images: int, seed: int, crop: int, crops_per_image: int, test_crops_per_image: int,
-              test_photos: str, overwrite: bool) -> None:
+def synth_cmd(
+    out_dir: Path,
+    images: int,
+    seed: int,
+    crop: int,
+    crops_per_image: int,
+    test_crops_per_image: int,
+    test_photos: str,
+    overwrite: bool,
+) -> None:
     """Write a synthetic motion-blur dataset built from photographs that installed packages ship."""
     from archc.runtime.pipeline import Context, DataSettings, data
 
-    settings = DataSettings(str(out_dir), images, seed, crop, crops_per_image, test_crops_per_image,
-                            names(test_photos), overwrite)
+    settings = DataSettings(
+        str(out_dir), images, seed, crop, crops_per_image, test_crops_per_image, names(test_photos), overwrite
+    )
     print_summary(data(out_dir, settings, Context(console=console)))
 
 

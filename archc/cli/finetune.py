@@ -86,8 +86,13 @@ def finetune_cmd(
     if val_images:
         place(model, accelerator, graph)
         before = _val_psnr(model, data, val_images)
-    meta = {"spec": checked.text, "spec_path": checked.path, "choice": canonical_choice(checked, choice),
-            "teacher": str(weights), "surrogates": str(surrogates)}
+    meta = {
+        "spec": checked.text,
+        "spec_path": checked.path,
+        "choice": canonical_choice(checked, choice),
+        "teacher": str(weights),
+        "surrogates": str(surrogates),
+    }
     cfg = TrainConfig(
         iters=iters, batch=batch, crop=crop, lr=lr, seed=seed, accelerator=accelerator, amp=amp, workers=workers
     )
@@ -112,5 +117,13 @@ def _fit(model: Any, data: str, out: Path, cfg: Any, resume: bool, meta: dict[st
         def on_step(r: dict[str, float]) -> None:
             bar.update(task, completed=r["step"], info=f"step {int(r['step'])} PSNR {r['psnr']:.2f} dB")
 
-        return train(model, open_dataset(data, split="train"), out, cfg, resume=resume, metadata=meta,
-                     on_step=on_step, graph=graph)
+        return train(
+            model,
+            open_dataset(data, split="train"),
+            out,
+            cfg,
+            resume=resume,
+            metadata=meta,
+            on_step=on_step,
+            graph=graph,
+        )
