@@ -95,11 +95,13 @@ def distill_cmd(spec: str, weights: str, data: str, out: str, fraction: float, s
     output (loss: squared error over the teacher output's energy), on a seeded --fraction of the
     training pairs. Writes OUT/surrogates/ (one safetensors per surrogate + manifest.json) and
     OUT/distill.json (fit and plug-in PSNR drop of each). Rerun with the same settings to resume."""
+    from archc.runtime.distill import DistillConfig
     from archc.runtime.pipeline import DistillSettings, distill
 
     slots = tuple(s for arg in slot_args for s in names(arg)) or None
-    settings = DistillSettings(spec, weights, data, out, fraction, slots, jobs, iters, batch, crop, crops_per_image,
-                               lr, seed, granularity, init, threads, val_images, not no_report)
+    config = DistillConfig(fraction=fraction, iters=iters, batch=batch, crop=crop, crops_per_image=crops_per_image,
+                           lr=lr, seed=seed, granularity=granularity, init=init, jobs=jobs, threads=threads)
+    settings = DistillSettings(spec, weights, data, out, config, slots, val_images, not no_report)
     with context(accelerator, amp, cluster, jobs, allow_weak_teacher) as ctx:
         result = distill(Path(out), settings, ctx)
     if not as_json:

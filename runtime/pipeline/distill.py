@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import attrs
 from attrs import frozen
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from archc.compiler.frontend import parse
+from archc.runtime.distill.config import DistillConfig
 
 from .context import Context
 from .heartbeat import Heartbeat
@@ -18,28 +20,18 @@ from .layout import dataset, folder, teacher_weights
 
 @frozen
 class DistillSettings:
-    """Distill `spec`'s surrogates from the frozen teacher `weights` (default RUN/teacher's) on a
-    seeded `fraction` of `data`'s training pairs into `out` (default RUN/distill), `jobs` at a time
-    with `threads` torch threads each; `slots` limits them (None: every slot); `iters` training
-    steps per surrogate (0: candidates plugged in as initialised); `report` scores each plugged
-    into the teacher on `val_images` test images. The other fields are `DistillConfig`'s."""
+    """Distill `spec`'s surrogates from the frozen teacher `weights` (default RUN/teacher's) on
+    `data`'s training pairs into `out` (default RUN/distill) as `config` says (`DistillConfig`:
+    fraction, steps, crops, seed, jobs and threads; the accelerator and AMP are the context's);
+    `slots` limits them (None: every slot); `report` scores each plugged into the teacher on
+    `val_images` test images."""
 
     spec: str
     weights: str | None = None
     data: str | None = None
     out: str | None = None
-    fraction: float = 0.25
+    config: DistillConfig = DistillConfig()
     slots: tuple[str, ...] | None = None
-    jobs: int = 1
-    iters: int = 400
-    batch: int = 8
-    crop: int = 64
-    crops_per_image: int = 4
-    lr: float = 1e-3
-    seed: int = 0
-    granularity: str = "slot"
-    init: str = "inherit"
-    threads: int | None = None
     val_images: int = 8
     report: bool = True
 
@@ -57,8 +49,8 @@ class DistillResult:
 def distill(run_dir: Path, settings: DistillSettings, ctx: Context) -> DistillResult:
     from archc.runtime.build import build
     from archc.runtime.data.datasets import open_dataset
-    from archc.runtime.distill import DistillConfig, plan_jobs
     from archc.runtime.distill import distill as train_bank
+    from archc.runtime.distill import plan_jobs
     from archc.runtime.guard import VAL_CROP
 
     s = settings
@@ -66,25 +58,11 @@ def distill(run_dir: Path, settings: DistillSettings, ctx: Context) -> DistillRe
     weights, data = teacher_weights(run_dir, s.weights), dataset(run_dir, s.data)
     out = folder(run_dir, s.out, "distill")
     checked = parse(s.spec)
-    cfg = DistillConfig(
-        fraction=s.fraction,
-        iters=s.iters,
-        batch=s.batch,
-        crop=s.crop,
-        crops_per_image=s.crops_per_image,
-        lr=s.lr,
-        seed=s.seed,
-        granularity=s.granularity,
-        init=s.init,
-        jobs=s.jobs,
-        threads=s.threads,
-        accelerator=name,
-        amp=ctx.amp,
-    ).check()
+    cfg = attrs.evolve(s.config, accelerator=name, amp=ctx.amp).check()
     slots = list(s.slots) if s.slots else None
-    todo = plan_jobs(checked, slots, s.granularity)
+    todo = plan_jobs(checked, slots, cfg.granularity)
     ctx.check_teacher(checked, weights, data, s.val_images, VAL_CROP)
-    executor = ctx.executor(s.jobs, s.threads or 1)
+    executor = ctx.executor(cfg.jobs, cfg.threads or 1)
     teacher = build(checked, weights=weights)
     pairs = open_dataset(data, split="train")
     with _progress(ctx) as bar, Heartbeat("distill", console=ctx.console) as beat:

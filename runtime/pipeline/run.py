@@ -22,6 +22,7 @@ from archc.compiler.files import write_text_atomic
 from archc.compiler.frontend import parse
 from archc.dsl.check import SALIENCY_METRICS
 from archc.dsl.spec import Spec
+from archc.runtime.distill.config import DistillConfig
 
 from . import layout
 from .context import Context
@@ -167,16 +168,8 @@ class Pipeline:
 
     def _distill_settings(self) -> DistillSettings:
         s = self.settings
-        return DistillSettings(
-            s.spec,
-            self._weights(),
-            self._data(),
-            jobs=s.jobs,
-            iters=s.distill_iters,
-            fraction=s.distill_fraction,
-            val_images=s.val_images,
-            seed=s.seed,
-        )
+        config = DistillConfig(fraction=s.distill_fraction, iters=s.distill_iters, seed=s.seed, jobs=s.jobs)
+        return DistillSettings(s.spec, self._weights(), self._data(), config=config, val_images=s.val_images)
 
     def _search_settings(self, checked: Spec, searched: str) -> SearchSettings:
         s, out = self.settings, self.out
