@@ -28,7 +28,7 @@ from .options import (
 )
 from .output import console
 
-STRATEGY_NAMES = ["botorch", "botorch-random", "additive", "random", "nsga2", "tpe"]  # runtime.pipeline.search's
+STRATEGY_NAMES = ["botorch", "botorch-random", "additive", "random", "nsga2", "tpe"]  # runtime.search.run.STRATEGIES
 
 
 def _front_table(results: dict[str, Any]) -> Table:

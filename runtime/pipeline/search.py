@@ -16,7 +16,6 @@ from .context import Context
 from .heartbeat import Heartbeat
 from .layout import dataset, folder, teacher_weights
 
-STRATEGY_NAMES = ("botorch", "botorch-random", "additive", "random", "nsga2", "tpe")
 DEFAULT_BUDGET = 100  # networks, when neither the settings nor the spec give a budget
 
 
