@@ -42,7 +42,16 @@ from .cluster import cluster_option, open_cluster
 from .output import console, err_console
 from .params import WEIGHTS
 from .teacher import allow_weak_teacher_option, check_teacher
-from .verify import DEFAULT_STEPS, loss_option, print_table, rounds_option, settings, steps_option
+from .verify import (
+    DEFAULT_STEPS,
+    loss_option,
+    print_table,
+    probes_option,
+    rounds_option,
+    settings,
+    steps_option,
+    within_option,
+)
 
 # The teacher's recipe for a 15-minute CPU budget: twice NAFNet's peak lr (4e-3 scored the same
 # on the synthetic set) and the weights' moving average (benchmarks/train_recipe.py compares them).
@@ -142,6 +151,8 @@ class _Pipeline:
 @steps_option
 @loss_option
 @rounds_option
+@within_option
+@probes_option
 @click.pass_context
 def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None, device: str, budget: int | None,
             strategy: str, pick: str, train_minutes: float, distill_iters: int, jobs: int, size: tuple[int, int],
@@ -149,7 +160,8 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
             cluster: str = "local", batch: int = 1, allow_weak_teacher: bool = False, distill_fraction: float = 0.25,
             saliency_batches: int = 4, saliency_metrics: str = ",".join(SALIENCY_METRICS), ablate: bool = True,
             precision: str | None = None, do_verify: bool = True, steps: int = DEFAULT_STEPS, loss: str = "sharp",
-            rounds: int = 50, latency_proxy: str | None = None) -> None:
+            rounds: int = 50, latency_proxy: str | None = None, within: float | None = None,
+            probes: int = 4) -> None:
     """Run the whole method on SPEC: data, teacher, saliency, latency, surrogates, search, export, report.
     Torch stages run on --accelerator; the teacher and the surrogates train with --amp; profiling,
     distillation and the search's rounds run on --cluster (one connection for the whole run)."""
@@ -222,7 +234,7 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
     if do_verify:
         _forget_stale_verify(run_dir)
         p.stage("verify", run_dir / "verify" / "verify.json", lambda: _verify(
-            run_dir, settings(steps, loss, rounds, seed, accelerator)))
+            run_dir, settings(steps, loss, rounds, seed, accelerator, within=within, probes=probes)))
     (run_dir / "report.html").unlink(missing_ok=True)
     p.stage("report", run_dir / "report.html", lambda: write_report(run_dir, checked))
     console.print(f"report: {run_dir / 'report.html'} (and report.md)")
