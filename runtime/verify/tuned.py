@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors.torch import load_file
 from torch import nn
 
@@ -26,8 +27,13 @@ DONE = "tuned.json"
 
 
 def _key(meta: Mapping[str, str], weights: Path) -> str:
+    """A digest of the recipe and the starting tensors (not the file's bytes: a safetensors header
+    lists its metadata in no fixed order)."""
     digest = hashlib.sha256(json.dumps(dict(meta), sort_keys=True).encode())
-    digest.update(weights.read_bytes())
+    tensors = load_file(str(weights))
+    for name in sorted(tensors):
+        digest.update(name.encode())
+        digest.update(tensors[name].contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()[:16]
 
 
@@ -51,7 +57,7 @@ def tuned_copy(
     }
     folder = out / "finetune" / _key(meta, Path(exp["weights"]))
     if (folder / DONE).is_file():
-        record: dict[str, Any] = json.loads((folder / DONE).read_text())
+        record: dict[str, Any] = {**json.loads((folder / DONE).read_text()), "trained_before": True}
         tuned.load_state_dict(load_file(record["weights"]))
         say(f"fine-tuned weights of {exp['canonical']} read from {folder} ({settings.steps} steps, trained before)")
         return tuned.eval(), record

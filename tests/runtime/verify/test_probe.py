@@ -63,7 +63,8 @@ def test_verify_within_keeps_the_fastest_network_that_holds(probed: tuple[Path, 
     exported = json.loads((run / "export" / "export.json").read_text())
     assert exported["canonical"] == search["evaluations"][record["probes"]["chosen"]]["canonical"]
     assert record["network"]["canonical"] == exported["canonical"]
-    # the probe's fine-tuned drop is the verify stage's, read back, not trained again
+    # the probe's fine-tuned weights are the verify stage's, read back, not trained again
+    assert record["finetune"]["trained_before"] is True
     last = next(p for p in made if p["index"] == record["probes"]["chosen"])
     assert last["drop"] == pytest.approx(record["drops"]["after"]["psnr_drop"], abs=1e-9)
     assert json.loads((run / "verify" / "probes.json").read_text())["chosen"] == record["probes"]["chosen"]
