@@ -23,7 +23,7 @@ import networkx as nx
 import torch
 
 from archc.compiler.memory import MemoryEstimate, for_weights, inference_bytes_per_pixel, screen_params
-from archc.dsl.diagnostics import Diagnostic, Span
+from archc.diagnostics import Diagnostic, Span
 from archc.dsl.spec import Spec
 from archc.errors import MemoryLimitError
 

@@ -18,7 +18,8 @@ from torch import nn
 from archc.compiler.files import atomic_path
 from archc.compiler.mixed_precision import lower_mixed, quantized_nodes, quantized_prefixes, slot_prefixes
 from archc.compiler.onnx_export import LEGACY_PASSES, to_onnx_model
-from archc.compiler.quantize import Calibration, is_quantized
+from archc.compiler.quantize import Calibration
+from archc.dsl.precision import is_quantized
 from archc.dsl.spec import Slot
 
 CALIBRATION_IMAGES, CALIBRATION_CROP = 16, 128  # `archc compile --precision`'s defaults

@@ -25,11 +25,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 import torch
 from torch import nn
 
+from archc.dsl.precision import ACTIVATION_BITS, ORIGINAL
 from archc.dsl.spec import Slot
 from archc.errors import SearchError
 
-LEVELS = {"w8a8": 255, "w8a16": 65535}
-FLOAT = ("fp16",)
+LEVELS = {name: 2**bits - 1 for name, bits in ACTIVATION_BITS.items()}  # w8a8: 255, w8a16: 65535
+FLOAT = (ORIGINAL,)
 WEIGHT_MAX = 127  # symmetric int8
 
 

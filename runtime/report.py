@@ -20,6 +20,7 @@ from typing import Any
 from attrs import field, frozen
 
 from archc.compiler.files import write_text_atomic
+from archc.dsl.precision import TRACED
 
 FOLD_ROWS = 10
 
@@ -268,7 +269,7 @@ def _precision_section(records: list[dict[str, Any]]) -> Section | None:
     rows = [r for r in records if r.get("precision") not in (None, "torch")]
     if not rows:
         return None
-    ref = {r["dataset"]: r["psnr"] for r in rows if r["precision"] == "fp32"}
+    ref = {r["dataset"]: r["psnr"] for r in rows if r["precision"] == TRACED}
     table = [[r["precision"], r["dataset"], str(r["count"]), _f(r["psnr"]),
               _f(r["psnr"] - ref[r["dataset"]]) if r["dataset"] in ref else "n/a"] for r in rows]
     return Section("PSNR per precision", ["The exported ONNX of each precision, run by ONNX Runtime on the CPU."],

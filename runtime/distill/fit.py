@@ -22,9 +22,9 @@ import torch
 from attrs import frozen
 from torch import nn
 
+from archc.compiler.blocks import get as get_block
 from archc.runtime.accelerator import resolve
 from archc.runtime.amp import Amp
-from archc.runtime.blocks import get as get_block
 from archc.runtime.memory import out_of_memory_as_error
 
 from .config import DistillConfig

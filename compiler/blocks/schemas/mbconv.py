@@ -27,4 +27,6 @@ register_block(
     build="archc.runtime.blocks.mbconv:build",
     macs=mbconv_macs,
     summary="inverted residual (MBConv): 1x1 expand, depthwise k x k, 1x1 project",
+    train_maps=10.0,
+    transformer=False,
 )

@@ -25,4 +25,6 @@ register_block(
     build="archc.runtime.blocks.dsconv:build",
     macs=dsconv_macs,
     summary="depthwise-separable residual block: depthwise k x k, activation, pointwise 1x1",
+    train_maps=3.0,
+    transformer=False,
 )

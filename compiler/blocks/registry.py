@@ -1,17 +1,20 @@
-"""The string-keyed registry of block kinds: params class, torch builder, MAC count, grammar fragment.
+"""The string-keyed registry of block kinds: params class, torch builder, MAC count, grammar fragment,
+and the facts the compiler and the stages read off a kind (training memory, whether it is a transformer).
 
 A block kind is registered once; a second registration under the same name raises. Users add
 their own kinds from outside the package with a plugin file (`--plugin my_block.py`, which calls
 `register_block`) or through the `archc.blocks` entry-point group.
 
 Parsing and checking a spec needs a kind's name, params and fragment but never torch, so the
-shipped kinds are declared in `schemas/` (torch-free) and name their builder as `"module:function"`,
+shipped kinds are declared in `schemas/` (torch-free, one module per kind, each found there without a
+list) and name their builder as `"module:function"` (their torch modules live in `runtime/blocks/`),
 imported the first time a block is built; a plugin may pass the builder itself.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import pkgutil
 import sys
 from collections.abc import Callable, Iterable
 from importlib import metadata, resources
@@ -22,6 +25,8 @@ import attrs
 from attrs import frozen
 
 from archc.errors import RegistryError
+
+from . import schemas
 
 if TYPE_CHECKING:
     from torch import nn
@@ -36,7 +41,11 @@ class BlockDef:
     """One block kind. `build(params, channels)` gives a module mapping N x C x H x W to the same
     shape; `macs(params, channels, h, w)` counts its conv multiply-accumulates (conv-only rule).
     `builder` is the builder or its `"module:function"` path (imported on the first build).
-    `fits(params, channels)` says why the block cannot run at a width (None: it can, or any width)."""
+    `fits(params, channels)` says why the block cannot run at a width (None: it can, or any width).
+    `train_maps` is how many `C x h x w` float maps autograd saves for one block's backward pass
+    (measured with `torch.autograd.graph.saved_tensors_hooks`, distinct storages) and `transformer`
+    whether the block is a transformer block; None where a kind does not declare them (a plugin may
+    not: the memory estimate then takes `compiler.memory.DEFAULT_TRAIN_MAPS`)."""
 
     name: str
     params: type
@@ -46,6 +55,8 @@ class BlockDef:
     summary: str
     origin: str = "archc"
     fits: WidthCheck | None = None
+    train_maps: float | None = None
+    transformer: bool | None = None
 
     def build(self, params: Any, channels: int) -> nn.Module:
         return _resolve_builder(self)(params, channels)
@@ -98,11 +109,14 @@ def register(defn: BlockDef) -> BlockDef:
 def register_block(
     name: str, *, params: type, build: Builder | str, macs: MacCounter, fragment: str | Path | None = None,
     summary: str = "", origin: str | None = None, fits: WidthCheck | None = None,
+    train_maps: float | None = None, transformer: bool | None = None,
 ) -> BlockDef:
     """Register a block kind. `build` is the torch builder `(params, channels) -> nn.Module` or its
     `"module:function"` path; `fragment` defaults to the shipped `grammar/blocks/NAME.lark`."""
     path = Path(fragment) if fragment is not None else shipped_fragment(name)
-    return register(BlockDef(name, params, build, macs, path, summary, origin or "archc", fits))
+    return register(
+        BlockDef(name, params, build, macs, path, summary, origin or "archc", fits, train_maps, transformer)
+    )
 
 
 def unregister(name: str) -> None:
@@ -134,8 +148,12 @@ def all_blocks() -> dict[str, BlockDef]:
     return dict(sorted(_REGISTRY.items()))
 
 
-_BUILTIN = ("naf", "naf_relu", "naf_bn", "dsconv", "mbconv", "identity", "baseline", "restormer")
 _loaded = False
+
+
+def _shipped_kinds() -> list[str]:
+    """The modules of `schemas/`: one per shipped kind, found without a hand-kept list."""
+    return sorted(info.name for info in pkgutil.iter_modules(schemas.__path__))
 
 
 def _load_builtin() -> None:
@@ -143,8 +161,8 @@ def _load_builtin() -> None:
     if _loaded:
         return
     _loaded = True
-    for name in _BUILTIN:
-        importlib.import_module(f"archc.runtime.blocks.schemas.{name}")
+    for name in _shipped_kinds():
+        importlib.import_module(f"{schemas.__name__}.{name}")
     for ep in metadata.entry_points(group="archc.blocks"):
         try:
             ep.load()

@@ -28,4 +28,6 @@ register_block(
     build="archc.runtime.blocks.naf:build",
     macs=naf_macs,
     summary="NAFBlock: LayerNorm2d, SimpleGate, simplified channel attention (NAFNet)",
+    train_maps=15.0,
+    transformer=False,
 )

@@ -27,4 +27,6 @@ register_block(
     build="archc.runtime.blocks.naf_bn:build",
     macs=naf_bn_macs,
     summary="NAFBlock with BatchNorm (folded into the 1x1 convs at export) in place of LayerNorm2d",
+    train_maps=15.0,
+    transformer=False,
 )

@@ -11,8 +11,8 @@ from pathlib import Path
 import attrs
 import pytest
 
+from archc.compiler.blocks import all_blocks, get, register_block, unregister
 from archc.errors import RegistryError
-from archc.runtime.blocks import all_blocks, get, register_block, unregister
 
 
 @attrs.frozen

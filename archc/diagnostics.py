@@ -1,4 +1,5 @@
-"""One diagnostics model for every user-facing error: spans, labels, help, and two renderers."""
+"""One diagnostics model for every user-facing error: spans, labels, help (with the "did you mean" for an
+unknown name), and two renderers. Every layer uses it, so it imports nothing of archc."""
 
 from __future__ import annotations
 
@@ -84,6 +85,18 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """The closest of `choices` to a misspelt `word`, or None when nothing is close."""
     matches = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
     return matches[0] if matches else None
+
+
+def unknown_name_help(word: str, known: Iterable[str], otherwise: str, *, shown: str = "`{}`",
+                      always: bool = False) -> str:
+    """The help for an unknown `word`: "did you mean `guess`?" where one of `known` is close, else
+    `otherwise` (what is known, or where to look). `always` keeps `otherwise` after the guess too
+    ("did you mean `x`? known: ..."); `shown` is how the guess is written (e.g. "`[{}]`")."""
+    guess = did_you_mean(word, known)
+    if guess is None:
+        return otherwise
+    question = f"did you mean {shown.format(guess)}?"
+    return f"{question} {otherwise}" if always else question
 
 
 def quoted_list(words: Iterable[str], limit: int = 12, conj: str = "or") -> str:

@@ -32,4 +32,6 @@ register_block(
     build="archc.runtime.blocks.baseline:build",
     macs=baseline_macs,
     summary="BaselineBlock: LayerNorm2d, GELU, squeeze-excitation (NAFNet's Baseline)",
+    train_maps=14.0,
+    transformer=False,
 )

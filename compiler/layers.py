@@ -1,4 +1,4 @@
-"""Layers shared by several block kinds."""
+"""Torch layers the block kinds share and the compiler's passes recognise (LayerNorm2d, SimpleGate)."""
 
 from __future__ import annotations
 

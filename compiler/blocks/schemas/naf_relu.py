@@ -30,4 +30,6 @@ register_block(
     build="archc.runtime.blocks.naf_relu:build",
     macs=naf_relu_macs,
     summary="NAFBlock with a plain activation (relu, gelu, hardswish) in place of SimpleGate",
+    train_maps=10.0,
+    transformer=False,
 )

@@ -22,4 +22,6 @@ register_block(
     build="archc.runtime.blocks.identity:build",
     macs=identity_macs,
     summary="no block: the features pass through unchanged",
+    train_maps=0.0,
+    transformer=False,
 )
