@@ -5,7 +5,7 @@
 - `fp16`: every searched slot's original, the float precision of a phone NPU (which has no FP32
   arithmetic); a precision search gives it index 0.
 - `w8a8` (alias `int8`) and `w8a16`: static QDQ quantization, int8 weights and 8- or 16-bit
-  activations (compiler/quantize.py lowers a graph to them, runtime/quantsim.py simulates them).
+  activations (compiler/quantize.py lowers a graph to them, runtime/network/quantsim.py simulates them).
 
 Torch-free, so the language's checks, the compiler and the runtime all read the names from here.
 """

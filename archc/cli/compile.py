@@ -110,7 +110,7 @@ def _check_export_fits(spec: Spec, g: nx.DiGraph, counts: Counts) -> None:
     import torch
 
     from archc.compiler.memory import for_export
-    from archc.runtime.memory import SHRINK_NETWORK, check_fits, spec_place
+    from archc.runtime.accel.memory import SHRINK_NETWORK, check_fits, spec_place
 
     span, sources = spec_place(spec)
     check_fits(for_export(counts.params, g), torch.device("cpu"), hint=SHRINK_NETWORK, span=span, sources=sources)

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from archc.cli import cli
 from archc.runtime.data.datasets import open_dataset
-from archc.runtime.evaluate import evaluate
+from archc.runtime.evaluation.evaluate import evaluate
 from archc.runtime.verify import FinetuneSettings, VerifySettings, verify
 
 from helpers import SPECS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from archc.runtime.accelerator import (
+from archc.runtime.accel.accelerator import (
     AcceleratorError,
     available,
     check_name,

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from archc.api import build
-from archc.runtime.accelerator import AcceleratorError
-from archc.runtime.amp import Amp
-from archc.runtime.train import psnr_loss
+from archc.runtime.accel.accelerator import AcceleratorError
+from archc.runtime.training.amp import Amp
+from archc.runtime.training.train import psnr_loss
 
 from helpers import SPECS
 

@@ -2,7 +2,7 @@
 
 `archc eval --precision P` scores what a device would run: the ONNX graph of that precision
 (`compiler/precision.py`: FP32, FP16, or the QDQ W8A8 / W8A16 graphs), executed by ONNX Runtime's
-CPU provider, through the same evaluation code (`runtime.evaluate`) as the torch module.
+CPU provider, through the same evaluation code (`runtime.evaluation.evaluate`) as the torch module.
 """
 
 from __future__ import annotations

@@ -125,7 +125,7 @@ def _speedup_lines(search: dict[str, Any]) -> list[str]:
 
 
 def _verified_lines(run: Path) -> list[str]:
-    from .verify.table import headline
+    from archc.runtime.verify.table import headline
 
     record = _load(run / "verify" / "verify.json")
     return headline(record) if record else []
@@ -251,7 +251,7 @@ def _export_section(run: Path, exp: dict[str, Any], search: dict[str, Any]) -> S
 
 
 def _verify_section(record: dict[str, Any]) -> Section:
-    from .verify.table import rows_text
+    from archc.runtime.verify.table import rows_text
 
     ft = record["finetune"]
     text = [f"What the search predicted for the exported pick, against the pick fine-tuned for {ft['steps']} steps "

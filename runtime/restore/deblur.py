@@ -1,5 +1,5 @@
 """Restore user images of any size: whole-image inference (the network pads internally), or
-overlapping tiles (`runtime.tiles`: each with context, blended where they meet) for images too
+overlapping tiles (`runtime.restore.tiles`: each with context, blended where they meet) for images too
 large for memory; the network runs on its own device, the frame is assembled on the CPU. Optionally a
 self-ensemble: the mean of the restorations of the 8 flips and rotations of the image, each turned
 back (8x the time; usually a little higher PSNR, and not part of NAFNet's evaluation protocol)."""
@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .memory import MemoryLimitError, out_of_memory_as_error
-from .tiles import min_tile, plan
+from archc.runtime.accel.memory import MemoryLimitError, out_of_memory_as_error
+from archc.runtime.restore.tiles import min_tile, plan
 
 
 def dihedral(image: torch.Tensor, k: int) -> torch.Tensor:
@@ -64,7 +64,7 @@ def restore_image(model: nn.Module, image: torch.Tensor, tile: int | None = None
     the mean over the 8 flipped and rotated views, each restored and turned back.
 
     `tile`: restore in tiles of this side. Otherwise a frame of more than `max_pixels` pixels (the
-    memory budget of one pass, see `runtime.memory.frame_budget`) is tiled in squares of that area.
+    memory budget of one pass, see `runtime.accel.memory.frame_budget`) is tiled in squares of that area.
     Raises MemoryLimitError (E1522) when a pass runs out of memory, with a hint to tile smaller, and
     (E1524) when memory allows only tiles too small for `overlap`.
     """

@@ -12,9 +12,9 @@ import torch
 from attrs import frozen
 from torch import nn
 
-from .data.pairs import PairedImages
-from .deblur import restore_image as restore
-from .metrics import psnr, ssim, ssim3d
+from archc.runtime.data.pairs import PairedImages
+from archc.runtime.evaluation.metrics import psnr, ssim, ssim3d
+from archc.runtime.restore.deblur import restore_image as restore
 
 
 @frozen
@@ -51,7 +51,7 @@ def evaluate(model: nn.Module, pairs: PairedImages, limit: int | None = None,
              on_image: Callable[[ImageScore], None] | None = None, *, ensemble: bool = False,
              max_pixels: int | None = None) -> EvalResult:
     """Score `model` (float32, on its own device) on the first `limit` pairs; a frame of more than
-    `max_pixels` pixels is restored in tiles (`runtime.deblur.restore_image`)."""
+    `max_pixels` pixels is restored in tiles (`runtime.restore.deblur.restore_image`)."""
     model.eval()
     scores = []
     for i in range(len(pairs) if limit is None else min(limit, len(pairs))):

@@ -14,7 +14,7 @@ from PIL import Image
 import archc
 from archc.errors import DataError
 from archc.runtime.data.datasets import open_dataset
-from archc.runtime.train import TrainConfig, WeightAverage, cosine_lr, psnr_loss, train
+from archc.runtime.training.train import TrainConfig, WeightAverage, cosine_lr, psnr_loss, train
 
 from helpers import SPECS
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from archc.runtime.report import FOLD_ROWS, sections, to_html, to_markdown, write
+from archc.runtime.report.run_report import FOLD_ROWS, sections, to_html, to_markdown, write
 
 
 def _ev(i: int, drop: float, ms: float) -> dict[str, object]:

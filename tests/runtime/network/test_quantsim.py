@@ -14,7 +14,7 @@ from archc.compiler.quantize import Calibration, quantize, weight_scales
 from archc.compiler.space import SearchSpace
 from archc.runtime.data.calibration import calibration_images
 from archc.runtime.data.synth import synthesize
-from archc.runtime.quantsim import fake_quant_act, fake_quant_weight, simulate
+from archc.runtime.network.quantsim import fake_quant_act, fake_quant_weight, simulate
 
 from helpers import SPECS, fixture
 
@@ -60,7 +60,7 @@ def test_activation_grid() -> None:
 
 # (precision, slots, largest |SNR(sim) - SNR(ORT)| in dB). Measured: w8a8 within 1.0-2.1 dB; w8a16
 # 2.4 dB (two slots) and 7.0 dB (four) optimistic, because ONNX Runtime's QDQ graph also rounds the
-# element-wise products and residual sums that the simulation leaves in float (see runtime/quantsim.py)
+# element-wise products and residual sums that the simulation leaves in float (see runtime/network/quantsim.py)
 CASES = [("w8a8", ("enc1", "dec1"), 3.0), ("w8a8", ("enc1", "enc2", "dec2", "dec1"), 3.5),
          ("w8a16", ("enc1", "dec1"), 4.0), ("w8a16", ("enc1", "enc2", "dec2", "dec1"), 9.0)]
 

@@ -15,8 +15,7 @@ from archc.compiler.pretrained import resolve as resolve_pretrained
 from archc.compiler.tlc import apply_tlc
 from archc.compiler.weights import apply_state, load_state
 from archc.dsl.spec import Spec
-
-from .memory import check_network_fits
+from archc.runtime.accel.memory import check_network_fits
 
 
 def build(

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from archc.api import build
-from archc.runtime.deblur import budget_tile, restore_image
-from archc.runtime.memory import MemoryLimitError
-from archc.runtime.tiles import TileError, plan, windows
+from archc.runtime.accel.memory import MemoryLimitError
+from archc.runtime.restore.deblur import budget_tile, restore_image
+from archc.runtime.restore.tiles import TileError, plan, windows
 
 LOCAL = """
 arch local {

@@ -20,11 +20,10 @@ import torch
 from attrs import frozen
 
 from archc.errors import WeakTeacherError
-
-from .data.crops import ValCrops
-from .data.pairs import PairedImages
-from .data.validation import validation_indices
-from .metrics import psnr
+from archc.runtime.data.crops import ValCrops
+from archc.runtime.data.pairs import PairedImages
+from archc.runtime.data.validation import validation_indices
+from archc.runtime.evaluation.metrics import psnr
 
 MIN_GAIN_DB = 0.1
 VAL_CROP = 128  # px: the centre crops `archc search` and `archc run` validate on

@@ -5,8 +5,8 @@ of the weights, which is what gets saved when enabled. Resumable: the checkpoint
 EMA, optimizer state and progress, written atomically; batches are a pure function of
 (seed, step), so a resumed run sees the same data as an uninterrupted one.
 
-`accelerator` picks where the steps run (`runtime.accelerator`), `amp` their precision
-(`runtime.amp`); `workers` data-loading processes make the batches (default: none on the CPU, a
+`accelerator` picks where the steps run (`runtime.accel.accelerator`), `amp` their precision
+(`runtime.training.amp`); `workers` data-loading processes make the batches (default: none on the CPU, a
 few into pinned memory on a GPU). With the network's IR at hand, the memory of a step is checked
 before the first one; running out of memory later is one error with a hint, not a traceback."""
 
@@ -29,13 +29,12 @@ from archc.compiler.files import atomic_path, write_text_atomic
 from archc.compiler.memory import for_training
 from archc.compiler.weights import save_safetensors
 from archc.errors import DataError
-
-from .accelerator import describe, resolve
-from .amp import Amp
-from .data.crops import TrainCrops
-from .data.loader import batch_at, step_batches
-from .data.pairs import PairedImages
-from .memory import check_fits, out_of_memory_as_error
+from archc.runtime.accel.accelerator import describe, resolve
+from archc.runtime.accel.memory import check_fits, out_of_memory_as_error
+from archc.runtime.data.crops import TrainCrops
+from archc.runtime.data.loader import batch_at, step_batches
+from archc.runtime.data.pairs import PairedImages
+from archc.runtime.training.amp import Amp
 
 __all__ = ["TrainConfig", "TrainResult", "WeightAverage", "batch_at", "cosine_lr", "psnr_loss", "train"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from .accelerator import AcceleratorError
+from archc.runtime.accel.accelerator import AcceleratorError
 
 MODES = ("off", "bf16", "fp16")
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}

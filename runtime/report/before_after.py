@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .data.crops import ValCrops
-from .metrics import psnr
+from archc.runtime.data.crops import ValCrops
+from archc.runtime.evaluation.metrics import psnr
 
 COLUMNS = ("blurred", "teacher", "found network", "sharp")
 

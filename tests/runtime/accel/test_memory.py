@@ -7,7 +7,7 @@ import torch
 
 from archc.api import compile_ir, parse
 from archc.compiler.memory import MemoryEstimate, for_training
-from archc.runtime.memory import (
+from archc.runtime.accel.memory import (
     CHECK_ENV,
     LIMIT_ENV,
     MemoryLimitError,

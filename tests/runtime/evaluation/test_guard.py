@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from archc.runtime.data.datasets import open_dataset
-from archc.runtime.guard import ALLOW_FLAG, MIN_GAIN_DB, TeacherCheck, WeakTeacherError, measure, require
+from archc.runtime.evaluation.guard import ALLOW_FLAG, MIN_GAIN_DB, TeacherCheck, WeakTeacherError, measure, require
 
 from distill_helpers import write_data, write_spec
 from guard_helpers import identity_teacher

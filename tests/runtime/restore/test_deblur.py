@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import torch
 
-from archc.runtime.deblur import dihedral, restore_image, undo_dihedral
+from archc.runtime.restore.deblur import dihedral, restore_image, undo_dihedral
 
 
 def test_tiles_blend_to_the_whole_image_result_for_a_pointwise_model() -> None:

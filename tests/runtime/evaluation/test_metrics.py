@@ -10,7 +10,7 @@ import torch
 from scipy import ndimage
 from skimage.metrics import structural_similarity
 
-from archc.runtime.metrics import psnr, ssim, ssim3d
+from archc.runtime.evaluation.metrics import psnr, ssim, ssim3d
 
 RNG = np.random.default_rng(11)
 
