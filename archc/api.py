@@ -1,6 +1,6 @@
 """The public Python API: parse a spec, build a module, compile to IR.
 
-Each function lives with its layer (`compiler.frontend` parses, `runtime.build` builds); this module
+Each function lives with its layer (`compiler.frontend` parses, `runtime.network.build` builds); this module
 only gathers them for users, so engine code never imports it. `build` loads on first use: parsing
 and compiling to IR never import torch.
 """
@@ -25,7 +25,7 @@ from archc.compiler.ir import to_ir
 from archc.dsl.spec import Spec
 
 if TYPE_CHECKING:
-    from archc.runtime.build import build
+    from archc.runtime.network.build import build
 
 __all__ = [
     "ChoiceLike",
@@ -47,7 +47,7 @@ def compile_ir(spec: Spec | str | Path, choice: ChoiceLike = None) -> nx.DiGraph
 
 def __getattr__(name: str) -> Any:
     if name == "build":  # torch and the block library load here, not when archc.api is imported
-        from archc.runtime.build import build
+        from archc.runtime.network.build import build
 
         return build
     raise AttributeError(f"module 'archc.api' has no attribute {name!r}")

@@ -14,7 +14,7 @@ from typing import Any
 
 import networkx as nx
 
-from archc.dsl.diagnostics import Span
+from archc.diagnostics import Span
 from archc.dsl.macro import Op
 from archc.dsl.params import params_to_json
 from archc.dsl.spec import Block, Spec, Stage

@@ -37,7 +37,7 @@ def check_cluster_option(cluster: str) -> None:
 def open_cluster(cluster: str, jobs: int, threads: int = 1) -> Any:
     """The executor for `--cluster`, or None for `local` (each stage then uses its own default:
     this process, or a pool of `--jobs`). Raises ClusterError for a bad name or a missing Ray."""
-    from archc.runtime.blocks.registry import plugin_files
+    from archc.compiler.blocks import plugin_files
     from archc.runtime.cluster import WorkerSetup, check_cluster, open_executor
 
     if check_cluster(cluster) == "local":
@@ -67,7 +67,7 @@ def evaluation_threads(cluster: str, jobs: int, threads: int | None) -> int:
 def evaluation_executor(cluster: str, jobs: int, threads: int | None) -> Any:
     """The executor of a stage that always runs through one (search): `--cluster local` with one
     job is this process (see `evaluation_threads` for the thread count)."""
-    from archc.runtime.blocks.registry import plugin_files
+    from archc.compiler.blocks import plugin_files
     from archc.runtime.cluster import WorkerSetup, check_cluster, open_executor
 
     n = evaluation_threads(check_cluster(cluster), jobs, threads)

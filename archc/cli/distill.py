@@ -204,7 +204,7 @@ def distill_cmd(
     OUT/distill.json (fit and plug-in PSNR drop of each). Rerun with the same settings to resume."""
     from archc.runtime.data.datasets import open_dataset
     from archc.runtime.distill import DistillConfig, distill, plan_jobs
-    from archc.runtime.guard import VAL_CROP
+    from archc.runtime.evaluation.guard import VAL_CROP
 
     name, record = where_to_run(accelerator, amp, cluster)  # before any work
     checked = parse(spec)

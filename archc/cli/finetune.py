@@ -19,7 +19,7 @@ from .params import WEIGHTS
 
 def _val_psnr(model: object, data: str, images: int) -> float:
     from archc.runtime.data.datasets import open_dataset
-    from archc.runtime.evaluate import evaluate
+    from archc.runtime.evaluation.evaluate import evaluate
 
     return evaluate(model, open_dataset(data, split="test"), images).mean("psnr")  # type: ignore[arg-type]
 
@@ -75,7 +75,7 @@ def finetune_cmd(
     writes OUT/weights.safetensors (metadata: spec text and choice) and OUT/train.json."""
     from archc.compiler.ir import to_ir
     from archc.runtime.data.datasets import open_dataset
-    from archc.runtime.train import TrainConfig, train
+    from archc.runtime.training.train import TrainConfig, train
 
     checked = parse(spec)
     choice = choice_of(checked, ";".join(choices) or None)

@@ -17,9 +17,9 @@ def _crops(run: Path) -> None:
 
     from archc.api import build, parse
     from archc.compiler.files import write_text_atomic
-    from archc.runtime.before_after import plot, restore_crops, summary
     from archc.runtime.data.crops import ValCrops
     from archc.runtime.data.datasets import open_dataset
+    from archc.runtime.report.before_after import plot, restore_crops, summary
 
     search = json.loads((run / "search" / "search.json").read_text())
     exp = json.loads((run / "export" / "export.json").read_text())
@@ -32,7 +32,7 @@ def _crops(run: Path) -> None:
 
 
 def write_report(run: Path, spec: Any = None) -> None:
-    from archc.runtime.report import write
+    from archc.runtime.report.run_report import write
 
     if (run / "export" / "export.json").is_file():
         _crops(run)

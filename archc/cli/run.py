@@ -165,10 +165,10 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
     """Run the whole method on SPEC: data, teacher, saliency, latency, surrogates, search, export, report.
     Torch stages run on --accelerator; the teacher and the surrogates train with --amp; profiling,
     distillation and the search's rounds run on --cluster (one connection for the whole run)."""
-    from archc.runtime.accelerator import describe, resolve
-    from archc.runtime.amp import check_amp
-    from archc.runtime.guard import VAL_CROP
+    from archc.runtime.accel.accelerator import describe, resolve
+    from archc.runtime.evaluation.guard import VAL_CROP
     from archc.runtime.search.pick import check_pick
+    from archc.runtime.training.amp import check_amp
 
     from . import data as data_cli
     from . import distill as distill_cli

@@ -175,7 +175,7 @@ def saliency_cmd(
     allow_weak_teacher: bool = False,
 ) -> None:
     """Score every block and slot of SPEC with WEIGHTS; writes OUT/saliency.json and OUT/saliency.png."""
-    from archc.runtime.accelerator import describe, resolve
+    from archc.runtime.accel.accelerator import describe, resolve
     from archc.runtime.saliency.plot import plot  # matplotlib: imported only when drawing
 
     where = resolve(device or accelerator)

@@ -68,7 +68,7 @@ def _precision_latency(spec, space, device: str, latency: str | None, out: Path,
     meta: dict[str, Any] = {"precisions": wanted, "latency_tables": {p: t.size for p, t in tables.items()}}
     if device in MODELLED:
         return rows, "modelled", meta
-    from archc.runtime.accelerator import int8_instructions
+    from archc.runtime.accel.accelerator import int8_instructions
 
     meta["cpu_int8"] = int8_instructions()
     return rows, "predicted from measured block tables (QDQ in ONNX Runtime)", meta

@@ -1,4 +1,4 @@
-"""The teacher check the commands that build on a teacher run first (`runtime.guard`), and its flag."""
+"""The teacher check the commands that build on a teacher run first (`runtime.evaluation.guard`), and its flag."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ def check_teacher(spec: Any, weights: str, data: str, images: int, crop: int | N
     (centre `crop` crops); print the line and return the `TeacherCheck`. Raises WeakTeacherError
     when the teacher gains less than 0.1 dB, unless `allow`."""
     from archc.api import build
-    from archc.runtime.accelerator import resolve_here
+    from archc.runtime.accel.accelerator import resolve_here
     from archc.runtime.data.datasets import open_dataset
-    from archc.runtime.guard import ALLOW_FLAG, measure, require
+    from archc.runtime.evaluation.guard import ALLOW_FLAG, measure, require
 
     check = measure(build(spec, None, weights), open_dataset(data, split="test"), images, crop,
                     resolve_here(accelerator))

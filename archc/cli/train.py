@@ -15,7 +15,7 @@ from archc.api import build, choice_of, parse
 from archc.compiler.choice import canonical_choice
 from archc.compiler.files import write_text_atomic
 from archc.compiler.ir import to_ir
-from archc.compiler.precision import NAMES as PRECISIONS
+from archc.dsl.precision import NAMES as PRECISIONS
 
 from .accel import accelerator_option, amp_option, place, workers_option
 from .output import console, print_json
@@ -57,7 +57,7 @@ def train_cmd(spec: str, data: str, out: str, iters: int | None, minutes: float 
               weights: str | None, batch: int, crop: int, lr: float, warmup: float, ema: float, seed: int,
               resume: bool, accelerator: str = "auto", amp: str = "off", workers: int | None = None) -> None:
     """Train SPEC on DATA with NAFNet's recipe; writes OUT/weights.safetensors and OUT/train.json."""
-    from archc.runtime.train import TrainConfig, train
+    from archc.runtime.training.train import TrainConfig, train
 
     if (iters is None) == (minutes is None):
         raise click.UsageError("give exactly one of --iters N and --minutes M")
@@ -121,9 +121,9 @@ def eval_cmd(spec: str, weights: str, surrogates: str | None, datas: Sequence[st
     """PSNR / SSIM of SPEC with WEIGHTS on each dataset (NAFNet's protocol), in float32 (or, with
     --precision, the exported ONNX of each precision in ONNX Runtime); frames too large for the
     accelerator's memory are restored in tiles."""
-    from archc.runtime.accelerator import describe
-    from archc.runtime.evaluate import evaluate
-    from archc.runtime.memory import frame_budget
+    from archc.runtime.accel.accelerator import describe
+    from archc.runtime.accel.memory import frame_budget
+    from archc.runtime.evaluation.evaluate import evaluate
 
     if precisions:
         _check_precision_options(precisions, calibration, calibration_method)
@@ -150,7 +150,8 @@ def eval_cmd(spec: str, weights: str, surrogates: str | None, datas: Sequence[st
 
 
 def _check_precision_options(precisions: Sequence[str], calibration: str | None, method: str) -> None:
-    from archc.compiler.quantize import check_method, is_quantized, missing_calibration
+    from archc.compiler.quantize import check_method, missing_calibration
+    from archc.dsl.precision import is_quantized
 
     check_method(method)
     quantized = [p for p in precisions if is_quantized(p)]
@@ -163,9 +164,10 @@ def _networks(model: nn.Module, in_channels: int, precisions: Sequence[str], cal
     """(precision, network) pairs: the torch module alone, or one ONNX Runtime network per precision."""
     if not precisions:
         return [("torch", model)]
-    from archc.compiler.quantize import canonical_precision, is_quantized
+    from archc.dsl.precision import canonical as canonical_precision
+    from archc.dsl.precision import is_quantized
     from archc.runtime.data.calibration import calibration as load_calibration
-    from archc.runtime.onnx_network import onnx_network
+    from archc.runtime.network.onnx_network import onnx_network
 
     needs = calibration is not None and any(is_quantized(p) for p in precisions)
     calib = load_calibration(calibration, method) if needs else None  # type: ignore[arg-type]
@@ -210,9 +212,9 @@ def deblur_cmd(spec: str, images: Sequence[str], weights: str, surrogates: str |
     import numpy as np
     import torch
 
+    from archc.runtime.accel.memory import frame_budget
     from archc.runtime.data.images import read_image, write_image
-    from archc.runtime.deblur import restore_image
-    from archc.runtime.memory import frame_budget
+    from archc.runtime.restore.deblur import restore_image
 
     tlc_size = (tlc[0], tlc[1]) if tlc else None
     checked, choice = parse(spec), ";".join(choices) or None

@@ -23,8 +23,8 @@ from attrs import frozen
 from archc.compiler.files import write_text_atomic
 from archc.compiler.frontend import parse
 from archc.errors import VerifyError
-from archc.runtime.build import build
-from archc.runtime.evaluate import EvalResult
+from archc.runtime.evaluation.evaluate import EvalResult
+from archc.runtime.network.build import build
 from archc.runtime.search.export import export
 from archc.runtime.search.pick import baseline_latency
 

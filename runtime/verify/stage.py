@@ -30,8 +30,8 @@ from archc.compiler.files import atomic_path, write_text_atomic
 from archc.compiler.frontend import parse
 from archc.compiler.onnx_export import export_onnx
 from archc.errors import VerifyError
-from archc.runtime.build import build
-from archc.runtime.qdq_export import calibration_of, mixed_proto, needs_qdq
+from archc.runtime.network.build import build
+from archc.runtime.network.qdq_export import calibration_of, mixed_proto, needs_qdq
 from archc.runtime.search.export import export
 
 from .finetune import FinetuneSettings
@@ -159,8 +159,8 @@ def _mixed(
     import onnx
 
     from archc.compiler.mixed_precision import quantized_nodes
-    from archc.runtime.onnx_network import OnnxNetwork
-    from archc.runtime.quantsim import simulate
+    from archc.runtime.network.onnx_network import OnnxNetwork
+    from archc.runtime.network.quantsim import simulate
 
     calibration = calibration_of(data)
     proto = mixed_proto(tuned, spec.search.slots, precisions, calibration, spec.in_channels)

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from archc.cli import cli
 from archc.runtime.data.datasets import open_dataset
-from archc.runtime.evaluate import evaluate
+from archc.runtime.evaluation.evaluate import evaluate
 from archc.runtime.verify import FinetuneSettings, VerifySettings, verify
 
 HAND = "enc1=dsconv;enc2=naf;dec2=naf(sca=off);dec1=naf"
