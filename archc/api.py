@@ -1,6 +1,6 @@
 """The public Python API: parse a spec, build a module, compile to IR, and run the method.
 
-Each function lives with its layer (`compiler.frontend` parses, `runtime.build` builds, the stages
+Each function lives with its layer (`compiler.frontend` parses, `runtime.network.build` builds, the stages
 and their `Pipeline` live in `runtime.pipeline`); this module only gathers them for users, so engine
 code never imports it. `build` and the stages load on first use: parsing and compiling to IR never
 import torch.
@@ -35,7 +35,7 @@ from archc.compiler.ir import to_ir
 from archc.dsl.spec import Spec
 
 if TYPE_CHECKING:
-    from archc.runtime.build import build
+    from archc.runtime.network.build import build
 
 STAGES = (
     "Context",
@@ -102,7 +102,7 @@ def run(
 
 def __getattr__(name: str) -> Any:
     if name == "build":  # torch and the block library load here, not when archc.api is imported
-        from archc.runtime.build import build
+        from archc.runtime.network.build import build
 
         return build
     if name in STAGES:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from archc.dsl.diagnostics import Diagnostic, Span, render_all, render_json
+from archc.diagnostics import Diagnostic, Span, render_all, render_json
 
 
 class ArchError(Exception):

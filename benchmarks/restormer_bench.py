@@ -28,7 +28,7 @@ from click.testing import CliRunner
 import archc
 from archc.cli import cli
 from archc.compiler.space import SearchSpace
-from archc.runtime.accelerator import cpu_flags
+from archc.runtime.accel.accelerator import cpu_flags
 from archc.runtime.profile.devices import resolve
 from archc.runtime.profile.run import Request, execute
 from archc.runtime.search.reprice import Repriced, compare, network_pricer, reprice

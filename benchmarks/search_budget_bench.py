@@ -43,7 +43,7 @@ import numpy as np
 from archc.api import parse
 from archc.compiler.files import write_text_atomic
 from archc.compiler.space import SearchSpace
-from archc.runtime.accelerator import cpu_flags
+from archc.runtime.accel.accelerator import cpu_flags
 from archc.runtime.data.datasets import open_dataset
 from archc.runtime.search.additive import load, plugin_report
 from archc.runtime.search.engine import run_search

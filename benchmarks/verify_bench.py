@@ -22,7 +22,7 @@ from pathlib import Path
 
 from archc.api import parse
 from archc.cli.verify import print_table
-from archc.runtime.accelerator import cpu_flags
+from archc.runtime.accel.accelerator import cpu_flags
 from archc.runtime.pipeline.with_precision import with_precision
 from archc.runtime.search.export import export
 from archc.runtime.verify import FinetuneSettings, VerifySettings, verify

@@ -11,7 +11,7 @@ Two contracts join the front end to the back end, each for what it says:
   (`runtime.pipeline`: saliency, profile, distill, search, export, verify) take the checked Spec,
   because what they need is its `search` block: the slots with their candidates and precisions,
   the fixed slots, the saliency rules and the budget, which belong to no single network and so to
-  no IR. They build each network they evaluate through the IR (`runtime.build`, `to_ir`), and they
+  no IR. They build each network they evaluate through the IR (`runtime.network.build`, `to_ir`), and they
   record the spec's text, so a run folder is read back with the same spec it was made from.
 """
 
@@ -24,7 +24,7 @@ from typing import Any
 
 import networkx as nx
 
-from archc.dsl.diagnostics import Span
+from archc.diagnostics import Span
 from archc.dsl.macro import Op
 from archc.dsl.params import params_to_json
 from archc.dsl.spec import Block, Spec, Stage

@@ -21,11 +21,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from archc.dsl.precision import ACTIVATION_BITS, QUANTIZED, canonical
 from archc.dsl.spec import Slot
 
-from .quantize import QUANTIZED, Calibration, canonical_precision, quantize
+from .quantize import Calibration, quantize
 
-ORDER = ("w8a16", "w8a8")  # the passes, wider activations first
+ORDER = tuple(sorted(QUANTIZED, key=ACTIVATION_BITS.__getitem__, reverse=True))  # the passes, wider activations first
 
 
 def slot_prefixes(stage_prefix: str, slot: Slot, stage_blocks: int) -> tuple[str, ...]:
@@ -41,7 +42,7 @@ def quantized_prefixes(precisions: Mapping[str, str], prefixes: Mapping[str, Seq
     in `precisions`, slot name -> its prefixes in `prefixes`)."""
     out: dict[str, list[str]] = {}
     for slot, precision in precisions.items():
-        p = canonical_precision(precision)
+        p = canonical(precision)
         if p in QUANTIZED:
             out.setdefault(p, []).extend(prefixes[slot])
     return out

@@ -10,10 +10,10 @@ import attrs
 import lark
 from lark import Token, Transformer, v_args
 
+from archc.diagnostics import Diagnostic, Span
 from archc.errors import SpecSyntaxError
 
 from . import ast
-from .diagnostics import Diagnostic, Span
 from .grammar import Grammar
 from .syntax_errors import char_diagnostic, token_diagnostic
 

@@ -24,9 +24,9 @@ import torch
 from archc.api import build, parse
 from archc.compiler.files import atomic_path, write_text_atomic
 from archc.compiler.weights import read_metadata
-from archc.runtime.accelerator import cpu_flags, cpu_model
+from archc.runtime.accel.accelerator import cpu_flags, cpu_model
 from archc.runtime.data.datasets import open_dataset
-from archc.runtime.evaluate import evaluate
+from archc.runtime.evaluation.evaluate import evaluate
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -62,7 +62,7 @@ def cli(ctx: click.Context, debug: bool, plugins: Sequence[str]) -> None:
     if not isinstance(warnings.showwarning, _ShowWarning):
         warnings.showwarning = _ShowWarning(warnings.showwarning)
     if plugins:
-        from archc.runtime.blocks import load_plugins
+        from archc.compiler.blocks import load_plugins
 
         try:
             load_plugins(plugins)

@@ -15,8 +15,9 @@ from archc.api import build, choice_of, parse
 from archc.compiler.counts import Counts, count
 from archc.compiler.files import write_text_atomic
 from archc.compiler.ir import ir_to_dot, ir_to_json, to_ir
-from archc.compiler.precision import NAMES as PRECISIONS
-from archc.compiler.quantize import Calibration, check_method, is_quantized, missing_calibration
+from archc.compiler.quantize import Calibration, check_method, missing_calibration
+from archc.dsl.precision import NAMES as PRECISIONS
+from archc.dsl.precision import is_quantized
 from archc.dsl.spec import Spec
 from archc.errors import DataError, ExportError, WeightsError
 
@@ -109,7 +110,7 @@ def _check_export_fits(spec: Spec, g: nx.DiGraph, counts: Counts) -> None:
     import torch
 
     from archc.compiler.memory import for_export
-    from archc.runtime.memory import SHRINK_NETWORK, check_fits, spec_place
+    from archc.runtime.accel.memory import SHRINK_NETWORK, check_fits, spec_place
 
     span, sources = spec_place(spec)
     check_fits(for_export(counts.params, g), torch.device("cpu"), hint=SHRINK_NETWORK, span=span, sources=sources)

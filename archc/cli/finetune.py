@@ -21,7 +21,7 @@ from .params import WEIGHTS
 
 def _val_psnr(model: object, data: str, images: int) -> float:
     from archc.runtime.data.datasets import open_dataset
-    from archc.runtime.evaluate import evaluate
+    from archc.runtime.evaluation.evaluate import evaluate
 
     return evaluate(model, open_dataset(data, split="test"), images).mean("psnr")  # type: ignore[arg-type]
 
@@ -76,7 +76,7 @@ def finetune_cmd(
     """Fine-tune SPEC with --choice applied, starting from the teacher WEIGHTS and the SURROGATES;
     writes OUT/weights.safetensors (metadata: spec text and choice) and OUT/train.json."""
     from archc.compiler.ir import to_ir
-    from archc.runtime.train import TrainConfig
+    from archc.runtime.training.train import TrainConfig
 
     checked = parse(spec)
     choice = choice_of(checked, ";".join(choices) or None)
@@ -107,7 +107,7 @@ def finetune_cmd(
 def _fit(model: Any, data: str, out: Path, cfg: Any, resume: bool, meta: dict[str, str], graph: Any) -> Any:
     """NAFNet's training loop (`runtime.train`) with a progress bar."""
     from archc.runtime.data.datasets import open_dataset
-    from archc.runtime.train import train
+    from archc.runtime.training.train import train
 
     with Progress(
         TextColumn("finetune"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console

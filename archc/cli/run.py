@@ -48,7 +48,7 @@ from .options import (
 )
 from .output import console, err_console
 from .search import STRATEGY_NAMES
-from .verify import loss_option, rounds_option, steps_option
+from .verify import loss_option, probes_option, rounds_option, steps_option, within_option
 
 # the options a resumed run must repeat, in the `resume with:` line
 RESUMED = (
@@ -137,6 +137,8 @@ RESUMED = (
 @steps_option
 @loss_option
 @rounds_option
+@within_option
+@probes_option
 @click.pass_context
 def run_cmd(
     ctx: click.Context,
@@ -172,7 +174,9 @@ def run_settings(spec: str, options: dict[str, Any]) -> Any:
     from archc.runtime.pipeline import RunSettings, VerifySettings
 
     o = dict(options)
-    verification = VerifySettings(o.pop("steps"), o.pop("loss"), o.pop("rounds"), o["seed"])
+    verification = VerifySettings(
+        o.pop("steps"), o.pop("loss"), o.pop("rounds"), o["seed"], None, o.pop("within"), o.pop("probes")
+    )
     o["saliency_metrics"], o["verify"] = names(o.pop("metrics")), o.pop("do_verify")
     return RunSettings(spec, **{**o, "size": tuple(o["size"])}, verification=verification)
 

@@ -1,4 +1,4 @@
-"""The flag of the teacher check the commands that build on a teacher run first (`runtime.guard`)."""
+"""The flag of the teacher check the commands that build on a teacher run first (`runtime.evaluation.guard`)."""
 
 from __future__ import annotations
 

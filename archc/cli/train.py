@@ -95,9 +95,9 @@ def eval_cmd(spec: str, weights: str, surrogates: str | None, datas: Sequence[st
     """PSNR / SSIM of SPEC with WEIGHTS on each dataset (NAFNet's protocol), in float32 (or, with
     --precision, the exported ONNX of each precision in ONNX Runtime); frames too large for the
     accelerator's memory are restored in tiles."""
-    from archc.runtime.accelerator import describe
-    from archc.runtime.evaluate import evaluate
-    from archc.runtime.memory import frame_budget
+    from archc.runtime.accel.accelerator import describe
+    from archc.runtime.accel.memory import frame_budget
+    from archc.runtime.evaluation.evaluate import evaluate
 
     if precisions:
         _check_precision_options(precisions, calibration, calibration_method)
@@ -139,7 +139,7 @@ def _networks(model: nn.Module, in_channels: int, precisions: Sequence[str], cal
         return [("torch", model)]
     from archc.compiler.quantize import canonical_precision, is_quantized
     from archc.runtime.data.calibration import calibration as load_calibration
-    from archc.runtime.onnx_network import onnx_network
+    from archc.runtime.network.onnx_network import onnx_network
 
     needs = calibration is not None and any(is_quantized(p) for p in precisions)
     calib = load_calibration(calibration, method) if needs else None  # type: ignore[arg-type]
@@ -184,9 +184,9 @@ def deblur_cmd(spec: str, images: Sequence[str], weights: str, surrogates: str |
     import numpy as np
     import torch
 
+    from archc.runtime.accel.memory import frame_budget
     from archc.runtime.data.images import read_image, write_image
-    from archc.runtime.deblur import restore_image
-    from archc.runtime.memory import frame_budget
+    from archc.runtime.restore.deblur import restore_image
 
     tlc_size = (tlc[0], tlc[1]) if tlc else None
     checked, choice = parse(spec), ";".join(choices) or None

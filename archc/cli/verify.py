@@ -48,9 +48,35 @@ def rounds_option(f):  # type: ignore[no-untyped-def]
     )(f)
 
 
+def within_option(f):  # type: ignore[no-untyped-def]
+    return click.option(
+        "--verify-within",
+        "within",
+        type=click.FloatRange(0.0),
+        help="Keep the fastest network of the search's front whose drop, once fine-tuned, is within this many "
+        "dB on the whole test split (found by bisecting the front; it replaces the exported pick).",
+    )(f)
+
+
+def probes_option(f):  # type: ignore[no-untyped-def]
+    return click.option(
+        "--verify-probes",
+        "probes",
+        type=click.IntRange(1),
+        default=4,
+        show_default=True,
+        help="With --verify-within: front networks fine-tuned at most to find that network.",
+    )(f)
+
+
 def print_table(record: dict[str, Any]) -> None:
     from archc.runtime.verify.table import headline, rows_text
 
+    probes = record.get("probes")
+    if probes:
+        console.print(f"probes of the front (fine-tuned, whole test split; within {probes['within_db']:g} dB):")
+        for line in probes["lines"]:
+            console.print(f"  {line}", markup=False, highlight=False)
     head, rows = rows_text(record)
     table = Table(
         title="predicted -> verified (report.html says on what each figure was obtained)", title_justify="left"
@@ -76,13 +102,25 @@ def print_table(record: dict[str, Any]) -> None:
     help="Timing clock (default: the profile's); `cpu` (this process's CPU time, 1 thread) still measures "
     "the work when other jobs take the cores.",
 )
+@within_option
+@probes_option
 @accelerator_option
 def verify_cmd(
-    run: str, steps: int, loss: str, rounds: int, seed: int, accelerator: str = "auto", clock: str | None = None
+    run: str,
+    steps: int,
+    loss: str,
+    rounds: int,
+    seed: int,
+    accelerator: str = "auto",
+    clock: str | None = None,
+    within: float | None = None,
+    probes: int = 4,
 ) -> None:
     """Verify the pick RUN/export holds: fine-tune it, score teacher and pick on the whole test split,
-    time both exported ONNX files, and write RUN/verify/verify.json."""
+    time both exported ONNX files, and write RUN/verify/verify.json. With --verify-within, first find
+    the fastest front network within that drop once fine-tuned, and verify it instead."""
     from archc.runtime.pipeline import Context, VerifySettings, verify
 
-    print_table(verify(Path(run), VerifySettings(steps, loss, rounds, seed, clock), Context(accelerator)))
+    tuned = VerifySettings(steps, loss, rounds, seed, clock, within, probes)
+    print_table(verify(Path(run), tuned, Context(accelerator)))
     console.print(f"wrote {Path(run) / 'verify' / 'verify.json'}")

@@ -80,7 +80,7 @@ class Executor(abc.ABC):
 
     def gpus(self) -> float:
         """The GPUs this backend can schedule work on (this machine's for the local ones)."""
-        from archc.runtime.accelerator import gpu_count
+        from archc.runtime.accel.accelerator import gpu_count
 
         return float(gpu_count())
 

@@ -18,7 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from archc.errors import ArchError, ClusterError
-from archc.runtime.threads import torch_threads
+from archc.runtime.accel.threads import torch_threads
 
 from . import worker
 from .base import MAX_RETRIES, Executor, ProgressCallback, Resources, Work, WorkerSetup, warn_progress_lost

@@ -20,8 +20,8 @@ from archc.compiler.files import write_text_atomic
 from archc.dsl.spec import Block, Spec
 from archc.runtime.data.pairs import PairedImages
 from archc.runtime.data.validation import validation_indices
-from archc.runtime.evaluate import restore
-from archc.runtime.metrics import psnr
+from archc.runtime.evaluation.evaluate import restore
+from archc.runtime.evaluation.metrics import psnr
 
 from .bank import Bank, BankEntry, assemble, file_sha256
 from .fit import FEATURE_LOSS

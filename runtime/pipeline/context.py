@@ -39,7 +39,7 @@ class Context:
     def device(self) -> Any:
         """The accelerator's `torch.device`, resolved on first use (AcceleratorError when missing)."""
         if self._device is None:
-            from archc.runtime.accelerator import resolve
+            from archc.runtime.accel.accelerator import resolve
 
             self._device = resolve(self.accelerator)
         return self._device
@@ -53,8 +53,8 @@ class Context:
         """(the accelerator name workers resolve, what the run records). With a local cluster the
         name is resolved here, so a missing accelerator or an impossible precision fails before any
         work; on a Ray cluster only the name is checked (the workers' hardware is not this machine's)."""
-        from archc.runtime.accelerator import check_name, describe
-        from archc.runtime.amp import check_amp
+        from archc.runtime.accel.accelerator import check_name, describe
+        from archc.runtime.training.amp import check_amp
 
         if self.cluster != "local":
             name = check_name(self.accelerator)
@@ -65,7 +65,7 @@ class Context:
     def executor(self, jobs: int | None = None, threads: int = 1) -> Any:
         """The cluster's executor, opened once per thread count and kept until the context closes;
         None with `cluster="local"` (each stage then uses this process, or its own pool)."""
-        from archc.runtime.blocks.registry import plugin_files
+        from archc.compiler.blocks.registry import plugin_files
         from archc.runtime.cluster import WorkerSetup, check_cluster, open_executor
 
         if check_cluster(self.cluster) == "local":
@@ -87,10 +87,10 @@ class Context:
         return self._checks[key]
 
     def _measure(self, spec: Any, weights: str, data: str, images: int, crop: int | None) -> Any:
-        from archc.runtime.accelerator import resolve_here
-        from archc.runtime.build import build
+        from archc.runtime.accel.accelerator import resolve_here
         from archc.runtime.data.datasets import open_dataset
-        from archc.runtime.guard import ALLOW_FLAG, measure, require
+        from archc.runtime.evaluation.guard import ALLOW_FLAG, measure, require
+        from archc.runtime.network.build import build
 
         check = measure(
             build(spec, None, weights), open_dataset(data, split="test"), images, crop, resolve_here(self.accelerator)

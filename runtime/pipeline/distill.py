@@ -47,11 +47,11 @@ class DistillResult:
 
 
 def distill(run_dir: Path, settings: DistillSettings, ctx: Context) -> DistillResult:
-    from archc.runtime.build import build
     from archc.runtime.data.datasets import open_dataset
     from archc.runtime.distill import distill as train_bank
     from archc.runtime.distill import plan_jobs
-    from archc.runtime.guard import VAL_CROP
+    from archc.runtime.evaluation.guard import VAL_CROP
+    from archc.runtime.network.build import build
 
     s = settings
     name, record = ctx.where_to_run(ctx.amp)  # before any work

@@ -12,7 +12,7 @@ from .context import Context
 
 def report(run_dir: Path, spec: Any = None, ctx: Context | None = None) -> None:
     """(Re)write the run's report; `spec` names it (default: the run folder's name)."""
-    from archc.runtime.report import write
+    from archc.runtime.report.run_report import write
 
     run = Path(run_dir)
     if (run / "export" / "export.json").is_file():
@@ -25,10 +25,10 @@ def _crops(run: Path) -> None:
     PSNR) for a few validation crops: RUN/export/crops.png and crops.json."""
     from archc.compiler.files import write_text_atomic
     from archc.compiler.frontend import parse
-    from archc.runtime.before_after import plot, restore_crops, summary
-    from archc.runtime.build import build
     from archc.runtime.data.crops import ValCrops
     from archc.runtime.data.datasets import open_dataset
+    from archc.runtime.network.build import build
+    from archc.runtime.report.before_after import plot, restore_crops, summary
 
     search = json.loads((run / "search" / "search.json").read_text())
     exp = json.loads((run / "export" / "export.json").read_text())

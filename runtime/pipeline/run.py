@@ -91,7 +91,7 @@ class Pipeline:
         self.failed: str | None = None
 
     def run(self) -> dict[str, Any]:
-        from archc.runtime.accelerator import describe
+        from archc.runtime.accel.accelerator import describe
         from archc.runtime.search.pick import check_pick
 
         s = self.settings
@@ -146,7 +146,7 @@ class Pipeline:
         )
 
     def _check_teacher(self, checked: Spec) -> dict[str, Any]:
-        from archc.runtime.guard import VAL_CROP
+        from archc.runtime.evaluation.guard import VAL_CROP
 
         found = self.ctx.check_teacher(checked, self._weights(), self._data(), self.settings.val_images, VAL_CROP)
         return dict(found.to_json())
@@ -195,7 +195,7 @@ class Pipeline:
 
     def _verify_settings(self) -> VerifySettings:
         v = self.settings.verification
-        return VerifySettings(v.steps, v.loss, v.rounds, self.settings.seed, v.clock)
+        return VerifySettings(v.steps, v.loss, v.rounds, self.settings.seed, v.clock, v.within, v.probes)
 
     def stage(self, name: str, marker: Path | None, action: Callable[[], Any]) -> None:
         """Run `action` unless `marker` (None: always run) says the stage is done."""

@@ -55,8 +55,8 @@ class SaliencyResult:
 
 
 def saliency(run_dir: Path, settings: SaliencySettings, ctx: Context) -> SaliencyResult:
-    from archc.runtime.accelerator import describe
-    from archc.runtime.build import build
+    from archc.runtime.accel.accelerator import describe
+    from archc.runtime.network.build import build
     from archc.runtime.saliency import report
     from archc.runtime.saliency.measures import check_names
     from archc.runtime.saliency.plot import plot  # matplotlib: imported only when drawing

@@ -180,7 +180,7 @@ class _Shared:
 
 def _evaluation_executor(ctx: Context, jobs: int, threads: int | None) -> Any:
     """Local: this process (one job) or a pool, closed after the search; a cluster: the context's."""
-    from archc.runtime.blocks.registry import plugin_files
+    from archc.compiler.blocks.registry import plugin_files
     from archc.runtime.cluster import WorkerSetup, check_cluster, open_executor
 
     n = evaluation_threads(check_cluster(ctx.cluster), jobs, threads)

@@ -65,7 +65,7 @@ def precision_latency(
     meta: dict[str, Any] = {"precisions": wanted, "latency_tables": {p: t.size for p, t in tables.items()}}
     if device in MODELLED:
         return rows, "modelled", meta
-    from archc.runtime.accelerator import int8_instructions
+    from archc.runtime.accel.accelerator import int8_instructions
 
     meta["cpu_int8"] = int8_instructions()
     return rows, "predicted from measured block tables (QDQ in ONNX Runtime)", meta

@@ -48,10 +48,10 @@ def train(run_dir: Path, settings: TrainSettings, ctx: Context) -> Path:
     """Train into RUN/teacher (or `settings.out`); returns the weights file."""
     import torch
 
-    from archc.runtime.build import build
     from archc.runtime.data.datasets import open_dataset
-    from archc.runtime.train import TrainConfig
-    from archc.runtime.train import train as fit
+    from archc.runtime.network.build import build
+    from archc.runtime.training.train import TrainConfig
+    from archc.runtime.training.train import train as fit
 
     s = settings
     if (s.iters is None) == (s.minutes is None):

@@ -17,13 +17,17 @@ DEFAULT_STEPS = 300  # about 70 s for the shipped NAFNet on 2 CPU cores
 class VerifySettings:
     """Fine-tune the pick `steps` steps (0: none) with `loss` (sharp: PSNR against the sharp image;
     teacher: against the teacher's restoration), then time both ONNX files over `rounds`
-    interleaved rounds with `clock` (None: the profile's)."""
+    interleaved rounds with `clock` (None: the profile's). With `within` (dB), first find the fastest
+    network of the search's front whose drop, once fine-tuned, is within it (at most `probes`
+    fine-tunings) and verify it in place of the pick."""
 
     steps: int = DEFAULT_STEPS
     loss: str = "sharp"
     rounds: int = 50
     seed: int = 0
     clock: str | None = None
+    within: float | None = None
+    probes: int = 4
 
 
 def verify(run_dir: Path, settings: VerifySettings, ctx: Context) -> dict[str, Any]:
@@ -34,7 +38,9 @@ def verify(run_dir: Path, settings: VerifySettings, ctx: Context) -> dict[str, A
 
     s = settings
     tune = FinetuneSettings(steps=s.steps, loss=s.loss, seed=s.seed, accelerator=ctx.accelerator)
-    return check_pick(Path(run_dir), Verification(tune, s.rounds, clock=s.clock), ctx.say)
+    return check_pick(
+        Path(run_dir), Verification(tune, s.rounds, clock=s.clock, within=s.within, probes=s.probes), ctx.say
+    )
 
 
 def forget_stale(run_dir: Path) -> None:

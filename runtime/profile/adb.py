@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from archc.dsl.diagnostics import did_you_mean, quoted_list
+from archc.diagnostics import quoted_list, unknown_name_help
 from archc.errors import ProfileError
 from archc.runtime.cluster import Resources
 
@@ -61,11 +61,10 @@ def parse_perf_test(text: str) -> dict[str, float]:
 def check_options(options: Mapping[str, str], known: Sequence[str], backend: str) -> None:
     for key in options:
         if key not in known:
-            guess = did_you_mean(key, known)
             raise ProfileError(
                 f"unknown --device-option `{key}` for {backend}",
                 code="E0805",
-                help=(f"did you mean `{guess}`? " if guess else "") + f"known: {quoted_list(known)}",
+                help=unknown_name_help(key, known, f"known: {quoted_list(known)}", always=True),
             )
 
 

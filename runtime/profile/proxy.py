@@ -7,9 +7,10 @@ network, with no profiling at all. As a block table it is
     count = fixed + sum over slots of repeat x transformers(candidate)
 
 where `fixed` counts the transformer blocks outside the searchable slots (excluded slots keep
-their original block) and `transformers(candidate)` is 1 for a transformer block (`restormer`) and
-0 for anything else. It is additive by construction, so the search uses it exactly as it uses a
-device's block table. Its figures are counts, never milliseconds: every label says "proxy".
+their original block) and `transformers(candidate)` is 1 for a kind that declares itself a
+transformer block (`restormer`) and 0 for anything else. It is additive by construction, so the
+search uses it exactly as it uses a device's block table. Its figures are counts, never
+milliseconds: every label says "proxy".
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from typing import Any
 
 from attrs import frozen
 
+from archc.compiler.blocks import get as get_block
 from archc.compiler.space import SearchSpace
 from archc.dsl.spec import Block, Slot, Spec
 
-TRANSFORMER_KINDS = frozenset({"restormer"})
 PROXIES = ("transformer-count",)
 UNIT = "transformer blocks (proxy, not ms)"
 SOURCE = "proxy: transformer-block count (not a latency; nothing profiled)"
@@ -30,7 +31,7 @@ SOURCE = "proxy: transformer-block count (not a latency; nothing profiled)"
 
 def transformers(block: Block) -> int:
     """Transformer blocks in one block of a slot (1 or 0)."""
-    return int(block.kind in TRANSFORMER_KINDS)
+    return int(bool(get_block(block.kind).transformer))
 
 
 def _searched_positions(space: SearchSpace) -> dict[str, set[int]]:

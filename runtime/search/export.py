@@ -2,7 +2,7 @@
 part), its weights (teacher + surrogates) as safetensors, the simplified ONNX, and a check that
 the exported spec rebuilds the network and reproduces the reported PSNR. When the search chose a
 precision per slot and some slot is quantized, a second ONNX file holds the network in those
-precisions (`runtime/qdq_export.py`: one QDQ graph, calibrated as `archc compile --precision` is).
+precisions (`runtime/network/qdq_export.py`: one QDQ graph, calibrated as `archc compile --precision` is).
 
 The network is one of the search's evaluations (`pick`), or a hand pick (`choice`, with its
 `precisions` in a precision search) whose predicted objectives come from the same sources as the
@@ -23,8 +23,8 @@ from archc.compiler.ir import to_ir
 from archc.compiler.onnx_export import export_onnx
 from archc.compiler.weights import save_safetensors
 from archc.errors import SearchError
-from archc.runtime.accelerator import describe, resolve
-from archc.runtime.build import build
+from archc.runtime.accel.accelerator import describe, resolve
+from archc.runtime.network.build import build
 from archc.runtime.profile.proxy import latency_text
 
 from .pick import file_stem, pick_index
@@ -107,7 +107,7 @@ def _ms(value: float | None, results: dict[str, Any]) -> str:
 def _write_qdq(model: torch.nn.Module, spec: Any, precisions: dict[str, str] | None, results: dict[str, Any],
                path: Path) -> dict[str, Any] | None:
     """The mixed-precision QDQ file when some slot of `precisions` is quantized, else None."""
-    from archc.runtime.qdq_export import calibration_of, needs_qdq, write_mixed
+    from archc.runtime.network.qdq_export import calibration_of, needs_qdq, write_mixed
 
     if not needs_qdq(precisions):
         return None

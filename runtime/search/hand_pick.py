@@ -16,7 +16,7 @@ from archc.compiler.frontend import choice_of
 from archc.compiler.space import SearchSpace
 from archc.dsl.spec import Spec
 from archc.errors import SearchError
-from archc.runtime.build import build
+from archc.runtime.network.build import build
 
 
 def parse_precisions(text: str | None, space: SearchSpace) -> dict[str, str]:
@@ -78,7 +78,7 @@ def _latency(spec: Spec, space: SearchSpace, search_dir: Path, indices: tuple[in
 def _quality(results: dict[str, Any], spec: Spec, space: SearchSpace, indices: tuple[int, ...]) -> dict[str, float]:
     from archc.runtime.data.crops import ValCrops
     from archc.runtime.data.datasets import open_dataset
-    from archc.runtime.quantsim import simulate
+    from archc.runtime.network.quantsim import simulate
 
     from .objectives import image_scores, standard_error
 

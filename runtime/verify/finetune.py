@@ -18,7 +18,7 @@ from attrs import frozen
 from torch import nn
 
 from archc.runtime.data.datasets import open_dataset
-from archc.runtime.train import TrainConfig, TrainResult, train
+from archc.runtime.training.train import TrainConfig, TrainResult, train
 
 LOSSES = {
     "sharp": "PSNR loss against the sharp image (archc finetune's recipe)",

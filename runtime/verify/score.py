@@ -1,5 +1,5 @@
 """Scores of the verified networks on the whole test split, whole frames, NAFNet's protocol
-(`runtime.evaluate`, as `archc eval` and the shipped teachers' cards score), and the PSNR drop of
+(`runtime.evaluation.evaluate`, as `archc eval` and the shipped teachers' cards score), and the PSNR drop of
 each against the teacher with its standard error (paired per frame, as the search's drops are)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 from torch import nn
 
 from archc.runtime.data.datasets import open_dataset
-from archc.runtime.evaluate import EvalResult, evaluate
+from archc.runtime.evaluation.evaluate import EvalResult, evaluate
 from archc.runtime.search.objectives import standard_error
 
 

@@ -1,6 +1,9 @@
 """The verify stage: what the search predicted for the exported pick, against what it is.
 
 From a run folder with a finished search and export it
+0. with `within`, first finds the fastest front network within that drop once fine-tuned
+   (`probe.py`: bisects the front, fine-tuning at most `probes` networks) and exports it in place
+   of the run's pick;
 1. scores the teacher and the exported pick on the whole test split (whole frames);
 2. fine-tunes the pick (`finetune.py`) and scores it again; in a precision search also its
    mixed-precision QDQ graph in ONNX Runtime, beside the fake quantization the search scored;
@@ -13,11 +16,11 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 import torch
 from attrs import field, frozen
@@ -27,13 +30,16 @@ from archc.compiler.files import atomic_path, write_text_atomic
 from archc.compiler.frontend import parse
 from archc.compiler.onnx_export import export_onnx
 from archc.errors import VerifyError
-from archc.runtime.build import build
-from archc.runtime.qdq_export import calibration_of, mixed_proto, needs_qdq
+from archc.runtime.network.build import build
+from archc.runtime.network.qdq_export import calibration_of, mixed_proto, needs_qdq
+from archc.runtime.search.export import export
 
-from .finetune import FinetuneSettings, finetune
+from .finetune import FinetuneSettings
+from .probe import bisect, probes_text
 from .score import drop, score, scores_json
 from .table import build_table
 from .timing import HERE, device_figures, time_onnx
+from .tuned import tuned_copy
 
 RESULT = "verify.json"
 
@@ -46,6 +52,8 @@ class VerifySettings:
     rounds: int = 50
     warmup: int = 3
     clock: str | None = None  # `wall` or `cpu` (1 thread only); None: the profile's clock
+    within: float | None = None  # keep the fastest front network within this drop once fine-tuned
+    probes: int = 4  # front networks fine-tuned at most to find it (`probe.py`)
 
 
 def _load(path: Path, what: str) -> dict[str, Any]:
@@ -80,6 +88,8 @@ def verify(
     """Verify the pick exported in `run` (module docstring); returns what `RUN/verify/verify.json` holds."""
     run = Path(run)
     search = _load(run / "search" / "search.json", "search results")
+    _load(run / "export" / "export.json", "exported network")
+    probes = _choose(run, settings, say) if settings.within is not None else None
     exp = _load(run / "export" / "export.json", "exported network")
     out = run / "verify"
     out.mkdir(parents=True, exist_ok=True)
@@ -91,7 +101,7 @@ def verify(
     pick = build(parse(Path(exp["spec"])), None, exp["weights"]).eval()
     say("scoring the teacher and the pick on the whole test split")
     scores = {"teacher": score(teacher, data), "before": score(pick, data)}
-    tuned, tuned_record = _finetune(pick, teacher, data, out, settings.finetune, exp, say)
+    tuned, tuned_record = tuned_copy(pick, teacher, data, out, settings.finetune, exp, say)
     scores["after"] = score(tuned, data) if settings.finetune.steps > 0 else scores["before"]
     files = {
         "teacher": _onnx(teacher, out / "teacher.onnx", spec.in_channels),
@@ -108,35 +118,31 @@ def verify(
     device = search.get("verified_on", search["device"])  # a proxy search is timed on its profiled device
     latency = _latency(device, files, {"teacher": teacher, "pick": tuned}, size, threads, clock, settings)
     record = _record(search, exp, scores, tuned_record, latency, quant, size)
+    if probes is not None:
+        record["probes"] = probes
     write_text_atomic(out / RESULT, json.dumps(record, indent=1) + "\n")
     return record
 
 
-def _finetune(
-    pick: nn.Module,
-    teacher: nn.Module,
-    data: str,
-    out: Path,
-    settings: FinetuneSettings,
-    exp: dict[str, Any],
-    say: Callable[[str], None],
-) -> tuple[nn.Module, dict[str, Any]]:
-    tuned = copy.deepcopy(pick)
-    if settings.steps <= 0:
-        return tuned, {**settings.to_json(), "seconds": 0.0, "weights": exp["weights"]}
-    say(f"fine-tuning the pick for {settings.steps} steps ({settings.loss} loss)")
-    meta = {
-        "spec": Path(exp["spec"]).read_text(),
-        "choice": exp["canonical"],
-        "finetune": json.dumps(settings.to_json()),
-    }
-    t0 = time.perf_counter()
-    result = finetune(tuned, data, out / "finetune", settings, teacher, meta)
-    return tuned.eval(), {
-        **settings.to_json(),
-        "steps_done": result.steps,
-        "seconds": time.perf_counter() - t0,
-        "weights": str(result.weights),
+def _choose(run: Path, settings: VerifySettings, say: Callable[[str], None]) -> dict[str, Any]:
+    """Probe the front for the fastest network within `settings.within` once fine-tuned, and export
+    it into RUN/export (the run's own pick stays when no probe holds)."""
+    assert settings.within is not None
+    say(
+        f"probing the front for the fastest network within {settings.within:g} dB once fine-tuned "
+        f"(at most {settings.probes} fine-tunings)"
+    )
+    chosen, made = bisect(run, settings.within, settings.probes, settings.finetune, say)
+    if chosen is not None:
+        export(run / "search", str(chosen), run / "export")
+    else:
+        say(f"no probed network holds {settings.within:g} dB: verifying the run's own pick")
+    return {
+        "within_db": settings.within,
+        "allowed": settings.probes,
+        "chosen": chosen,
+        "made": [attrs.asdict(p) for p in made],
+        "lines": probes_text(made, settings.within),
     }
 
 
@@ -153,8 +159,8 @@ def _mixed(
     import onnx
 
     from archc.compiler.mixed_precision import quantized_nodes
-    from archc.runtime.onnx_network import OnnxNetwork
-    from archc.runtime.quantsim import simulate
+    from archc.runtime.network.onnx_network import OnnxNetwork
+    from archc.runtime.network.quantsim import simulate
 
     calibration = calibration_of(data)
     proto = mixed_proto(tuned, spec.search.slots, precisions, calibration, spec.in_channels)

@@ -15,7 +15,7 @@ import torch
 
 import archc
 from archc.compiler.quantize import Calibration
-from archc.runtime.qdq_export import mixed_proto, prefixes_of
+from archc.runtime.network.qdq_export import mixed_proto, prefixes_of
 
 from helpers import SPECS, fixture
 

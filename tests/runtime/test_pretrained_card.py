@@ -13,7 +13,7 @@ import archc
 from archc.compiler.pretrained import PREFIX, available
 from archc.runtime.data.datasets import open_dataset
 from archc.runtime.data.synth import synthesize
-from archc.runtime.evaluate import evaluate
+from archc.runtime.evaluation.evaluate import evaluate
 
 SHIPPED = available()
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from torch import nn
 
-from archc.dsl.diagnostics import did_you_mean, quoted_list
+from archc.diagnostics import quoted_list, unknown_name_help
 from archc.errors import ProfileError
 
 from ..workload import Workload
@@ -28,11 +28,10 @@ INPUTS: dict[str, tuple[int, int, int]] = {
 
 def build(name: str) -> nn.Module:
     if name not in BUILDERS:
-        guess = did_you_mean(name, BUILDERS)
         raise ProfileError(
             f"unknown calibration network `{name}`",
             code="E0830",
-            help=f"did you mean `{guess}`?" if guess else f"known: {quoted_list(BUILDERS)}",
+            help=unknown_name_help(name, BUILDERS, f"known: {quoted_list(BUILDERS)}"),
         )
     return BUILDERS[name]().eval()
 

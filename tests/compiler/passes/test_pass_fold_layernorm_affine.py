@@ -4,8 +4,8 @@ from typing import Any
 
 from torch import nn
 
+from archc.compiler.layers import LayerNorm2d
 from archc.compiler.passes.fold_layernorm_affine import fold_layernorm_affine
-from archc.runtime.blocks.layers import LayerNorm2d
 
 from helpers import Compare, rewritten
 

@@ -4,9 +4,9 @@ from collections import Counter
 
 from torch import nn
 
+from archc.compiler.layers import SimpleGate
 from archc.compiler.onnx_export import to_onnx_model
 from archc.compiler.passes.split_simple_gate import GatedPair, split_simple_gate
-from archc.runtime.blocks.layers import SimpleGate
 
 from helpers import Compare, rewritten
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 import archc
+from archc.compiler.blocks import get as get_block
 from archc.compiler.weights import load_state
-from archc.runtime.blocks import get as get_block
 from archc.runtime.distill import DistillError, DistillRun, load_bank
 from archc.runtime.distill.bank import MANIFEST, manifest_json
 from archc.runtime.distill.fit import FEATURE_LOSS

@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from archc.errors import AcceleratorError, ClusterError, WeakTeacherError
-from archc.runtime.guard import measure
+from archc.runtime.evaluation.guard import measure
 from archc.runtime.pipeline import Context
 
 from distill_helpers import write_data, write_spec, write_teacher

@@ -10,7 +10,7 @@ import numpy as np
 import archc
 from archc.compiler.space import SearchSpace
 from archc.runtime.blocks.restormer import TransformerBlock
-from archc.runtime.build import build
+from archc.runtime.network.build import build
 from archc.runtime.profile.proxy import UNIT, TransformerCount, latency_text
 from archc.runtime.search.objectives import latency_matrix, rows_latency
 

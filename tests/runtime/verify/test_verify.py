@@ -15,49 +15,10 @@ from click.testing import CliRunner
 
 from archc.cli import cli
 from archc.runtime.data.datasets import open_dataset
-from archc.runtime.evaluate import evaluate
+from archc.runtime.evaluation.evaluate import evaluate
 from archc.runtime.verify import FinetuneSettings, VerifySettings, verify
 
-from helpers import SPECS
-
-QUICK = [
-    "--train-minutes",
-    "0.03",
-    "--distill-iters",
-    "4",
-    "--budget",
-    "4",
-    "--size",
-    "32",
-    "32",
-    "--jobs",
-    "1",
-    "--val-images",
-    "2",
-    "--allow-weak-teacher",
-    "--no-ablate",
-    "--saliency-batches",
-    "1",
-    "--saliency-metrics",
-    "grad_norm",
-    "--verify-steps",
-    "2",
-    "--verify-rounds",
-    "3",
-]
 HAND = "enc1=dsconv;enc2=naf;dec2=naf(sca=off);dec1=naf"
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory, micro_data: Path) -> Path:
-    out = tmp_path_factory.mktemp("run") / "r"
-    res = CliRunner().invoke(
-        cli,
-        ["run", str(SPECS / "nafnet_tiny.arch"), "--data", str(micro_data), "--out", str(out)]
-        + ["--precision", "w8a8", *QUICK],
-    )
-    assert res.exit_code == 0, res.output
-    return out
 
 
 def test_run_precision_reaches_search_and_export(run_dir: Path) -> None:
