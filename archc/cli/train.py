@@ -13,7 +13,7 @@ from rich.table import Table
 from archc.api import build, choice_of, parse
 from archc.compiler.files import write_text_atomic
 from archc.compiler.ir import to_ir
-from archc.compiler.precision import NAMES as PRECISIONS
+from archc.dsl.precision import NAMES as PRECISIONS
 
 from .accel import accelerator_option, amp_option, place, workers_option
 from .options import choice_option, context, data_option, json_option, seed_option, spec_argument, weights_option
@@ -124,7 +124,8 @@ def eval_cmd(spec: str, weights: str, surrogates: str | None, datas: Sequence[st
 
 
 def _check_precision_options(precisions: Sequence[str], calibration: str | None, method: str) -> None:
-    from archc.compiler.quantize import check_method, is_quantized, missing_calibration
+    from archc.compiler.quantize import check_method, missing_calibration
+    from archc.dsl.precision import is_quantized
 
     check_method(method)
     quantized = [p for p in precisions if is_quantized(p)]
@@ -137,7 +138,8 @@ def _networks(model: nn.Module, in_channels: int, precisions: Sequence[str], cal
     """(precision, network) pairs: the torch module alone, or one ONNX Runtime network per precision."""
     if not precisions:
         return [("torch", model)]
-    from archc.compiler.quantize import canonical_precision, is_quantized
+    from archc.dsl.precision import canonical as canonical_precision
+    from archc.dsl.precision import is_quantized
     from archc.runtime.data.calibration import calibration as load_calibration
     from archc.runtime.network.onnx_network import onnx_network
 
