@@ -83,32 +83,22 @@ def search(run_dir: Path, settings: SearchSettings, ctx: Context) -> dict[str, A
         device=where,
         calibration=calibration,
     )
-    setup = SearchSetup(
-        checked,
-        space,
-        NetworkObjectives(quality, rows.one),
-        rows,
-        source,
-        device,
-        {
-            "teacher": weights,
-            "surrogates": surrogates,
-            "data": data,
-            "validation": {"images": quality.names, "crop": s.crop},
-            "teacher_psnr": quality.teacher_scores[0],
-            "teacher_check": teacher.to_json(),
-            **record,
-            **({"precision": precision_meta} if precision_meta else {}),
-            **proxy_meta,
-        },
-        inputs.additive(space, surrogates, s.plugin_report, rows),
-    )
+    meta = {"teacher": weights, "surrogates": surrogates, "data": data, **_quality_meta(quality, s.crop)}
+    meta |= {"teacher_check": teacher.to_json(), **record, **({"precision": precision_meta} if precision_meta else {})}
+    meta |= proxy_meta
+    additive = inputs.additive(space, surrogates, s.plugin_report, rows)
+    setup = SearchSetup(checked, space, NetworkObjectives(quality, rows.one), rows, source, device, meta, additive)
     if note := fallback_note(setup, s.strategy):
         ctx.say(f"[yellow]note: {note}[/yellow]")
     elif setup.additive is not None:
         ctx.say(f"additive prediction from {setup.additive.source}")
     n = s.budget or (checked.search.budget if checked.search and checked.search.budget else DEFAULT_BUDGET)
     return _run(setup, out, s, n, proxy_meta, ctx)
+
+
+def _quality_meta(quality: Any, crop: int) -> dict[str, Any]:
+    """What search.json records of the validation: its images and crop, and the teacher's PSNR."""
+    return {"validation": {"images": quality.names, "crop": crop}, "teacher_psnr": quality.teacher_scores[0]}
 
 
 def _run(setup: Any, out: Path, s: SearchSettings, n: int, proxy_meta: dict[str, Any], ctx: Context) -> Any:
