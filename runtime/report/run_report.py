@@ -261,7 +261,22 @@ def _verify_section(record: dict[str, Any]) -> Section:
         q = record["qdq"]
         text.append(f"Precisions: {', '.join(f'{k} {v}' for k, v in q['precisions'].items())}; QDQ graph calibrated on "
                     f"{q['calibration']}.")
-    return Section("Predicted -> verified", text, tables=[rows_text(record)])
+    tables = [rows_text(record)]
+    probes = record.get("probes")
+    if probes:
+        text.append(f"The pick is the fastest network of the search's front found within {_f(probes['within_db'])} dB "
+                    f"once fine-tuned: the front bisected with {len(probes['made'])} of at most "
+                    f"{probes['allowed']} fine-tunings, each scored on the whole test split (probes in order).")
+        tables.append(_probes_table(probes["made"]))
+    return Section("Predicted -> verified", text, tables=tables)
+
+
+def _probes_table(made: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    head = ["probe", "network", "predicted drop dB", "predicted speed-up", "verified drop dB", "holds"]
+    rows = [[str(i + 1), f"`{p['canonical']}` ({p['index']})", _f(p["predicted_drop"]),
+             f"{_f(p['predicted_speedup'])}x" if p.get("predicted_speedup") else "n/a",
+             f"{_f(p['drop'])} ± {_f(p['drop_se'])}", "yes" if p["holds"] else "no"] for i, p in enumerate(made)]
+    return head, rows
 
 
 def _precision_section(records: list[dict[str, Any]]) -> Section | None:

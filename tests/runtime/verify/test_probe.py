@@ -68,6 +68,10 @@ def test_verify_within_keeps_the_fastest_network_that_holds(probed: tuple[Path, 
     last = next(p for p in made if p["index"] == record["probes"]["chosen"])
     assert last["drop"] == pytest.approx(record["drops"]["after"]["psnr_drop"], abs=1e-9)
     assert json.loads((run / "verify" / "probes.json").read_text())["chosen"] == record["probes"]["chosen"]
+    res = CliRunner().invoke(cli, ["report", str(run)])
+    assert res.exit_code == 0, res.output
+    md = (run / "report.md").read_text()
+    assert "| probe | network | predicted drop dB |" in md and f"({record['probes']['chosen']}) |" in md
 
 
 def test_a_target_nothing_holds_verifies_the_runs_own_pick(probed: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
