@@ -7,10 +7,13 @@ usually faster than the one the predictions name. Along the Pareto front, fastes
 verified drop falls as the predicted one does; `bisect` fine-tunes and scores at most `probes`
 front networks, each time halving the stretch of the front where the fastest one within the
 target lies, and returns every probe it made (a probe that breaks the order shows in the table).
+In a precision search each probe is scored fake-quantized in its searched precisions, as the
+search scored it; the verification that follows scores the kept network's QDQ graph in ONNX Runtime.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -18,13 +21,18 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import numpy as np
+import torch
 from attrs import frozen
+from torch import nn
 
 from archc.compiler.files import write_text_atomic
 from archc.compiler.frontend import parse
 from archc.errors import VerifyError
 from archc.runtime.evaluation.evaluate import EvalResult
 from archc.runtime.network.build import build
+from archc.runtime.network.qdq_export import calibration_of, needs_qdq
+from archc.runtime.network.quantsim import simulate
 from archc.runtime.search.export import export
 from archc.runtime.search.pick import baseline_latency
 
@@ -47,6 +55,7 @@ class Probe:
     drop_se: float
     holds: bool  # drop <= the target
     seconds: float
+    quantized: bool = False  # scored fake-quantized in its searched precisions (as the search scored it)
 
 
 def front_order(results: Mapping[str, Any]) -> list[int]:
@@ -131,7 +140,8 @@ def _probe(
     exp = export(run / "search", str(index), run / "verify" / "probes" / str(index))
     pick = build(parse(Path(exp["spec"])), None, exp["weights"]).eval()
     tuned, _ = tuned_copy(pick, teacher, results["data"], run / "verify", settings, exp, say)
-    got = drop(reference, score(tuned, results["data"]))
+    shipped = _as_shipped(tuned, results, exp)
+    got = drop(reference, score(shipped, results["data"]))
     ev = results["evaluations"][index]
     base = baseline_latency(results)
     return Probe(
@@ -143,7 +153,19 @@ def _probe(
         drop_se=got["psnr_drop_se"],
         holds=got["psnr_drop"] <= within,
         seconds=time.perf_counter() - t0,
+        quantized=shipped is not tuned,
     )
+
+
+def _as_shipped(tuned: nn.Module, results: Mapping[str, Any], exp: Mapping[str, Any]) -> nn.Module:
+    """`tuned` in the precisions the search chose for its slots (fake-quantized, calibrated on the
+    images the QDQ export uses); `tuned` itself when every slot stays in floating point."""
+    precisions: dict[str, str] = exp.get("precisions") or {}
+    if not needs_qdq(precisions):
+        return tuned
+    slots = parse(results["spec_text"]).search.slots
+    batch = torch.from_numpy(np.concatenate(calibration_of(results["data"]).images))
+    return simulate(copy.deepcopy(tuned), slots, precisions, batch)
 
 
 def probes_text(made: Sequence[Probe], within: float) -> list[str]:

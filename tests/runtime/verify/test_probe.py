@@ -58,6 +58,8 @@ def test_verify_within_keeps_the_fastest_network_that_holds(probed: tuple[Path, 
     made = record["probes"]["made"]
     # every network holds a target of 1e6 dB: the bisection walks to the fastest in two probes or fewer
     assert len(made) <= 2 and all(p["holds"] for p in made)
+    # the micro run searched w8a8: a probe with a quantized slot is scored as the search scored it
+    assert all(p["quantized"] == ("@w8a8" in p["canonical"]) for p in made)
     if len(order) <= 3:
         assert record["probes"]["chosen"] == order[-1]
     exported = json.loads((run / "export" / "export.json").read_text())
