@@ -37,14 +37,16 @@ from archc.dsl.spec import Spec
 if TYPE_CHECKING:
     from archc.runtime.network.build import build
 
-STAGES = (
+STAGES = (  # runtime.pipeline's names, listed here so that `import archc` loads no torch (a test holds them equal)
     "Context",
     "DataSettings",
+    "DistillResult",
     "DistillSettings",
     "ExportSettings",
     "Pipeline",
     "ProfileSettings",
     "RunSettings",
+    "SaliencyResult",
     "SaliencySettings",
     "SearchSettings",
     "TrainSettings",

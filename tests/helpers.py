@@ -63,3 +63,18 @@ def synth_data(out: Path, images: int = 4, crops: int = 2, test_crops: int = 2, 
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     return out
+
+
+def quick_run(train_iters: str = "4", distill_iters: str = "4", budget: str = "4") -> list[str]:
+    """The `archc run` flags that make a micro run take seconds and come out the same on any
+    machine: a teacher trained a few steps (not minutes: the run's results would follow the
+    machine's speed), 32x32 profiling, one job, two validation crops, a weak teacher allowed, two
+    verification steps and three timing rounds."""
+    return [
+        *("--train-iters", train_iters, "--distill-iters", distill_iters, "--budget", budget),
+        *("--size", "32", "32", "--jobs", "1", "--val-images", "2", "--allow-weak-teacher"),
+        *("--verify-steps", "2", "--verify-rounds", "3"),
+    ]
+
+
+LIGHT_SALIENCY = ["--no-ablate", "--saliency-batches", "1", "--saliency-metrics", "grad_norm"]

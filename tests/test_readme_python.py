@@ -28,7 +28,7 @@ def micro(code: str, run: Path) -> str:
     """The block with the demo's teacher, spec and sizes replaced by the micro space's."""
     swaps = {
         'teacher = "pretrained:nafnet_small"': 'teacher = "runs/py/teacher/weights.safetensors"',
-        "weights=teacher,": "train_minutes=0.03, allow_weak_teacher=True, jobs=1, "
+        "weights=teacher,": "train_iters=4, allow_weak_teacher=True, jobs=1, "
         "verification=VerifySettings(steps=2, rounds=3),",
         'Context(accelerator="cpu")': 'Context(accelerator="cpu", allow_weak_teacher=True)',
         "specs/nafnet_small.arch": str(SPECS / "nafnet_tiny.arch"),

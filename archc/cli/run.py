@@ -89,6 +89,11 @@ RESUMED = (
     "X times faster), best-under=MS, or an index.",
 )
 @click.option("--train-minutes", type=float, default=15.0, show_default=True, help="Teacher training time.")
+@click.option(
+    "--train-iters",
+    type=click.IntRange(1),
+    help="Teacher training steps, in place of --train-minutes (the same teacher on any machine).",
+)
 @click.option("--distill-iters", type=int, default=300, show_default=True, help="Training steps per surrogate.")
 @click.option(
     "--distill-fraction",

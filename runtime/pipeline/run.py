@@ -43,10 +43,11 @@ RUN_BUDGET = 40  # networks the run's search evaluates when neither the settings
 @frozen
 class RunSettings:
     """The method on `spec`: `data` (None: a synthetic blur set), teacher `weights` (None: trained
-    for `train_minutes`), latency on `device` (or `latency_proxy`), a search of `budget` networks
-    (None: the spec's, else 40) with `strategy`, `per_round` per round, the `pick` exported and
-    verified (`verify`, with the `verify_*` fine-tuning and timing). The other fields size the
-    saliency, profile and distill stages; `precision` adds a precision search (e.g. "w8a8")."""
+    for `train_iters` steps, else `train_minutes`), latency on `device` (or `latency_proxy`), a
+    search of `budget` networks (None: the spec's, else 40) with `strategy`, `per_round` per round,
+    the `pick` exported and verified (`verify`, with the `verify_*` fine-tuning and timing). The
+    other fields size the saliency, profile and distill stages; `precision` adds a precision
+    search (e.g. "w8a8")."""
 
     spec: str
     data: str | None = None
@@ -57,6 +58,7 @@ class RunSettings:
     strategy: str = "botorch"
     pick: str = "knee"
     train_minutes: float = 15.0
+    train_iters: int | None = None
     distill_iters: int = 300
     distill_fraction: float = 0.25
     saliency_batches: int = 4
@@ -142,7 +144,14 @@ class Pipeline:
     def _teacher_settings(self) -> TrainSettings:
         s = self.settings
         return TrainSettings(
-            s.spec, self._data(), minutes=s.train_minutes, lr=TEACHER_LR, ema=TEACHER_EMA, seed=s.seed, resume=True
+            s.spec,
+            self._data(),
+            iters=s.train_iters,
+            minutes=None if s.train_iters else s.train_minutes,
+            lr=TEACHER_LR,
+            ema=TEACHER_EMA,
+            seed=s.seed,
+            resume=True,
         )
 
     def _check_teacher(self, checked: Spec) -> dict[str, Any]:

@@ -81,9 +81,11 @@ def bisect(
     probes: int,
     settings: FinetuneSettings,
     say: Callable[[str], None] = lambda text: None,
+    teacher: tuple[nn.Module, EvalResult] | None = None,
 ) -> tuple[int | None, list[Probe]]:
     """(evaluation index of the fastest front network found within `within` dB after fine-tuning,
-    or None; the probes made). Writes `RUN/verify/probes.json`."""
+    or None; the probes made). `teacher`: the teacher and its score on the test split, when the
+    caller has them (else both are made here). Writes `RUN/verify/probes.json`."""
     if probes < 1:
         raise VerifyError("--verify-probes must be at least 1", code="E1906", help="try --verify-probes 3")
     results = json.loads((run / "search" / "search.json").read_text())
@@ -95,12 +97,13 @@ def bisect(
             help="search a larger budget, or verify the knee without --verify-within",
         )
     out = run / "verify"
-    teacher = build(parse(results["spec_text"]), None, results["teacher"]).eval()
-    reference = score(teacher, results["data"])
+    if teacher is None:
+        network = build(parse(results["spec_text"]), None, results["teacher"]).eval()
+        teacher = network, score(network, results["data"])
     made = list[Probe]()
 
     def holds(position: int) -> bool:
-        probe = _probe(run, results, order[position], teacher, reference, within, settings, say)
+        probe = _probe(run, results, order[position], *teacher, within, settings, say)
         made.append(probe)
         say(
             f"probe {len(made)}/{probes}: {probe.canonical}: {probe.drop:.3f} dB after fine-tuning "

@@ -28,6 +28,7 @@ from archc.compiler.files import atomic_path, write_text_atomic
 from archc.compiler.frontend import parse
 from archc.compiler.onnx_export import export_onnx
 from archc.errors import VerifyError
+from archc.runtime.evaluation.evaluate import EvalResult
 from archc.runtime.network.build import build
 from archc.runtime.network.qdq_export import calibration_of, mixed_proto, needs_qdq
 from archc.runtime.search.export import export
@@ -87,18 +88,20 @@ def verify(
     run = Path(run)
     search = _load(run / "search" / "search.json", "search results")
     _load(run / "export" / "export.json", "exported network")
-    probes = _choose(run, settings, say) if settings.within is not None else None
-    exp = _load(run / "export" / "export.json", "exported network")
-    out = run / "verify"
-    out.mkdir(parents=True, exist_ok=True)
     spec = parse(search["spec_text"])
     data = search["data"]
     if not Path(data).exists():
         raise VerifyError(f"the search's dataset {data} is gone", code="E1903", help="restore it, then verify again")
     teacher = build(spec, None, search["teacher"]).eval()
+    say("scoring the teacher on the whole test split")
+    reference = score(teacher, data)
+    probes = _choose(run, settings, say, (teacher, reference)) if settings.within is not None else None
+    exp = _load(run / "export" / "export.json", "exported network")
+    out = run / "verify"
+    out.mkdir(parents=True, exist_ok=True)
     pick = build(parse(Path(exp["spec"])), None, exp["weights"]).eval()
-    say("scoring the teacher and the pick on the whole test split")
-    scores = {"teacher": score(teacher, data), "before": score(pick, data)}
+    say("scoring the pick on the whole test split")
+    scores = {"teacher": reference, "before": score(pick, data)}
     tuned, tuned_record = tuned_copy(pick, teacher, data, out, settings.finetune, exp, say)
     scores["after"] = score(tuned, data) if settings.finetune.steps > 0 else scores["before"]
     files = {
@@ -122,15 +125,18 @@ def verify(
     return record
 
 
-def _choose(run: Path, settings: VerifySettings, say: Callable[[str], None]) -> dict[str, Any]:
-    """Probe the front for the fastest network within `settings.within` once fine-tuned, and export
-    it into RUN/export (the run's own pick stays when no probe holds)."""
+def _choose(
+    run: Path, settings: VerifySettings, say: Callable[[str], None], teacher: tuple[nn.Module, EvalResult]
+) -> dict[str, Any]:
+    """Probe the front for the fastest network within `settings.within` once fine-tuned (`teacher`:
+    the teacher and its score), and export it into RUN/export (the run's own pick stays when no
+    probe holds)."""
     assert settings.within is not None
     say(
         f"probing the front for the fastest network within {settings.within:g} dB once fine-tuned "
         f"(at most {settings.probes} fine-tunings)"
     )
-    chosen, made = bisect(run, settings.within, settings.probes, settings.finetune, say)
+    chosen, made = bisect(run, settings.within, settings.probes, settings.finetune, say, teacher)
     if chosen is not None:
         export(run / "search", str(chosen), run / "export")
     else:

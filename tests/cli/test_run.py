@@ -16,10 +16,9 @@ from click.testing import CliRunner
 
 from archc.cli import cli
 
-from helpers import SPECS
+from helpers import SPECS, quick_run
 
-QUICK = ["--train-minutes", "0.03", "--distill-iters", "4", "--budget", "5", "--size", "32", "32",
-         "--jobs", "1", "--val-images", "2", "--allow-weak-teacher", "--verify-steps", "2", "--verify-rounds", "3"]
+QUICK = quick_run(budget="5")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 

@@ -12,32 +12,10 @@ from click.testing import CliRunner
 
 from archc.cli import cli
 
+from helpers import LIGHT_SALIENCY, quick_run
+
 MICRO = Path(__file__).resolve().parents[1] / "fixtures" / "restormer" / "restormer_micro.arch"
-QUICK = [
-    "--train-minutes",
-    "0.02",
-    "--distill-iters",
-    "2",
-    "--budget",
-    "4",
-    "--size",
-    "32",
-    "32",
-    "--jobs",
-    "1",
-    "--val-images",
-    "2",
-    "--no-ablate",
-    "--saliency-batches",
-    "1",
-    "--saliency-metrics",
-    "grad_norm",
-    "--allow-weak-teacher",
-    "--verify-steps",
-    "2",
-    "--verify-rounds",
-    "3",
-]
+QUICK = quick_run("3", "2") + LIGHT_SALIENCY
 
 
 @pytest.fixture(scope="module")

@@ -97,3 +97,13 @@ def test_help_lists_every_command_once() -> None:
     ).stdout
     listed = [line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.strip()]
     assert listed == sorted(entries()) and "check" in listed
+
+
+def test_the_api_lists_exactly_the_pipelines_names() -> None:
+    """`archc.api` keeps its own copy of the stages' names so that importing it loads no torch; the
+    copy must be the pipeline's list, and every name on it must resolve to the pipeline's object."""
+    import archc.api as api
+    import archc.runtime.pipeline as pipeline
+
+    assert sorted(api.STAGES) == sorted(pipeline.__all__)
+    assert all(getattr(api, name) is getattr(pipeline, name) for name in api.STAGES)

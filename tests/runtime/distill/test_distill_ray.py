@@ -105,10 +105,12 @@ def test_the_command_line_distills_on_ray(
     micro: Micro, micro_run: DistillRun, ray_cluster: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("RAY_ADDRESS", ray_cluster)
-    result = distill_cli(micro, tmp_path, *config_flags(FAST), "--no-report", "--cluster", "ray")
+    # one slot's jobs: the command line's path to Ray, not the scheduling the tests above check
+    result = distill_cli(micro, tmp_path, *config_flags(FAST), "--no-report", "--cluster", "ray", "--slots", "enc1")
     assert result.exit_code == 0, result.output
     bank = load_bank(tmp_path / "surrogates")
     ref = _tensors(micro_run)
+    assert {e.slot for e in bank.entries} == {"enc1"} and any(e.file for e in bank.entries)
     for e in bank.entries:
         if e.file:
             got = load_state(bank.root / e.file)

@@ -18,9 +18,12 @@ from archc.runtime.profile.dispatch import dispatched
 from archc.runtime.profile.measure import Protocol
 from archc.runtime.profile.run import Request, execute
 
+from distill_helpers import MICRO
 from ray_helpers import STANDIN_PHONE
 
-SPEC = Path(__file__).parents[3] / "specs" / "nafnet_tiny.arch"
+# The micro U-Net with two slots of two candidates: every kind of table row (fixed parts, the
+# teacher's blocks, candidates) in few profiles, since each phone profile is several adb calls.
+SPEC = MICRO.split("search over")[0] + "search over micro {\n    slots enc1, dec1\n    candidates *: naf | dsconv\n}\n"
 SERIAL = STANDIN_PHONE.split(":", 1)[1]
 PERF_OUTPUT = "Total inference requests: 20\nAverage inference time cost: {ms} ms\nP50 Latency: {s} s\n"
 
@@ -93,9 +96,10 @@ def test_ray_profiles_a_phone_one_at_a_time_with_the_same_figures(phone: dict[st
     here = _figures(device, tmp_path / "here", None, phone)
     (Path(phone["adb"]).parent / "runs.log").unlink()
     assert dispatched(resolve(device, options=phone), ray_ex)
-    # the stand-in's figure is the model's size; the whole network's ONNX differs by a few dozen
-    # bytes between two exports (metadata), so the figures agree to 1e-3, not to the byte
-    assert _figures(device, tmp_path / "ray", ray_ex, phone) == pytest.approx(here, rel=1e-3)
+    # the stand-in's figure is the model's size in kB; the whole network's ONNX differs by a few
+    # dozen bytes between two exports (metadata), so the figures agree to 0.1 (100 bytes), not to
+    # the byte (a relative bound would fail on the micro network's small files)
+    assert _figures(device, tmp_path / "ray", ray_ex, phone) == pytest.approx(here, abs=0.1)
     events = [line.split() for line in (Path(phone["adb"]).parent / "runs.log").read_text().splitlines()]
     assert len(events) == 2 * len(here)
     running = 0

@@ -10,33 +10,9 @@ from click.testing import CliRunner
 
 from archc.cli import cli
 
-from helpers import SPECS
+from helpers import LIGHT_SALIENCY, SPECS, quick_run
 
-QUICK = [
-    "--train-minutes",
-    "0.03",
-    "--distill-iters",
-    "4",
-    "--budget",
-    "4",
-    "--size",
-    "32",
-    "32",
-    "--jobs",
-    "1",
-    "--val-images",
-    "2",
-    "--allow-weak-teacher",
-    "--no-ablate",
-    "--saliency-batches",
-    "1",
-    "--saliency-metrics",
-    "grad_norm",
-    "--verify-steps",
-    "2",
-    "--verify-rounds",
-    "3",
-]
+QUICK = quick_run() + LIGHT_SALIENCY
 
 
 @pytest.fixture(scope="session")

@@ -68,7 +68,10 @@ def test_verify_within_keeps_the_fastest_network_that_holds(probed: tuple[Path, 
     # the probe's fine-tuned weights are the verify stage's, read back, not trained again
     assert record["finetune"]["trained_before"] is True
     last = next(p for p in made if p["index"] == record["probes"]["chosen"])
-    assert last["drop"] == pytest.approx(record["drops"]["after"]["psnr_drop"], abs=1e-9)
+    # scored as the verification scores it: fake-quantized when the search chose w8a8 for a slot
+    # (the micro teacher trains for seconds of wall time, so which network is kept varies)
+    as_scored = "fake_quant" if last["quantized"] else "after"
+    assert last["drop"] == pytest.approx(record["drops"][as_scored]["psnr_drop"], abs=1e-9)
     assert json.loads((run / "verify" / "probes.json").read_text())["chosen"] == record["probes"]["chosen"]
     res = CliRunner().invoke(cli, ["report", str(run)])
     assert res.exit_code == 0, res.output
