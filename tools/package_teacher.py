@@ -6,6 +6,11 @@ card), MODEL_CARD.md and gain_curve.png (from benchmarks/teacher_curve.py, when 
 
     python tools/package_teacher.py specs/nafnet_small.arch runs/teacher_small --data runs/synth0 \
         --name nafnet_small
+
+A teacher trained in phases (a second `archc train --weights FIRST/weights.safetensors` run
+continuing from a first) is packaged from its last run with `--after FIRST`: the card lists every
+phase's recipe, the steps and wall time of all of them, one reproduce command per phase, and one
+gain curve over the phases' steps end to end.
 """
 
 from __future__ import annotations
@@ -35,12 +40,34 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _commands(spec: str, data: str, run: str, cfg: dict[str, Any], seed: int, threads: int) -> list[str]:
+def _train_command(spec: str, data: str, run: str, cfg: dict[str, Any], threads: int, start: str | None) -> str:
     length = f"--minutes {cfg['minutes']:g}" if cfg.get("minutes") else f"--iters {cfg['iters']}"
-    train = (f"OMP_NUM_THREADS={threads} archc train {spec} --data {data} --out {run} {length} "
-             f"--batch {cfg['batch']} --crop {cfg['crop']} --lr {cfg['lr']:g} --warmup {cfg['warmup']:g} "
-             f"--ema {cfg['ema']:g} --seed {cfg['seed']}")
-    return [f"archc data synth --out {data} --seed {seed}", train]
+    weights = f" --weights {start}" if start else ""
+    return (f"OMP_NUM_THREADS={threads} archc train {spec} --data {data} --out {run}{weights} {length} "
+            f"--batch {cfg['batch']} --crop {cfg['crop']} --lr {cfg['lr']:g} --warmup {cfg['warmup']:g} "
+            f"--ema {cfg['ema']:g} --seed {cfg['seed']}")
+
+
+def _commands(spec: str, data: str, run: str, cfgs: list[dict[str, Any]], seed: int, threads: int) -> list[str]:
+    """The data command, then one `archc train` per phase, each starting from the one before."""
+    runs = [run] if len(cfgs) == 1 else [f"{run}_phase{i + 1}" for i in range(len(cfgs))]
+    lines = [f"archc data synth --out {data} --seed {seed}"]
+    for i, cfg in enumerate(cfgs):
+        start = f"{runs[i - 1]}/weights.safetensors" if i else None
+        lines.append(_train_command(spec, data, runs[i], cfg, threads, start))
+    return lines
+
+
+RECIPE = ("batch", "crop", "lr", "warmup", "ema", "minutes", "iters", "seed")
+
+
+def _recipe(cfg: dict[str, Any]) -> dict[str, Any]:
+    return {k: cfg[k] for k in RECIPE if k in cfg} | {"loss": "PSNR loss", "optimizer": "AdamW, cosine schedule"}
+
+
+def _phases(runs: list[Path]) -> list[dict[str, Any]]:
+    """Each run's train.json, first phase first."""
+    return [json.loads((run / "train.json").read_text()) for run in runs]
 
 
 FAMILIES = {"naf": "NAFNet", "baseline": "NAFNet-Baseline", "restormer": "Restormer"}
@@ -53,11 +80,12 @@ def _family(spec_path: str) -> str:
     return FAMILIES.get(kind, f"`{kind}`")
 
 
-def _card(args: argparse.Namespace, trained: dict[str, Any], meta: dict[str, Any], scores: dict[str, Any],
+def _card(args: argparse.Namespace, phases: list[dict[str, Any]], meta: dict[str, Any], scores: dict[str, Any],
           params: int, weights: Path) -> dict[str, Any]:
-    cfg = trained["config"]
+    trained = phases[-1]
+    cfgs = [p["config"] for p in phases]
     threads = int(trained.get("threads", 0)) or None
-    return {
+    card = {
         "name": args.name,
         "family": _family(args.spec),
         "spec": "spec.arch",
@@ -66,23 +94,39 @@ def _card(args: argparse.Namespace, trained: dict[str, Any], meta: dict[str, Any
         "data": {"command": f"archc data synth --seed {meta['seed']}", "seed": meta["seed"],
                  "train_pairs": meta["splits"]["train"]["pairs"],
                  "test_pairs": scores["images"]},
-        "recipe": {k: cfg[k] for k in ("batch", "crop", "lr", "warmup", "ema", "minutes", "iters", "seed")
-                   if k in cfg} | {"loss": "PSNR loss", "optimizer": "AdamW, cosine schedule"},
-        "steps": trained["steps"],
-        "wall_seconds": round(trained["seconds"], 1),
+        "recipe": _recipe(cfgs[-1]),
+        "steps": sum(p["steps"] for p in phases),
+        "wall_seconds": round(sum(p["seconds"] for p in phases), 1),
         "machine": {"cpu": cpu_model(), "cpu_flags": cpu_flags(), "torch_threads": threads or args.threads,
                     "accelerator": trained.get("accelerator", "cpu"), "torch": torch.__version__,
                     "python": platform.python_version()},
-        "reproduce": _commands(f"specs/{args.name}.arch", "data/synth0", f"runs/{args.name}", cfg, meta["seed"],
+        "reproduce": _commands(f"specs/{args.name}.arch", "data/synth0", f"runs/{args.name}", cfgs, meta["seed"],
                                threads or args.threads),
         "test": {k: scores[k] for k in ("psnr", "ssim", "input_psnr", "gain_db", "images")} | {
             "protocol": "uint8 RGB, peak 255, whole 256x256 test crops, no border crop; SSIM 2-D Gaussian"},
         "weights_sha256": _sha256(weights),
     }
+    if len(phases) > 1:
+        card["phases"] = [{"recipe": _recipe(p["config"]), "steps": p["steps"], "wall_seconds": round(p["seconds"], 1)}
+                          for p in phases]
+    return card
+
+
+def _phase_lines(card: dict[str, Any]) -> list[str]:
+    phases = card.get("phases") or [{"recipe": card["recipe"], "steps": card["steps"]}]
+    lines = []
+    for i, phase in enumerate(phases):
+        r = phase["recipe"]
+        start = "from the phase before's weights, " if i else ""
+        name = f"phase {i + 1}: " if len(phases) > 1 else ""
+        lines.append(f"- {name}{start}{phase['steps']:,} steps at batch {r['batch']}, {r['crop']}x{r['crop']} crops; "
+                     f"{r['loss']}, {r['optimizer']}, peak lr {r['lr']:g}, warm-up {r['warmup']:g} of the schedule, "
+                     f"weight average (EMA) {r['ema']:g} saved")
+    return lines
 
 
 def _markdown(card: dict[str, Any], curve: bool) -> str:
-    t, m, r = card["test"], card["machine"], card["recipe"]
+    t, m = card["test"], card["machine"]
     lines = [
         f"# Model card: `pretrained:{card['name']}`", "",
         f"A {card['family']} teacher ({card['parameters']:,} parameters, spec `{card['spec_source']}`) "
@@ -95,9 +139,7 @@ def _markdown(card: dict[str, Any], curve: bool) -> str:
         "The synthetic set is not GoPro: this teacher is for learning and demonstrating the method "
         "on a CPU, not for deblurring photographs.", "",
         "## How it was trained",
-        f"- steps: {card['steps']:,} at batch {r['batch']}, {r['crop']}x{r['crop']} crops; "
-        f"{r['loss']}, {r['optimizer']}, peak lr {r['lr']:g}, warm-up {r['warmup']:g} of the schedule, "
-        f"weight average (EMA) {r['ema']:g} saved",
+        *_phase_lines(card),
         f"- wall time: {card['wall_seconds'] / 60:.1f} min on {m['cpu']} "
         f"({', '.join(m['cpu_flags']) or 'no AVX flags'}), {m['torch_threads']} torch thread(s), "
         f"{m['accelerator']}, torch {m['torch']}",
@@ -110,6 +152,44 @@ def _markdown(card: dict[str, Any], curve: bool) -> str:
     return "\n".join(lines)
 
 
+def _joined_curve(runs: list[Path], phases: list[dict[str, Any]], out: Path) -> None:
+    """The phases' gain curves end to end (steps and seconds counted from the first phase's start),
+    a dashed line where each later phase begins: OUT/gain_curve.json and gain_curve.png."""
+    points: list[dict[str, Any]] = []
+    starts: list[int] = []
+    steps, seconds = 0, 0.0
+    for i, (run, phase) in enumerate(zip(runs, phases, strict=True)):
+        curve = run / "gain_curve.json"
+        if i:
+            starts.append(steps)
+        if curve.is_file():
+            for p in json.loads(curve.read_text())["points"]:
+                points.append({**p, "step": p["step"] + steps, "elapsed_s": round(p["elapsed_s"] + seconds, 1),
+                               "phase": i + 1})
+        steps, seconds = steps + phase["steps"], seconds + phase["seconds"]
+    if not points:
+        return
+    write_text_atomic(out / "gain_curve.json", json.dumps({"phases": [str(r) for r in runs], "points": points},
+                                                          indent=1) + "\n")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=110)
+    ax.plot([p["step"] for p in points], [p["gain_db"] for p in points], marker="o", ms=3)
+    for start in starts:
+        ax.axvline(start, color="grey", ls="--", lw=0.8)
+    ax.axhline(0.0, color="grey", lw=0.8)
+    ax.set_xlabel("training step (all phases; dashed: a phase starts)")
+    ax.set_ylabel("test PSNR gain over blurred input (dB)")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    with atomic_path(out / "gain_curve.png") as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("spec")
@@ -118,6 +198,9 @@ def main() -> None:
     ap.add_argument("--name", required=True)
     ap.add_argument("--threads", type=int, default=1, help="torch threads the training used, for the card")
     ap.add_argument("--dest", type=Path, default=REPO / "pretrained")
+    ap.add_argument("--after", type=Path, action="append", default=[],
+                    help="an earlier `archc train` run this one started from (its --weights), first phase first")
+    ap.add_argument("--notes", type=Path, help="a Markdown file added to the model card as its Notes section")
     args = ap.parse_args()
     spec = parse(args.spec)
     weights = args.run / "weights.safetensors"
@@ -128,19 +211,24 @@ def main() -> None:
     scores = {"psnr": result.mean("psnr"), "ssim": result.mean("ssim"), "input_psnr": result.mean("input_psnr"),
               "images": len(result.images)}
     scores["gain_db"] = scores["psnr"] - scores["input_psnr"]
-    trained = json.loads((args.run / "train.json").read_text())
+    runs = [*args.after, args.run]
+    phases = _phases(runs)
     meta = json.loads((Path(args.data) / "meta.json").read_text())
-    card = _card(args, trained, meta, scores, sum(p.numel() for p in model.parameters()), weights)
+    card = _card(args, phases, meta, scores, sum(p.numel() for p in model.parameters()), weights)
     out = args.dest / args.name
     out.mkdir(parents=True, exist_ok=True)
-    files = {"weights.safetensors": weights, "spec.arch": Path(args.spec),
-             "gain_curve.png": args.run / "gain_curve.png", "gain_curve.json": args.run / "gain_curve.json"}
+    files = {"weights.safetensors": weights, "spec.arch": Path(args.spec)}
+    if len(runs) == 1:
+        files |= {"gain_curve.png": args.run / "gain_curve.png", "gain_curve.json": args.run / "gain_curve.json"}
+    else:
+        _joined_curve(runs, phases, out)
     for name, src in files.items():
         if src.is_file():
             with atomic_path(out / name) as tmp:
                 shutil.copyfile(src, tmp)
     write_text_atomic(out / "card.json", json.dumps(card, indent=1) + "\n")
-    write_text_atomic(out / "MODEL_CARD.md", _markdown(card, (out / "gain_curve.png").is_file()))
+    notes = ["## Notes", args.notes.read_text().strip(), ""] if args.notes else []
+    write_text_atomic(out / "MODEL_CARD.md", "\n".join([_markdown(card, (out / "gain_curve.png").is_file()), *notes]))
     print(json.dumps(card["test"], indent=1))
 
 
