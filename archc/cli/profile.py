@@ -91,8 +91,7 @@ def summary_lines(data: dict[str, Any]) -> list[str]:
         protocol_line(data),
         f"fixed part (every slot removed): {_ms(fixed['latency_ms'])} ms {label}",
         f"baseline network: {_ms(base['latency_ms'])} ms {label}; fixed + blocks = "
-        f"{_ms(base['latency_ms'] - corr['overhead_ms'])} ms; correction {corr['overhead_ms']:+.3f} ms "
-        "(added to every prediction)",
+        f"{_ms(base['latency_ms'] - corr['overhead_ms'])} ms; {_correction_text(corr)}",
     ]
     for net in data["networks"]:
         if net["source"] == "--choice":
@@ -108,11 +107,27 @@ def summary_lines(data: dict[str, Any]) -> list[str]:
             f"+-10 %, RMSPE {v['rmspe_pct']:.1f} %, max {v['max_abs_error_pct']:.1f} %"
             + (f", Kendall tau {tau:.2f}" if tau is not None else "")
         )
-        u = v["uncorrected"]
-        lines.append(
-            f"  without the correction: {100 * u['within_10pct']:.0f} % within +-10 %, RMSPE {u['rmspe_pct']:.1f} %"
-        )
+        for other in ("uncorrected", "additive", "proportional"):
+            u = v.get(other)
+            if u and other != v.get("correction"):
+                lines.append(
+                    f"  {OTHER[other]}: {100 * u['within_10pct']:.0f} % within +-10 %, RMSPE {u['rmspe_pct']:.1f} %"
+                )
     return lines
+
+
+OTHER = {
+    "uncorrected": "without a correction",
+    "additive": "with the difference added as a constant",
+    "proportional": "with the blocks scaled",
+}
+
+
+def _correction_text(corr: dict[str, Any]) -> str:
+    if corr.get("kind", "additive") == "additive":
+        return f"correction {corr['overhead_ms']:+.3f} ms (added to every prediction)"
+    spread = f"the baseline's {corr['overhead_ms']:+.3f} ms spread over its blocks"
+    return f"every block sum scaled by {corr['scale']:.3f} ({spread})"
 
 
 @click.command("profile")

@@ -92,7 +92,7 @@ def mixed_latency(space: SearchSpace, tables: Mapping[str, LatencyTable]) -> tup
     """(constant, `slots x candidates x precisions` matrix) such that the latency of index tuple
     (b_1..b_m, p_1..p_m) is constant + sum_i matrix[i, b_i, p_i]."""
     fp16 = tables[ORIGINAL]
-    base = fp16.predict({})
+    base, scale = fp16.predict({}), fp16.scale  # every block term scaled as the FP16 table scales its own
     m = np.zeros((len(space.slots), max(len(s.candidates) for s in space.slots),
                   max(len(s.precisions) for s in space.slots)))
     for i, slot in enumerate(space.slots):
@@ -100,7 +100,7 @@ def mixed_latency(space: SearchSpace, tables: Mapping[str, LatencyTable]) -> tup
         for c, block in enumerate(slot.candidates):
             for k, precision in enumerate(slot.precisions):
                 table = tables[precision]
-                m[i, c, k] = table.net_ms(table.unit(slot, block)) - original
+                m[i, c, k] = scale * (table.net_ms(table.unit(slot, block)) - original)
     return base, m
 
 

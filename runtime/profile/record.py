@@ -17,8 +17,10 @@ Fields (format `archc-latency/1`):
   empty_ms, latency_ms (count x block_ms) and net_ms (count x (block_ms - empty_ms))
 - `fixed`: the network with every searchable slot removed (identity): latency_ms, key, choice
 - `baseline`: the spec's own network: latency_ms, key, choice
-- `correction`: {kind: `additive`, overhead_ms}: baseline - (fixed + sum of the baseline's
-  block net_ms), added to every prediction (what the sum of blocks does not account for)
+- `correction`: {kind, overhead_ms, scale}: overhead_ms = baseline - (fixed + sum of the
+  baseline's block net_ms), what the sum of blocks does not account for; kind `proportional`
+  multiplies every prediction's block sum by scale = (baseline - fixed) / that sum, kind
+  `additive` (records before it) adds overhead_ms to every prediction
 - `networks`: networks predicted from the table and profiled end to end: choice, predicted_ms,
   measured_ms, error_pct (predicted vs measured), source (`--choice` or `--validate`)
 - `validation`: {n, within_10pct (share 0..1), rmspe_pct, mean_abs_error_pct, max_abs_error_pct,

@@ -3,7 +3,8 @@
 `validate` draws N distinct networks from the search space (never the baseline, on which the
 correction is fitted), and reports nn-Meter's figures: the share of predictions within +-10 % of
 the measurement and the root-mean-square percentage error, plus Kendall's tau (does the table
-rank networks as the device does?).
+rank networks as the device does?); the same figures for the other corrections of the table
+(none, additive, proportional) on the same networks say which one this device follows.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from archc.dsl.spec import Block
 
 from .backend import Profiler
 from .record import RunRecord
-from .table import LatencyTable, Progress, network_workload
+from .table import ADDITIVE, PROPORTIONAL, LatencyTable, Progress, network_workload
 
 
 def error_pct(predicted: float, measured: float) -> float:
@@ -63,6 +64,8 @@ def compare(
         "choice": canonical_choice(table.spec, choice),
         "predicted_ms": predicted,
         "uncorrected_ms": table.predict(choice, corrected=False),
+        "additive_ms": table.predict(choice, correction=ADDITIVE),
+        "proportional_ms": table.predict(choice, correction=PROPORTIONAL),
         "measured_ms": measured.median_ms,
         "iqr_ms": measured.iqr_ms,
         "repeats": measured.repeats,
@@ -90,6 +93,8 @@ def validate(
         rows.append(compare(table, profiler, space.decode(idx), record, "validate", progress))
     pred = [r["predicted_ms"] for r in rows]
     meas = [r["measured_ms"] for r in rows]
-    result = {**summary(pred, meas), "seed": seed, "uncorrected": summary([r["uncorrected_ms"] for r in rows], meas)}
+    result = {**summary(pred, meas), "seed": seed, "correction": table.correction}
+    for other in ("uncorrected", ADDITIVE, PROPORTIONAL):  # each correction's figures on the same networks
+        result[other] = summary([r[f"{other}_ms"] for r in rows], meas)
     record.put("validation", result)
     return result

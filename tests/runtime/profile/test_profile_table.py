@@ -45,6 +45,41 @@ def test_the_table_predicts_the_baseline_exactly(tiny_cpu_run: Path) -> None:
     assert len(data["networks"]) == 6 and all(n["source"] == "validate" for n in data["networks"])
 
 
+def _sums(data: dict[str, Any], choice: dict[str, str]) -> tuple[float, float]:
+    """(the baseline's block sum, the network's) from latency.json's rows, slots not named kept."""
+    rows = {(r["slot"], r["index"]): r["net_ms"] for r in data["blocks"]}
+    slots = sorted({r["slot"] for r in data["blocks"]})
+    names = {(r["slot"], r["candidate"]): r["index"] for r in data["blocks"]}
+    picked = [names[(s, choice[s])] if s in choice else 0 for s in slots]
+    return sum(rows[(s, 0)] for s in slots), sum(rows[(s, i)] for s, i in zip(slots, picked, strict=True))
+
+
+def test_the_baselines_unexplained_time_is_spread_over_the_blocks(tiny_cpu_run: Path) -> None:
+    """A new table scales every block sum so the baseline is exact; a record written before the
+    proportional correction keeps adding the difference as a constant; both figures are checked
+    against sums taken from latency.json's rows."""
+    data = json.loads((tiny_cpu_run / "latency.json").read_text())
+    spec = archc.parse(TINY)
+    choice = {"enc1": "dsconv", "dec1": "identity"}
+    blocks = {s.name: next(b for b in s.candidates if b.canonical == choice[s.name])
+              for s in spec.search.slots if s.name in choice}
+    fixed, base = data["fixed"]["latency_ms"], data["baseline"]["latency_ms"]
+    base_sum, net_sum = _sums(data, choice)
+    assert data["correction"]["kind"] == "proportional"
+    assert data["correction"]["scale"] == pytest.approx((base - fixed) / base_sum)
+    table = table_from_record(spec, data)
+    assert table.predict({}) == pytest.approx(base)
+    assert table.predict(blocks) == pytest.approx(fixed + net_sum * (base - fixed) / base_sum)
+    old = {**data, "correction": {"kind": "additive", "overhead_ms": data["correction"]["overhead_ms"]}}
+    additive = table_from_record(spec, old)
+    assert additive.predict({}) == pytest.approx(base)
+    assert additive.predict(blocks) == pytest.approx(fixed + net_sum + (base - fixed - base_sum))
+    assert table.predict(blocks, correction="additive") == pytest.approx(additive.predict(blocks))
+    v = data["validation"]
+    assert {"uncorrected", "additive", "proportional"} <= v.keys() and v["correction"] == "proportional"
+    assert v["proportional"]["rmspe_pct"] == pytest.approx(v["rmspe_pct"])
+
+
 def test_a_modelled_device_is_additive_over_blocks() -> None:
     """HW-NAS-Bench's check on a device where it must hold: the cost model sums over nodes."""
     record, table = execute(Request(archc.parse(TINY), "s24", (64, 64), validate_n=5))
