@@ -1,4 +1,5 @@
-"""`archc compile`: spec -> summary table, IR (JSON / DOT), counts and simplified ONNX."""
+"""`archc compile`: spec -> summary table, IR (JSON / DOT), counts and the network as simplified ONNX,
+an ExecuTorch program (`.pte`) and / or a LiteRT flatbuffer (`.tflite`) (`--format`)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from archc.dsl.spec import Spec
 from archc.errors import ExportError
 
 from .output import console, human, print_json
-from .params import WEIGHTS
+from .params import WEIGHTS, format_option
 
 EMITS = ("onnx", "ir", "dot", "counts")
 
@@ -64,7 +65,8 @@ def _search_line(spec: Spec) -> str | None:
 def _write_outputs(spec: Spec, g: nx.DiGraph, counts: Counts, out: Path, emits: Sequence[str],
                    choice: str | None, weights: str | None, surrogates: str | None = None,
                    passes: Sequence[str] = (), precision: str = "fp32",
-                   calibration: Calibration | None = None) -> list[str]:
+                   calibration: Calibration | None = None, formats: Sequence[str] = ("onnx",),
+                   size: tuple[int, int] = (256, 256)) -> list[str]:
     written = []
     stem = spec.name
     if "ir" in emits:
@@ -77,15 +79,36 @@ def _write_outputs(spec: Spec, g: nx.DiGraph, counts: Counts, out: Path, emits: 
         write_text_atomic(out / f"{stem}.counts.json", json.dumps(counts.to_json(), indent=1) + "\n")
         written.append(f"{stem}.counts.json")
     if "onnx" in emits:
+        model = build(spec, choice, weights, surrogates=surrogates)
+        for fmt in formats:
+            written.append(_write_network(fmt, model, spec, out, passes, precision, calibration, size))
+    return written
+
+
+def _write_network(fmt: str, model: Any, spec: Spec, out: Path, passes: Sequence[str], precision: str,
+                   calibration: Calibration | None, size: tuple[int, int]) -> str:
+    stem = spec.name
+    calibrated = f", calibrated ({calibration.method}) on {calibration.source}" if calibration else ""
+    if fmt == "onnx":
         from archc.compiler.onnx_export import export_onnx
 
-        model = build(spec, choice, weights, surrogates=surrogates)
         report = export_onnx(model, out / f"{stem}.onnx", spec.in_channels, passes=passes, precision=precision,
                              calibration=calibration)
         done = ", ".join(passes) or "none (-O0)"
-        calibrated = f", calibrated ({calibration.method}) on {calibration.source}" if calibration else ""
-        written.append(f"{stem}.onnx ({report.nodes} nodes, {report.precision}{calibrated}; passes: {done})")
-    return written
+        return f"{stem}.onnx ({report.nodes} nodes, {report.precision}{calibrated}; passes: {done})"
+    from archc.compiler.mobile import write
+
+    phone = write(fmt, model, out / f"{stem}.{fmt}", spec.in_channels, size, precision, calibration)
+    return f"{stem}.{fmt} ({phone.line()})"
+
+
+def check_formats(formats: Sequence[str], precision: str, method: str) -> None:
+    """Before any work: every phone format's runtime is installed and takes the precision."""
+    from archc.compiler.mobile import check_request
+
+    for fmt in formats:
+        if fmt != "onnx":
+            check_request(fmt, precision, method)
 
 
 def _check_export_fits(spec: Spec, g: nx.DiGraph, counts: Counts) -> None:
@@ -160,6 +183,7 @@ def _calibration(precision: str, data: str | None, method: str, images: int, spl
                    "int8 (= w8a8) and w8a16 are static QDQ graphs with per-channel int8 weights.")
 @click.option("--calibration", type=click.Path(file_okay=False),
               help="Dataset whose blurred crops set the activation ranges of int8 / w8a8 / w8a16.")
+@format_option
 @click.option("--calibration-method", default="minmax", show_default=True,
               help="Activation ranges: minmax, percentile or entropy.")
 @click.option("--calibration-images", type=click.IntRange(1), default=16, show_default=True,
@@ -169,12 +193,14 @@ def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, surrogat
                 emits: Sequence[str], size: tuple[int, int], as_json: bool, opt_level: int,
                 passes_text: str | None, precision: str, calibration: str | None = None,
                 calibration_method: str = "minmax", calibration_images: int = 16,
-                calibration_split: str = "train") -> None:
-    """Check SPEC, print its stages with parameters and MACs, and write IR / ONNX."""
+                calibration_split: str = "train", formats: tuple[str, ...] = ("onnx",)) -> None:
+    """Check SPEC, print its stages with parameters and MACs, and write IR / ONNX / .pte / .tflite."""
     if passes_text == "list":
         console.print(passes_table(opt_level))
         return
     _check_calibration_options(precision, calibration, calibration_method)
+    if out is not None:
+        check_formats(formats, precision, calibration_method)
     calib = None if out is None else _calibration(precision, calibration, calibration_method, calibration_images,
                                                   calibration_split)
     passes = _chosen_passes(opt_level, passes_text)
@@ -199,7 +225,7 @@ def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, surrogat
         if "onnx" in (emits or ("onnx",)):
             _check_export_fits(checked, g, counts)
         written = _write_outputs(checked, g, counts, Path(out), emits or ("onnx", "ir", "counts"), choice, weights,
-                                 surrogates, passes, precision, calib)
+                                 surrogates, passes, precision, calib, formats, tuple(size))  # type: ignore[arg-type]
         if not as_json:
             for w in written:
                 console.print(f"wrote {Path(out) / w}")

@@ -34,8 +34,9 @@ from archc.errors import ArchError
 
 from .accel import accelerator_option, amp_option
 from .cluster import cluster_option, open_cluster
+from .compile import check_formats
 from .output import console, err_console
-from .params import WEIGHTS
+from .params import WEIGHTS, format_option
 from .teacher import allow_weak_teacher_option, check_teacher
 
 # The teacher's recipe for a 15-minute CPU budget: twice NAFNet's peak lr (4e-3 scored the same
@@ -124,12 +125,14 @@ class _Pipeline:
 @click.option("--batch", type=click.IntRange(1), default=1, show_default=True,
               help="Networks the search proposes per round and evaluates in parallel.")
 @allow_weak_teacher_option
+@format_option
 @click.pass_context
 def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None, device: str, budget: int | None,
             strategy: str, pick: str, train_minutes: float, distill_iters: int, jobs: int, size: tuple[int, int],
             val_images: int, seed: int, out: str, accelerator: str = "auto", amp: str = "off",
             cluster: str = "local", batch: int = 1, allow_weak_teacher: bool = False, distill_fraction: float = 0.25,
-            saliency_batches: int = 4, saliency_metrics: str = ",".join(SALIENCY_METRICS), ablate: bool = True) -> None:
+            saliency_batches: int = 4, saliency_metrics: str = ",".join(SALIENCY_METRICS), ablate: bool = True,
+            formats: tuple[str, ...] = ("onnx",)) -> None:
     """Run the whole method on SPEC: data, teacher, saliency, latency, surrogates, search, export, report.
     Torch stages run on --accelerator; the teacher and the surrogates train with --amp; profiling,
     distillation and the search's rounds run on --cluster (one connection for the whole run)."""
@@ -146,6 +149,7 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
     from .report import write_report
 
     checked = parse(spec)
+    check_formats(formats, "fp32", "minmax")  # a missing runtime package fails before any stage
     connection = open_cluster(cluster, jobs)  # a bad --cluster or a missing Ray fails before any stage
     ctx.call_on_close(lambda: connection.close() if connection is not None else None)
     where = resolve(accelerator)  # an accelerator or precision this machine lacks fails before any stage
@@ -155,6 +159,7 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
     resume = f"archc run {spec} --out {out}" + (f" --data {data}" if data else "") + (
         f" --weights {weights}" if weights else "") + (f" --device {device}" if device != "cpu" else "") + (
         f" --cluster {cluster}" if cluster != "local" else "") + (" --allow-weak-teacher" if allow_weak_teacher else "")
+    resume += f" --format {','.join(formats)}" if formats != ("onnx",) else ""
     p = _Pipeline(ctx, run_dir, resume)
     p.where = describe(where, amp)
     data_dir = Path(data) if data else run_dir / "data"
@@ -190,7 +195,7 @@ def run_cmd(ctx: click.Context, spec: str, data: str | None, weights: str | None
         batch=batch, jobs=min(jobs, batch), cluster=cluster, allow_weak_teacher=allow_weak_teacher))
     p.stage("export", run_dir / "export" / "export.json", lambda: p.invoke(
         search_cli.export_cmd, run=str(run_dir / "search"), pick=pick, out=str(run_dir / "export"),
-        accelerator=accelerator))
+        accelerator=accelerator, formats=formats))
     (run_dir / "report.html").unlink(missing_ok=True)
     p.stage("report", run_dir / "report.html", lambda: write_report(run_dir, checked))
     console.print(f"report: {run_dir / 'report.html'} (and report.md)")

@@ -16,9 +16,10 @@ from archc.errors import SearchError
 
 from .accel import accelerator_option, where_to_run
 from .cluster import check_cluster_option, cluster_option, evaluation_executor
+from .compile import check_formats
 from .heartbeat import Heartbeat
 from .output import console
-from .params import WEIGHTS
+from .params import WEIGHTS, format_option
 from .teacher import allow_weak_teacher_option, check_teacher
 
 
@@ -190,11 +191,13 @@ def search_cmd(spec: str, weights: str, surrogates: str, data: str, device: str,
 @click.option("--pick", default="knee", show_default=True, help="knee, fastest, best-under=MS, or an index.")
 @click.option("--out", required=True, type=click.Path(file_okay=False))
 @accelerator_option
-def export_cmd(run: str, pick: str, out: str, accelerator: str = "auto") -> None:
-    """Write one network of a search RUN as a fixed .arch spec, safetensors weights and ONNX."""
+@format_option
+def export_cmd(run: str, pick: str, out: str, accelerator: str = "auto", formats: tuple[str, ...] = ("onnx",)) -> None:
+    """Write one network of a search RUN as a fixed .arch spec, safetensors weights and ONNX / .pte / .tflite."""
     from archc.runtime.search.export import export
 
-    s = export(run, pick, out, accelerator)
+    check_formats(formats, "fp32", "minmax")
+    s = export(run, pick, out, accelerator, formats)
     console.print(f"{pick}: {s['canonical']}")
     console.print(f"  PSNR drop {s['objectives']['psnr_drop']:.3f} dB, latency {s['objectives']['latency_ms']:.3f} ms")
     if s["reproduced_psnr"] is not None:
@@ -202,4 +205,8 @@ def export_cmd(run: str, pick: str, out: str, accelerator: str = "auto") -> None
                       f"(reported {s['reported_psnr']:.3f} dB)")
     for key in ("spec", "weights"):
         console.print(f"wrote {s[key]}")
-    console.print(f"wrote {s['onnx']['path']}")
+    if "onnx" in s:
+        console.print(f"wrote {s['onnx']['path']}")
+    for fmt in ("pte", "tflite"):
+        if fmt in s:
+            console.print(f"wrote {s[fmt]['path']} ({s[fmt]['runtime']}, input {s[fmt]['input']})")

@@ -5,6 +5,7 @@ the exported spec rebuilds the network and reproduces the reported PSNR."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +66,11 @@ def _psnr_on(model: torch.nn.Module, results: dict[str, Any]) -> float | None:
     return batch_scores(model, blur, [s.numpy().transpose(1, 2, 0) for _, _, s in items])[0]
 
 
-def export(run: str | Path, pick: str, out: str | Path, accelerator: str = "cpu") -> dict[str, Any]:
-    """Write the picked network's spec, weights and ONNX into `out`; the reproduction check runs on
-    `accelerator` (float32). Returns the summary written to `out/export.json`."""
+def export(run: str | Path, pick: str, out: str | Path, accelerator: str = "cpu",
+           formats: Sequence[str] = ("onnx",)) -> dict[str, Any]:
+    """Write the picked network's spec, weights and network files (`formats`: onnx, pte, tflite) into
+    `out`; the reproduction check runs on `accelerator` (float32). Returns the summary written to
+    `out/export.json`."""
     device = resolve(accelerator)
     results = load_results(run)
     index = pick_index(results, pick)
@@ -84,16 +87,29 @@ def export(run: str | Path, pick: str, out: str | Path, accelerator: str = "cpu"
     write_text_atomic(out_dir / f"{name}.arch", text)
     weights = out_dir / f"{name}.safetensors"
     save_safetensors(model, weights, {"spec": text, "choice": ev["canonical"], "source": str(run)})
-    onnx_report = export_onnx(model, out_dir / f"{name}.onnx", spec.in_channels)
+    files = _network_files(model, out_dir, name, spec.in_channels, formats)
     rebuilt = build(parse(out_dir / f"{name}.arch"), None, weights).to(device)
     reproduced = _psnr_on(rebuilt, results)
     summary = {"pick": pick, "index": index, "canonical": ev["canonical"], "objectives": ev["objectives"],
                **({"precisions": ev["precisions"]} if "precisions" in ev else {}),
-               "spec": str(out_dir / f"{name}.arch"), "weights": str(weights), "onnx": onnx_report.to_json(),
+               "spec": str(out_dir / f"{name}.arch"), "weights": str(weights), **files,
                "reproduced_psnr": reproduced,
                "reported_psnr": ev["objectives"].get("psnr"), **describe(device)}
     write_text_atomic(out_dir / "export.json", json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+def _network_files(model: torch.nn.Module, out_dir: Path, name: str, channels: int,
+                   formats: Sequence[str]) -> dict[str, Any]:
+    """Format -> the report of the file written in it (ONNX, ExecuTorch `.pte`, LiteRT `.tflite`)."""
+    from archc.compiler.mobile import write
+
+    out: dict[str, Any] = {}
+    for fmt in formats:
+        path = out_dir / f"{name}.{fmt}"
+        report = export_onnx(model, path, channels) if fmt == "onnx" else write(fmt, model, path, channels)
+        out[fmt] = report.to_json()
+    return out
 
 
 def _blocks(spec, choice: dict[str, str]):  # type: ignore[no-untyped-def]
