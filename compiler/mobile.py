@@ -113,6 +113,18 @@ def available(fmt: str) -> bool:
     return fmt == "onnx" or importlib.util.find_spec(RUNTIMES[fmt][0]) is not None
 
 
+def prepared(model: nn.Module) -> nn.Module:
+    """An eval-mode copy of `model` for a phone runtime: BatchNorm folded, and, since the exported
+    sizes are multiples of the padding multiple already, without the input padding (whose
+    zero-width pad of a dynamic size LiteRT's converter cannot shape)."""
+    from .passes import optimize
+
+    out = optimize(model, ("fold_batchnorm",))
+    if hasattr(out, "pad_input"):
+        out.pad_input = False  # type: ignore[assignment]
+    return out
+
+
 def multiple_of(model: nn.Module) -> int:
     """The size multiple the network pads its input to (1 when it does not say)."""
     return int(getattr(model, "padder_size", 1))

@@ -31,6 +31,7 @@ from .mobile import (
     MobileReport,
     check_request,
     dynamic_shapes,
+    prepared,
     quiet,
     refused_op,
     require,
@@ -58,7 +59,7 @@ def to_pte(
     precision = check_request("pte", precision, calibration.method if calibration else "minmax")
     if precision == "w8a8" and calibration is None:
         raise missing_calibration(precision)
-    model = _prepared(model)
+    model = prepared(model)
     x = sample_input(model, in_channels, sample)
     dynamic = dynamic and precision == "fp32"
     t0 = time.perf_counter()
@@ -71,12 +72,6 @@ def to_pte(
         raise refused_op("pte", exc) from exc
     facts = {"input": shape_text(model, dynamic, tuple(x.shape), max_size), "seconds": time.perf_counter() - t0}
     return program, facts
-
-
-def _prepared(model: nn.Module) -> nn.Module:
-    from .passes import optimize
-
-    return optimize(model, ("fold_batchnorm",))
 
 
 def _lower(
@@ -104,10 +99,10 @@ def quantized_module(model: nn.Module, x: torch.Tensor, calibration: Calibration
 
     quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
     graph = torch.export.export(model, (x,)).module()
-    prepared = prepare_pt2e(graph, quantizer)  # type: ignore[arg-type]
+    observed = prepare_pt2e(graph, quantizer)  # type: ignore[arg-type]
     for image in calibration.images:
-        prepared(_fit(torch.from_numpy(np.asarray(image, dtype=np.float32)), x))
-    return convert_pt2e(prepared)  # type: ignore[no-any-return]
+        observed(_fit(torch.from_numpy(np.asarray(image, dtype=np.float32)), x))
+    return convert_pt2e(observed)  # type: ignore[no-any-return]
 
 
 def _fit(image: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -31,6 +31,7 @@ from .mobile import (
     MobileReport,
     check_request,
     dynamic_shapes,
+    prepared,
     quiet,
     refused_op,
     require,
@@ -59,9 +60,7 @@ def to_tflite(
     precision = check_request("tflite", precision, calibration.method if calibration else "minmax")
     if precision == "w8a8" and calibration is None:
         raise missing_calibration(precision)
-    from .passes import optimize
-
-    model = optimize(model, ("fold_batchnorm",))
+    model = prepared(model)
     x = sample_input(model, in_channels, sample)
     dynamic = dynamic and precision == "fp32"
     t0 = time.perf_counter()
@@ -100,10 +99,10 @@ def _quantized(model: nn.Module, x: torch.Tensor, calibration: Calibration) -> t
 
     quantizer = PT2EQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
     graph = torch.export.export(model, (x,)).module()
-    prepared = prepare_pt2e(graph, quantizer)  # type: ignore[arg-type]
+    observed = prepare_pt2e(graph, quantizer)  # type: ignore[arg-type]
     for image in calibration.images:
-        prepared(_fit(torch.from_numpy(np.asarray(image, dtype=np.float32)), x))
-    return convert_pt2e(prepared, fold_quantize=False), QuantConfig(pt2e_quantizer=quantizer)
+        observed(_fit(torch.from_numpy(np.asarray(image, dtype=np.float32)), x))
+    return convert_pt2e(observed, fold_quantize=False), QuantConfig(pt2e_quantizer=quantizer)
 
 
 def export_tflite(
