@@ -2,11 +2,12 @@
 for a missing runtime package, naming the operation a runtime refused, and the export report.
 
 Formats: `onnx` (`onnx_export.py`), `pte` (ExecuTorch with the XNNPACK backend, `pte_export.py`) and
-`tflite` (LiteRT, `tflite_export.py`). The two phone runtimes take `torch.export` programs; both
-keep height and width dynamic. `torch.export` needs the dynamic sizes as a multiple of a symbol, and
-the network pads its input to a multiple of `2 ** levels` itself, so the exported files take any
-height and width that is such a multiple (16 for a four-level U-Net), up to `max_size`: ExecuTorch
-plans its activation memory for the largest size, so the bound is part of the file.
+`tflite` (LiteRT, `tflite_export.py`). Both phone runtimes take `torch.export` programs. The `.pte`
+keeps height and width dynamic: `torch.export` needs the dynamic sizes as a multiple of a symbol,
+and the network pads its input to a multiple of `2 ** levels` itself, so the file takes any height
+and width that is such a multiple (16 for a four-level U-Net), up to `max_size` (ExecuTorch plans
+its activation memory for the largest size, so the bound is part of the file). The `.tflite` has a
+fixed input size (see `tflite_export.py` for why); every report states which.
 """
 
 from __future__ import annotations
@@ -105,8 +106,9 @@ def write(
     from .pte_export import export_pte
     from .tflite_export import export_tflite
 
-    writer = {"pte": export_pte, "tflite": export_tflite}[fmt]
-    return writer(model, path, in_channels, sample, precision=precision, calibration=calibration)
+    if fmt == "pte":
+        return export_pte(model, path, in_channels, sample, precision=precision, calibration=calibration)
+    return export_tflite(model, path, in_channels, sample, precision=precision, calibration=calibration)
 
 
 def available(fmt: str) -> bool:

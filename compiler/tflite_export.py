@@ -1,5 +1,11 @@
-"""Module -> LiteRT flatbuffer (`.tflite`) with `litert_torch.convert`, dynamic height and width,
-written atomically; run in LiteRT's interpreter (with its XNNPACK delegate, as on a phone CPU).
+"""Module -> LiteRT flatbuffer (`.tflite`) with `litert_torch.convert`, written atomically; run in
+LiteRT's interpreter (with its XNNPACK delegate, as on a phone CPU).
+
+The file's input size is fixed (the sample size; `archc compile` uses `--size`, default 256x256):
+litert-torch 0.10.0 cannot lower a dynamic height and width through PixelShuffle, whose
+`aten.view` with symbolic sizes its JAX bridge refuses ("Shapes must be 1D sequences of concrete
+values"), and every up-sampling of these U-Nets is a PixelShuffle. Asking for a dynamic file is
+an error that says so.
 
 The converter keeps PyTorch's NCHW input and output (it inserts the layout changes itself), so a
 `.tflite` takes the same `1 x C x H x W` float32 array as the `.onnx` and `.pte` files.
@@ -60,9 +66,15 @@ def to_tflite(
     precision = check_request("tflite", precision, calibration.method if calibration else "minmax")
     if precision == "w8a8" and calibration is None:
         raise missing_calibration(precision)
+    if dynamic:
+        raise ExportError(
+            "LiteRT files have a fixed input size: litert-torch cannot lower PixelShuffle at a "
+            "dynamic height and width",
+            code="E0625",
+            help="export at the size the app runs",
+        )
     model = prepared(model)
     x = sample_input(model, in_channels, sample)
-    dynamic = dynamic and precision == "fp32"
     t0 = time.perf_counter()
     try:
         with quiet(), torch.no_grad():

@@ -107,7 +107,8 @@ def _network_files(model: torch.nn.Module, out_dir: Path, name: str, channels: i
     out: dict[str, Any] = {}
     for fmt in formats:
         path = out_dir / f"{name}.{fmt}"
-        report = export_onnx(model, path, channels) if fmt == "onnx" else write(fmt, model, path, channels)
+        # a .tflite has a fixed input size: the 256x256 every profile of the demo's space uses by default
+        report = export_onnx(model, path, channels) if fmt == "onnx" else write(fmt, model, path, channels, (256, 256))
         out[fmt] = report.to_json()
     return out
 

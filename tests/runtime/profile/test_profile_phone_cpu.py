@@ -29,8 +29,10 @@ def test_both_are_listed_as_measured() -> None:
 
 @pytest.mark.parametrize(
     "device",
-    [pytest.param(d, marks=pytest.mark.skipif(not available(f), reason=f"needs {install_command(f)}"))
-     for d, f in DEVICES.items()],
+    [
+        pytest.param(d, marks=pytest.mark.skipif(not available(f), reason=f"needs {install_command(f)}"))
+        for d, f in DEVICES.items()
+    ],
 )
 def test_measures_the_block_it_was_given(device: str) -> None:
     from archc.compiler.pte_export import PteRunner
