@@ -34,6 +34,12 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[st
 
 
 format_option = click.option(
-    "--format", "formats", default="onnx", show_default=True, callback=_formats, metavar="onnx,pte,tflite",
+    "--format",
+    "formats",
+    default="onnx",
+    show_default=True,
+    callback=_formats,
+    metavar="onnx,pte,tflite",
     help="Network files to write: onnx, pte (ExecuTorch with XNNPACK, needs archc[executorch]), "
-         "tflite (LiteRT, needs archc[litert]); comma-separated.")
+    "tflite (LiteRT, needs archc[litert]); comma-separated.",
+)

@@ -164,12 +164,15 @@ def test_parse_the_phone_runtimes_benchmark_reports() -> None:
     ("runtime", "fmt", "binary", "ms"),
     [
         pytest.param(r, f, b, ms, marks=pytest.mark.skipif(not available(f), reason=f"needs {install_command(f)}"))
-        for r, f, b, ms in (("executorch", "pte", "executor_runner", 12.5),
-                            ("litert", "tflite", "benchmark_model", 16.7946))
+        for r, f, b, ms in (
+            ("executorch", "pte", "executor_runner", 12.5),
+            ("litert", "tflite", "benchmark_model", 16.7946),
+        )
     ],
 )
-def test_a_phone_runtime_pushes_its_file_and_binary(phone: Path, runtime: str, fmt: str, binary: str,
-                                                    ms: float) -> None:
+def test_a_phone_runtime_pushes_its_file_and_binary(
+    phone: Path, runtime: str, fmt: str, binary: str, ms: float
+) -> None:
     w = block_workload(archc.parse_block("dsconv"), 4, (8, 8))
     m = resolve("adb:FAKE123", options={"runtime": runtime, "runs": "20"}).profile(w)
     assert m.kind == "remote" and m.median_ms == pytest.approx(ms)
