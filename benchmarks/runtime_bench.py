@@ -4,8 +4,8 @@ Runtimes: ONNX Runtime (the `.onnx`), ExecuTorch with XNNPACK (the `.pte`) and L
 with XNNPACK (the `.tflite`); precisions fp32 and int8 (ONNX Runtime: the static QDQ graph; the
 phone runtimes: their own PT2E quantizer), every file converted at the timed size. Networks: the
 teacher (`pretrained:nafnet_small` with specs/nafnet_small.arch) and the demo pick
-`enc1=naf(sca=off);mid=identity;dec4=identity;dec1=identity` (its weights do not change its speed:
-the pick is built from the spec, the teacher with its shipped weights). int8 ranges are observed on
+`enc1=naf(sca=off);mid=identity;dec4=identity;dec1=identity`, with the teacher's weights where they
+fit and no zero residual scale (which a converter could fold away). int8 ranges are observed on
 random images: they change the numbers, not the speed.
 
 Every (runtime, precision, network) file is loaded once; then rounds run each of them once, in
