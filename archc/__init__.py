@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 from archc.errors import ArchError
 
 if TYPE_CHECKING:
-    from .api import build, compile_ir, load_grammar, parse, parse_block
+    from .api import Pipeline, RunSettings, build, compile_ir, load_grammar, parse, parse_block, run
 
-__all__ = ["ArchError", "build", "compile_ir", "load_grammar", "parse", "parse_block"]
+__all__ = ["ArchError", "Pipeline", "RunSettings", "build", "compile_ir", "load_grammar", "parse", "parse_block", "run"]
 __version__ = "0.1.0"
 
-_LAZY = {"build", "compile_ir", "load_grammar", "parse", "parse_block"}
+_LAZY = {"Pipeline", "RunSettings", "build", "compile_ir", "load_grammar", "parse", "parse_block", "run"}
 
 
 def __getattr__(name: str) -> Any:

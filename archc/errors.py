@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from archc.dsl.diagnostics import Diagnostic, Span, render_all, render_json
+from archc.diagnostics import Diagnostic, Span, render_all, render_json
 
 
 class ArchError(Exception):
@@ -36,7 +36,12 @@ class ArchError(Exception):
 
     @classmethod
     def at(
-        cls, span: Span | None, message: str, *, code: str, help: str | None = None,
+        cls,
+        span: Span | None,
+        message: str,
+        *,
+        code: str,
+        help: str | None = None,
         sources: Mapping[str, str] | None = None,
     ) -> ArchError:
         return cls([Diagnostic(code=code, message=message, span=span, help=help)], sources)
@@ -120,3 +125,17 @@ class ClusterError(ArchError):
 
 class WeakTeacherError(ArchError):
     """The teacher does not beat the blurred input on the validation crops (codes E18xx)."""
+
+
+class VerifyError(ArchError):
+    """A run folder cannot be verified: no export to verify, its files or the search's data gone,
+    settings that do not fit (codes E19xx)."""
+
+
+class ArchWarning(UserWarning):
+    """Something a user should know that does not stop the work (the command line prints it as a
+    `warning:` line)."""
+
+
+class ProgressLostWarning(ArchWarning):
+    """A backend lost its progress channel: the run goes on with fewer progress lines."""

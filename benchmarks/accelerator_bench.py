@@ -18,11 +18,11 @@ import torch
 
 import archc
 from archc.compiler.memory import for_training, inference_activations
-from archc.runtime.accelerator import describe, resolve, synchronize
-from archc.runtime.amp import Amp
-from archc.runtime.deblur import restore_image
-from archc.runtime.memory import MemoryLimitError, free_memory, human_bytes, out_of_memory_as_error
-from archc.runtime.train import psnr_loss
+from archc.runtime.accel.accelerator import describe, resolve, synchronize
+from archc.runtime.accel.memory import MemoryLimitError, free_memory, human_bytes, out_of_memory_as_error
+from archc.runtime.restore.deblur import restore_image
+from archc.runtime.training.amp import Amp
+from archc.runtime.training.train import psnr_loss
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 from distill_bench import _data, _distill, _max_diff, _teacher
 
-from archc.runtime import accelerator
+from archc.runtime.accel import accelerator
 from archc.runtime.cluster import WorkerSetup, open_executor
 from archc.runtime.distill import DistillRun
 

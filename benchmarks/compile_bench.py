@@ -40,13 +40,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import archc  # noqa: E402
 from archc.api import parse_file  # noqa: E402
+from archc.compiler.blocks import all_blocks  # noqa: E402
 from archc.compiler.ir import to_ir  # noqa: E402
 from archc.compiler.layouts import to_network_keys  # noqa: E402
 from archc.compiler.lower import lower  # noqa: E402
 from archc.compiler.onnx_export import to_onnx_model  # noqa: E402
 from archc.compiler.passes import optimize, passes_for  # noqa: E402
 from archc.dsl.check import check  # noqa: E402
-from archc.runtime.blocks import all_blocks  # noqa: E402
 
 from helpers import fixture  # noqa: E402
 from reference_nafnet import RefNAFNet  # noqa: E402

@@ -22,7 +22,7 @@ from typing import Any
 from ablation_bench import _search, _settings
 
 from archc.compiler.files import write_text_atomic
-from archc.runtime.accelerator import cpu_flags
+from archc.runtime.accel.accelerator import cpu_flags
 
 ROOT = Path(__file__).resolve().parents[1]
 

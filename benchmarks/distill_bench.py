@@ -46,7 +46,7 @@ def _teacher(args: argparse.Namespace, work: Path, data: Path) -> Path:
         return Path(args.teacher)
     import archc
     from archc.runtime.data.datasets import open_dataset
-    from archc.runtime.train import TrainConfig, train
+    from archc.runtime.training.train import TrainConfig, train
 
     out = work / "teacher"
     if not (out / "weights.safetensors").exists():

@@ -15,8 +15,8 @@ import argparse
 from scipy.stats import kendalltau
 
 import archc
+from archc.compiler.blocks import get as get_block
 from archc.compiler.space import SearchSpace
-from archc.runtime.blocks import get as get_block
 from archc.runtime.profile.devices import resolve
 from archc.runtime.profile.measure import Protocol
 from archc.runtime.profile.table import block_workload, units

@@ -15,7 +15,7 @@ Prints figures; asserts nothing. Goal (issue 14): on modelled s24 a mixed-precis
 3. Modelled s24 (every latency is a cost-model estimate): the precision-only space (the teacher's
    blocks, each slot fp16 | w8a8 | w8a16: 81 networks) enumerated, and with `--bank` the whole
    block-and-precision space searched by BoTorch; quality by fake quantization in torch
-   (runtime/quantsim.py), as the search scores it. The pick is the fastest network whose PSNR is
+   (runtime/network/quantsim.py), as the search scores it. The pick is the fastest network whose PSNR is
    at most 0.2 dB below the all-FP16 baseline's.
 """
 
@@ -36,11 +36,11 @@ import archc
 from archc.compiler.onnx_export import to_onnx_model
 from archc.compiler.passes import passes_for
 from archc.compiler.space import SearchSpace
-from archc.runtime.accelerator import int8_instructions
+from archc.runtime.accel.accelerator import int8_instructions
 from archc.runtime.data.calibration import calibration, calibration_images
 from archc.runtime.data.datasets import open_dataset
-from archc.runtime.evaluate import evaluate
-from archc.runtime.onnx_network import OnnxNetwork
+from archc.runtime.evaluation.evaluate import evaluate
+from archc.runtime.network.onnx_network import OnnxNetwork
 from archc.runtime.profile.precision import MixedRowsLatency, mixed_latency, precision_tables
 from archc.runtime.search.bo import BoTorchStrategy
 from archc.runtime.search.engine import run_search

@@ -33,7 +33,7 @@ import archc
 from archc.compiler.files import write_text_atomic
 from archc.compiler.mobile import available
 from archc.compiler.quantize import Calibration
-from archc.runtime.accelerator import cpu_flags
+from archc.runtime.accel.accelerator import cpu_flags
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "nafnet_small.arch"

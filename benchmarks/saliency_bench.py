@@ -29,7 +29,7 @@ from archc.runtime.saliency.measures import run_measures
 from archc.runtime.saliency.probe import Probe
 from archc.runtime.saliency.score import compute_saliency
 from archc.runtime.saliency.units import block_units
-from archc.runtime.train import psnr_loss
+from archc.runtime.training.train import psnr_loss
 
 ROOT = Path(__file__).resolve().parents[1]
 

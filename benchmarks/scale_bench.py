@@ -41,7 +41,7 @@ from PIL import Image
 import archc
 from archc.compiler.space import SearchSpace
 from archc.compiler.weights import save_safetensors
-from archc.runtime.accelerator import describe, resolve
+from archc.runtime.accel.accelerator import describe, resolve
 from archc.runtime.data.datasets import open_dataset
 from archc.runtime.distill import DistillConfig, Event, distill, plan_jobs
 from archc.runtime.profile.run import Request, execute

@@ -22,7 +22,7 @@ import torch
 from archc.api import build, parse
 from archc.compiler.files import write_text_atomic
 from archc.runtime.data.datasets import open_dataset
-from archc.runtime.evaluate import evaluate
+from archc.runtime.evaluation.evaluate import evaluate
 
 
 def _checkpoint_weights(path: Path) -> tuple[int, float, dict[str, torch.Tensor]]:

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 import archc  # noqa: E402
-from archc.runtime.train import TrainConfig, batch_at, psnr_loss  # noqa: E402
+from archc.runtime.training.train import TrainConfig, batch_at, psnr_loss  # noqa: E402
 
 from reference_nafnet import RefNAFNet  # noqa: E402
 

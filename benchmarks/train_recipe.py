@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 import archc
-from archc.runtime.train import TrainConfig
+from archc.runtime.training.train import TrainConfig
 
 from train_bench import stepper  # this folder is on sys.path when run as a script
 
@@ -54,8 +54,8 @@ def pixels_per_second(batch: int, crop: int, steps: int = 12) -> float:
 
 def _train_and_score(job: tuple[str, str, str, float, Path]) -> dict[str, Any]:
     from archc.runtime.data.datasets import open_dataset
-    from archc.runtime.evaluate import evaluate
-    from archc.runtime.train import train
+    from archc.runtime.evaluation.evaluate import evaluate
+    from archc.runtime.training.train import train
 
     name, train_dir, test_dir, minutes, out = job
     torch.set_num_threads(1)

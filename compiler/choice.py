@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from archc.dsl.diagnostics import did_you_mean, quoted_list
+from archc.diagnostics import quoted_list, unknown_name_help
+from archc.dsl.precision import ORIGINAL
 from archc.dsl.spec import Block, Spec
 from archc.errors import LoweringError
 
@@ -59,9 +60,8 @@ def resolve_choice(spec: Spec, items: Mapping[str, Block | str] | Iterable[tuple
     for name, value in pairs:
         block = value if isinstance(value, Block) else parse_block(value)
         if name not in targets:
-            guess = did_you_mean(name, targets)
             raise LoweringError(f"`{name}` is neither a slot nor a stage of `{spec.name}`", code="E0302",
-                                help=f"did you mean `{guess}`?" if guess else f"choose from {quoted_list(targets)}")
+                                help=unknown_name_help(name, targets, f"choose from {quoted_list(targets)}"))
         kind, allowed = targets[name]
         if allowed is not None and block.canonical not in allowed:
             if kind == "fixed":
@@ -103,6 +103,6 @@ def canonical_choice(spec: Spec, choice: Mapping[str, Block], precisions: Mappin
     extra = sorted(set(choice) - set(names))
     parts = [f"{n}={choice.get(n, originals.get(n)).canonical}" for n in names]  # type: ignore[union-attr]
     if precisions is not None:
-        parts = [f"{part}@{precisions.get(n, 'fp16')}" for n, part in zip(names, parts, strict=True)]
+        parts = [f"{part}@{precisions.get(n, ORIGINAL)}" for n, part in zip(names, parts, strict=True)]
     parts += [f"{n}={choice[n].canonical}" for n in extra]
     return ";".join(parts)

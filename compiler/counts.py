@@ -14,10 +14,10 @@ import networkx as nx
 import torch
 from attrs import frozen
 
-from archc.runtime.blocks import get as get_block
+from archc.dsl.macro import KINDS
 
+from .blocks import get as get_block
 from .lower import ArchNet, lower
-from .macro_ops import DOWN_KERNELS, UP_KERNELS
 
 
 @frozen
@@ -63,19 +63,20 @@ def _res(size: tuple[int, int], level: int) -> tuple[int, int]:
     return (size[0] >> level, size[1] >> level)
 
 
+# IR node kind -> the setting whose kinds it takes (stem and head share theirs: `conv`)
+_SETTINGS = {"conv": "stem", "down": "down", "up": "up", "skip": "skip", "feature": "residual"}
+
+
 def _macro_macs(d: dict[str, Any], h: int, w: int) -> int:
     """Conv MACs of a macro op whose output is `h x w` (a down's at the coarser level, an up's at the finer)."""
-    cin, cout, op = d["channels_in"], d["channels_out"], d["op"]
-    if d["kind"] == "conv":
-        return h * w * cout * cin * 9
-    if d["kind"] == "down":  # every kind reads its kernel at the fine level and writes cout at the coarse
-        return h * w * cout * cin * DOWN_KERNELS[op]
-    if d["kind"] == "up":  # the conv runs at the coarse level: (h/2)(w/2) pixels, cin -> 4 x cout or cout
-        shuffled = 4 if op in ("pixelshuffle", "conv3x3_shuffle") else 1
-        return (h // 2) * (w // 2) * cin * cout * UP_KERNELS[op] * shuffled
-    if d["kind"] in ("skip", "feature"):  # a 1x1 conv, where there is one
-        return h * w * cin * cout if op in ("concat_reduce", "feature") else 0
-    return 0
+    if d["kind"] not in _SETTINGS:
+        return 0
+    k = KINDS[_SETTINGS[d["kind"]]][d["op"]]
+    cin, cout = d["channels_in"], d["channels_out"]
+    if d["kind"] == "up":  # the conv runs at the coarse level: (h/2)(w/2) pixels, cin -> shuffle x cout
+        return (h // 2) * (w // 2) * cin * cout * k.kernel * k.shuffle
+    # a down reads its kernel at the fine level and writes cout at the coarse; a kind without a conv: 0
+    return h * w * cout * cin * k.kernel
 
 
 def node_macs(d: dict[str, Any], size: tuple[int, int]) -> int:
@@ -107,8 +108,9 @@ def _params_under(model: ArchNet, prefix: str) -> int:
 
 
 def _counted(d: dict[str, Any]) -> bool:
-    """Ops with weights: convs, stages, downs, ups, and the skips that reduce or carry features."""
-    return d["kind"] in ("conv", "stage", "down", "up", "feature") or d.get("op") == "concat_reduce"
+    """Ops with weights: stages, and the macro ops whose kind has a conv (stem, head, downs, ups, the
+    skips that reduce and the feature skip)."""
+    return d["kind"] == "stage" or (d["kind"] in _SETTINGS and KINDS[_SETTINGS[d["kind"]]][d["op"]].bias is not None)
 
 
 def _order(g: nx.DiGraph) -> Iterator[str]:

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
+
+
+@functools.cache
+def _umask() -> int:
+    """This process's umask (reading it means setting it: set it back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
@@ -16,6 +25,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         yield tmp
+        # some writers (safetensors) create their file 0600: give every output the usual mode
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     finally:
         if tmp.exists():

@@ -12,8 +12,8 @@ from archc.dsl.check import check
 from archc.dsl.grammar import Grammar, compose
 from archc.dsl.parser import parse_block_text, parse_text, read_spec_text
 from archc.dsl.spec import Block, Spec
-from archc.runtime.blocks import all_blocks, load_plugins
 
+from .blocks import all_blocks, load_plugins
 from .choice import resolve_choice, split_choice_text
 
 ChoiceLike = Mapping[str, "Block | str"] | Iterable[tuple[str, "Block | str"]] | str | None

@@ -1,8 +1,18 @@
 """Checked spec (+ choice) -> graph IR: a networkx DiGraph of ops and stages with shapes and spans.
 
-The IR is the one contract between the front end and the back end: lowering, counting, export
-and profiling read it and never re-read the spec. Repetition is kept (`repeat`, segments) and
-expanded by lowering. Every node keeps the span of the spec line it came from.
+Repetition is kept (`repeat`, segments) and expanded by lowering. Every node keeps the span of
+the spec line it came from.
+
+Two contracts join the front end to the back end, each for what it says:
+
+- **The IR (this module), for one network.** Lowering, counting, memory estimates, export and the
+  network-level profile read the graph of a spec with one choice, and never re-read the spec.
+- **The checked `Spec`, for the search space.** The runtime stages that work on the whole space
+  (`runtime.pipeline`: saliency, profile, distill, search, export, verify) take the checked Spec,
+  because what they need is its `search` block: the slots with their candidates and precisions,
+  the fixed slots, the saliency rules and the budget, which belong to no single network and so to
+  no IR. They build each network they evaluate through the IR (`runtime.network.build`, `to_ir`), and they
+  record the spec's text, so a run folder is read back with the same spec it was made from.
 """
 
 from __future__ import annotations
@@ -14,7 +24,7 @@ from typing import Any
 
 import networkx as nx
 
-from archc.dsl.diagnostics import Span
+from archc.diagnostics import Span
 from archc.dsl.macro import Op
 from archc.dsl.params import params_to_json
 from archc.dsl.spec import Block, Spec, Stage

@@ -18,9 +18,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from archc.errors import LoweringError
-from archc.runtime.blocks import get as get_block
 
 from . import macro_ops
+from .blocks import get as get_block
 from .ir import stages_by_role
 
 

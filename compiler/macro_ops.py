@@ -1,6 +1,7 @@
 """The torch modules of the macro operations (stem, head, down, up, skip merge, feature skip).
 
-One builder per kind, in tables. Every kind keeps the key layout of the network it comes from, so
+One builder per kind, in tables keyed by the kinds of dsl/macro.py (which holds their facts: default
+bias, kernel area, shuffle factor). Every kind keeps the key layout of the network it comes from, so
 NAFNet's ops stay single convs (`downs.0.weight`) or `Sequential(conv, PixelShuffle)`
 (`ups.0.0.weight`) and Restormer's `body.0` convs map to `downs.0.0` / `ups.0.0`. An activation is
 a parameter-free module after the conv: a single conv then becomes `Sequential(conv, act)`.
@@ -52,9 +53,6 @@ _UPS: dict[str, Callable[[int, int, Node], list[nn.Module]]] = {
     "transpose2x2": lambda i, o, d: [nn.ConvTranspose2d(i, o, 2, stride=2, bias=d["bias"])],
     "transpose4x4": lambda i, o, d: [nn.ConvTranspose2d(i, o, 4, stride=2, padding=1, bias=d["bias"])],
 }
-# the kernel area of each kind's conv, and whether it runs at the finer level's resolution
-DOWN_KERNELS = {"conv2x2": 4, "conv4x4": 16, "conv3x3": 9, "conv3x3_unshuffle": 9}
-UP_KERNELS = {"pixelshuffle": 1, "conv3x3_shuffle": 9, "transpose2x2": 4, "transpose4x4": 16}
 
 
 def down(d: Node) -> nn.Module:

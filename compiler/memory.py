@@ -4,9 +4,10 @@ Every figure is float32 bytes. Weights are 4 bytes a parameter. Activations foll
 a node at level l of an H x W input works on `C x (H / 2^l) x (W / 2^l)` maps (after padding to a
 multiple of 2^levels, as the network does).
 
-- Training keeps, per block, the maps autograd saves for the backward pass: `TRAIN_MAPS[kind]`
-  maps of the block's `C x h x w` (measured with `torch.autograd.graph.saved_tensors_hooks`,
-  distinct storages only, at float32); each other op saves its output. State: gradients and
+- Training keeps, per block, the maps autograd saves for the backward pass: the `train_maps` its
+  kind declares (compiler/blocks: maps of the block's `C x h x w`, measured with
+  `torch.autograd.graph.saved_tensors_hooks`, distinct storages only, at float32); each other op
+  saves its output. State: gradients and
   AdamW's two moments (3 more copies of the weights), plus one for a weight average.
 - Inference holds the encoders' skip maps until their decoders use them, plus the working set of
   the widest op (`INFER_MAPS` maps: a block's input, its 2C-channel expansions, its output).
@@ -24,9 +25,10 @@ from typing import Any
 import networkx as nx
 from attrs import frozen
 
+from .blocks import get as get_block
+
 BYTES = 4  # float32
-TRAIN_MAPS = {"identity": 0.0, "dsconv": 3.0, "mbconv": 10.0, "naf": 15.0, "naf_bn": 15.0, "naf_relu": 10.0}
-DEFAULT_TRAIN_MAPS = 8.0  # a block kind not measured above
+DEFAULT_TRAIN_MAPS = 8.0  # a plugin kind that declares no `train_maps`
 INFER_MAPS = 6.0
 OPTIMIZER_COPIES = 3  # gradients + AdamW's exp_avg and exp_avg_sq
 EXPORT_COPIES = 4
@@ -71,7 +73,13 @@ def _saved_maps(d: dict[str, Any]) -> float:
     """Maps of `C x h x w` one node saves for backward."""
     if d["kind"] != "stage":
         return 1.0
-    return sum((s["stop"] - s["start"]) * TRAIN_MAPS.get(s["kind"], DEFAULT_TRAIN_MAPS) for s in d["segments"])
+    return sum((s["stop"] - s["start"]) * train_maps(s["kind"]) for s in d["segments"])
+
+
+def train_maps(kind: str) -> float:
+    """Maps of `C x h x w` one block of `kind` saves for backward."""
+    declared = get_block(kind).train_maps
+    return DEFAULT_TRAIN_MAPS if declared is None else declared
 
 
 def training_activations(g: nx.DiGraph, size: tuple[int, int], batch: int) -> int:

@@ -26,7 +26,7 @@ import torch
 from attrs import frozen
 from torch import nn
 
-from archc.dsl.diagnostics import did_you_mean, quoted_list
+from archc.diagnostics import quoted_list, unknown_name_help
 from archc.errors import ExportError, MissingRuntimeError, UnsupportedOpError
 
 if TYPE_CHECKING:
@@ -47,11 +47,10 @@ def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
     names = [n.strip() for p in parts for n in p.split(",") if n.strip()]
     for n in names:
         if n not in FORMATS:
-            guess = did_you_mean(n, FORMATS)
             raise ExportError(
                 f"unknown export format `{n}`",
                 code="E0618",
-                help=f"did you mean `{guess}`?" if guess else f"choose {quoted_list(FORMATS)}",
+                help=unknown_name_help(n, FORMATS, f"choose {quoted_list(FORMATS)}"),
             )
     return tuple(dict.fromkeys(names))
 
@@ -74,10 +73,10 @@ def require(fmt: str) -> None:
 def check_request(fmt: str, precision: str, method: str = "minmax") -> str:
     """Before any work: `fmt`'s runtime is installed and takes `precision` (fp32, or int8 = w8a8 with
     min/max ranges); returns the canonical precision."""
-    from .quantize import canonical_precision
+    from archc.dsl.precision import canonical
 
     require(fmt)
-    precision = canonical_precision(precision)
+    precision = canonical(precision)
     if precision not in PRECISIONS:
         raise ExportError(
             f"`.{fmt}` files have no `{precision}` precision here",
@@ -91,6 +90,13 @@ def check_request(fmt: str, precision: str, method: str = "minmax") -> str:
             help=f"use `--calibration-method minmax` for .{fmt} files",
         )
     return precision
+
+
+def check_formats(formats: Sequence[str], precision: str, method: str = "minmax") -> None:
+    """Before any work: every phone format of `formats` has its runtime installed and takes `precision`."""
+    for fmt in formats:
+        if fmt != "onnx":
+            check_request(fmt, precision, method)
 
 
 def write(

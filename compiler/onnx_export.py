@@ -15,10 +15,11 @@ import torch
 from attrs import frozen
 from torch import nn
 
+from archc.dsl.precision import TRACED, canonical
 from archc.errors import ExportError
 
 from .files import atomic_path
-from .quantize import Calibration, canonical_precision
+from .quantize import Calibration
 
 OPSET = 17
 INPUT, OUTPUT = "image", "restored"
@@ -36,7 +37,7 @@ class ExportReport:
     export_seconds: float
     simplify_seconds: float
     passes: tuple[str, ...] = ("fold_batchnorm",)
-    precision: str = "fp32"
+    precision: str = TRACED
 
     def to_json(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -58,7 +59,7 @@ def _trace(model: nn.Module, channels: int, sample: tuple[int, int]) -> bytes:
 
 def to_onnx_model(model: nn.Module, in_channels: int = 3, sample: tuple[int, int] = (64, 64),
                   simplify: bool = True, passes: Sequence[str] = LEGACY_PASSES,
-                  precision: str = "fp32", calibration: Calibration | None = None) -> tuple[Any, dict[str, float]]:
+                  precision: str = TRACED, calibration: Calibration | None = None) -> tuple[Any, dict[str, float]]:
     """Export an eval-mode copy of `model`; returns (ModelProto, timings).
 
     `passes` are the inference passes (`compiler/passes/`) to apply: module passes before the
@@ -97,7 +98,7 @@ def to_onnx_model(model: nn.Module, in_channels: int = 3, sample: tuple[int, int
 
 
 def export_onnx(model: nn.Module, path: str | Path, in_channels: int = 3, sample: tuple[int, int] = (64, 64),
-                simplify: bool = True, passes: Sequence[str] = LEGACY_PASSES, precision: str = "fp32",
+                simplify: bool = True, passes: Sequence[str] = LEGACY_PASSES, precision: str = TRACED,
                 calibration: Calibration | None = None) -> ExportReport:
     """Write `model` as a simplified ONNX file at `path` (atomically), with `passes` applied, in `precision`."""
     import onnx
@@ -108,4 +109,4 @@ def export_onnx(model: nn.Module, path: str | Path, in_channels: int = 3, sample
     ops = Counter(n.op_type for n in proto.graph.node)
     return ExportReport(str(path), OPSET, len(proto.graph.node), int(t["before"]), dict(sorted(ops.items())),
                         bool(t["simplified"]), t["export"], t["simplify"], tuple(passes),
-                        canonical_precision(precision))
+                        canonical(precision))

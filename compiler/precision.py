@@ -23,24 +23,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from archc.dsl.diagnostics import quoted_list
+from archc.diagnostics import quoted_list
+from archc.dsl.precision import GRAPH, NAMES, QUANTIZED, TRACED, canonical
 from archc.errors import ExportError
 
-from .quantize import QUANTIZED, Calibration, canonical_precision, quantize
+from .quantize import Calibration, quantize
 
-PRECISIONS = ("fp32", "fp16", *QUANTIZED)
-NAMES = (*PRECISIONS, "int8")  # what a command line accepts
 FP32_OPS = ("LayerNormalization", "Transpose", "Add", "Sum", "GlobalAveragePool", "ReduceMean", "Pad", "Slice")
 
 
 def lower_precision(proto: Any, precision: str, calibration: Calibration | None = None) -> Any:
     """`proto` (an onnx ModelProto) in `precision`; inputs and outputs stay FP32. The quantized
     precisions need `calibration` (ExportError E0614 without it)."""
-    precision = canonical_precision(precision)
-    if precision not in PRECISIONS:
+    precision = canonical(precision)
+    if precision not in GRAPH:
         raise ExportError(f"unknown precision `{precision}`", code="E0611",
                           help=f"choose {quoted_list(NAMES)}")
-    if precision == "fp32":
+    if precision == TRACED:
         return proto
     if precision in QUANTIZED:
         return quantize(proto, precision, calibration)

@@ -16,7 +16,7 @@ from typing import Any
 
 from attrs import frozen
 
-from archc.dsl.diagnostics import did_you_mean, quoted_list
+from archc.diagnostics import quoted_list, unknown_name_help
 from archc.errors import WeightsError
 
 PREFIX = "pretrained:"
@@ -64,11 +64,10 @@ def get(name: str) -> Pretrained:
     known = {p.name: p for p in available()}
     if name in known:
         return known[name]
-    guess = did_you_mean(name, known)
-    hint = f"did you mean `{PREFIX}{guess}`? " if guess else ""
     listing = quoted_list(known) if known else "none"
+    help = unknown_name_help(name, known, "`archc pretrained` lists them", shown=f"`{PREFIX}{{}}`", always=True)
     raise WeightsError(f"no pretrained weights called `{name}` ship with archc (shipped: {listing})",
-                       code="E0405", help=f"{hint}`archc pretrained` lists them")
+                       code="E0405", help=help)
 
 
 def is_ref(weights: object) -> bool:

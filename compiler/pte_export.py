@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from archc.dsl.precision import canonical
 from archc.errors import ExportError
 
 from .files import write_bytes_atomic
@@ -38,7 +39,7 @@ from .mobile import (
     sample_input,
     shape_text,
 )
-from .quantize import Calibration, canonical_precision, missing_calibration
+from .quantize import Calibration, missing_calibration
 
 RUNTIME = "ExecuTorch (XNNPACK)"
 
@@ -129,7 +130,7 @@ def export_pte(
     data, facts = to_pte(model, in_channels, sample, dynamic, precision, calibration, max_size)
     x = sample_input(model, in_channels, sample)
     diff = None
-    if canonical_precision(precision) == "fp32":
+    if canonical(precision) == "fp32":
         with torch.no_grad():
             ref = model.eval()(x).numpy()
         diff = float(np.abs(run_pte(data, x.numpy()) - ref).max())
@@ -138,7 +139,7 @@ def export_pte(
         str(path),
         "pte",
         RUNTIME,
-        canonical_precision(precision),
+        canonical(precision),
         facts["input"],
         len(data),
         facts["seconds"],

@@ -35,13 +35,11 @@ from typing import Any
 import numpy as np
 from attrs import field, frozen
 
-from archc.dsl.diagnostics import did_you_mean, quoted_list
+from archc.diagnostics import quoted_list, unknown_name_help
+from archc.dsl.precision import ACTIVATION_BITS, canonical
 from archc.errors import ExportError
 
-QUANTIZED = ("w8a8", "w8a16")
-ALIASES = {"int8": "w8a8"}
 METHODS = ("minmax", "percentile", "entropy")
-ACTIVATION_BITS = {"w8a8": 8, "w8a16": 16}
 
 
 @frozen
@@ -56,20 +54,10 @@ class Calibration:
         check_method(self.method)
 
 
-def canonical_precision(name: str) -> str:
-    """`int8` -> `w8a8`; every other name as it is."""
-    return ALIASES.get(name, name)
-
-
-def is_quantized(precision: str) -> bool:
-    return canonical_precision(precision) in QUANTIZED
-
-
 def check_method(method: str) -> None:
     if method not in METHODS:
-        guess = did_you_mean(method, METHODS)
         raise ExportError(f"unknown calibration method `{method}`", code="E0613",
-                          help=f"did you mean `{guess}`?" if guess else f"choose {quoted_list(METHODS)}")
+                          help=unknown_name_help(method, METHODS, f"choose {quoted_list(METHODS)}"))
 
 
 def missing_calibration(precision: str) -> ExportError:
@@ -82,7 +70,7 @@ def quantize(proto: Any, precision: str, calibration: Calibration | None, prefix
     """`proto` (a float32 onnx ModelProto) as a static QDQ graph in `precision` (`w8a8`, `w8a16`);
     with `prefixes`, only the nodes whose names start with one of them (e.g. `/encoders.0/`, the
     nodes of a stage in an unoptimized export) are quantized, the rest stays float32."""
-    precision = canonical_precision(precision)
+    precision = canonical(precision)
     if calibration is None:
         raise missing_calibration(precision)
     if not calibration.images:

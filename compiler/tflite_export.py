@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from archc.dsl.precision import canonical
 from archc.errors import ExportError
 
 from .files import write_bytes_atomic
@@ -45,7 +46,7 @@ from .mobile import (
     shape_text,
 )
 from .pte_export import _fit
-from .quantize import Calibration, canonical_precision, missing_calibration
+from .quantize import Calibration, missing_calibration
 
 RUNTIME = "LiteRT"
 
@@ -131,7 +132,7 @@ def export_tflite(
     data, facts = to_tflite(model, in_channels, sample, dynamic, precision, calibration, max_size)
     x = sample_input(model, in_channels, sample)
     diff = None
-    if canonical_precision(precision) == "fp32":
+    if canonical(precision) == "fp32":
         with torch.no_grad():
             ref = model.eval()(x).numpy()
         diff = float(np.abs(run_tflite(data, x.numpy()) - ref).max())
@@ -140,7 +141,7 @@ def export_tflite(
         str(path),
         "tflite",
         RUNTIME,
-        canonical_precision(precision),
+        canonical(precision),
         facts["input"],
         len(data),
         facts["seconds"],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from attrs import field, frozen
 
-from .diagnostics import Span
+from archc.diagnostics import Span
 
 ParamValue = int | float | bool | str
 

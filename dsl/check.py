@@ -7,12 +7,12 @@ from typing import Any
 
 import attrs
 
+from archc.diagnostics import Diagnostic, Label, Span, labels_at, quoted_list, unknown_name_help
 from archc.errors import SemanticError
 
 from . import ast
 from .check_macro import MAX_WIDTH, MacroChecker, decoder_widths, setting_id
 from .check_search import MAX_BUDGET, SALIENCY_METRICS, SearchChecker, count
-from .diagnostics import Diagnostic, Label, Span, did_you_mean, labels_at, quoted_list
 from .grammar import BlockSchema
 from .macro import Macro
 from .spec import Block, Spec, Stage
@@ -332,14 +332,11 @@ class _Checker:
             seen[p.name] = p
             f = fields.get(p.name)
             if f is None:
-                guess = did_you_mean(p.name, fields)
                 self.error(
                     "E0232",
                     f"`{p.name}` is not a parameter of block `{ref.kind}`",
                     p.span,
-                    help=f"did you mean `{guess}`?"
-                    if guess
-                    else f"its parameters are {quoted_list(fields, conj='and')}",
+                    help=unknown_name_help(p.name, fields, f"its parameters are {quoted_list(fields, conj='and')}"),
                 )
                 ok = False
                 continue

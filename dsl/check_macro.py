@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from archc.diagnostics import Label, Span, labels_at, quoted_list
+
 from . import ast
-from .diagnostics import Label, Span, labels_at, quoted_list
-from .macro import ACTIVATIONS, OPS, Op
+from .macro import ACTIVATIONS, KINDS, Op
 
 MAX_WIDTH = 1024
 OP_SETTINGS = ("stem", "head", "down", "up", "residual")
@@ -41,7 +42,7 @@ class MacroChecker:
         """The Op of setting `key` (or of `s`, a skip line); the kind's defaults where it is absent."""
         s = s if s is not None else self.seen.get(key)
         if s is None:
-            return Op.default(key, next(iter(OPS[key])))
+            return Op.default(key, next(iter(KINDS[key])))
         kind = str(s.values[-1])
         op = Op.default(key, kind)
         given: dict[str, ast.Param] = {}
@@ -59,7 +60,7 @@ class MacroChecker:
         return Op(kind, bias, act, s.span)
 
     def _no_options(self, key: str, kind: str, p: ast.Param) -> None:
-        convs = [k for k, bias in OPS[key].items() if bias is not None]
+        convs = [name for name, k in KINDS[key].items() if k.bias is not None]
         if convs:
             hint = f"remove the options, or use {quoted_list(convs)}, which {'has' if len(convs) == 1 else 'have'} one"
         else:

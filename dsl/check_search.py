@@ -7,15 +7,13 @@ from typing import Protocol
 
 import attrs
 
-from . import ast
-from .diagnostics import Label, Span, did_you_mean, labels_at, quoted_list
+from archc.diagnostics import Label, Span, labels_at, quoted_list, unknown_name_help
+
+from . import ast, precision
 from .spec import Block, SaliencyRule, Search, Slot, Spec
 
 MAX_BUDGET = 1_000_000
 SALIENCY_METRICS = ("grad_norm", "snip", "grasp", "fisher", "synflow", "taylor")
-# what a slot may run in on a phone NPU; fp16 (the float network) is every slot's original precision
-SEARCH_PRECISIONS = ("fp16", "w8a8", "w8a16")
-BASE_PRECISION = SEARCH_PRECISIONS[0]
 
 
 class NetworkChecks(Protocol):
@@ -142,14 +140,12 @@ class SearchChecker:
         try:
             stage = spec.stage(ref.name.value)
         except KeyError:
-            guess = did_you_mean(ref.name.value, [s.name for s in spec.stages])
+            stages = [s.name for s in spec.stages]
             self.error(
                 "E0243",
                 f"no stage named `{ref.name.value}`",
                 ref.name.span,
-                help=f"did you mean `{guess}`?"
-                if guess
-                else f"the stages are {quoted_list((s.name for s in spec.stages), conj='and')}",
+                help=unknown_name_help(ref.name.value, stages, f"the stages are {quoted_list(stages, conj='and')}"),
             )
             return None
         start, stop = (0, stage.repeat) if ref.start is None else (ref.start, ref.stop)
@@ -196,8 +192,7 @@ class SearchChecker:
         if stage in self.net.stage_names:
             fix = "add it to the `slots` line to search it" if action.startswith("give") else "remove this line"
             return f"stage `{stage}` is not in the `slots` line, so it is not searched; {fix}"
-        guess = did_you_mean(str(ref), names)
-        return f"did you mean `{guess}`?" if guess else f"the slots are {quoted_list(names, conj='and')}"
+        return unknown_name_help(str(ref), names, f"the slots are {quoted_list(names, conj='and')}")
 
     def _candidate_rules(self, decl: ast.SearchDecl, names: Mapping[str, Slot]) -> dict[str, list[Block]]:
         rules: dict[str, list[Block]] = {}
@@ -269,7 +264,7 @@ class SearchChecker:
     def _unique_precisions(self, names: tuple[ast.Name, ...]) -> list[str]:
         out: list[str] = []
         for name in names:
-            if name.value not in SEARCH_PRECISIONS:
+            if name.value not in precision.SLOT:
                 self._unknown_precision(name)
             elif name.value in out:
                 self.error("E0262", f"precision `{name.value}` is listed twice", name.span,
@@ -279,18 +274,18 @@ class SearchChecker:
         return out
 
     def _unknown_precision(self, name: ast.Name) -> None:
-        if name.value == "fp32":
-            help = ("a phone NPU has no FP32 arithmetic: `fp16` is the float precision (every slot's original); "
-                    f"the others are {quoted_list(SEARCH_PRECISIONS[1:], conj='and')}")
+        if name.value == precision.TRACED:
+            help = (f"a phone NPU has no FP32 arithmetic: `{precision.ORIGINAL}` is the float precision (every "
+                    f"slot's original); the others are {quoted_list(precision.QUANTIZED, conj='and')}")
         else:
-            guess = did_you_mean(name.value, SEARCH_PRECISIONS)
-            help = (f"did you mean `{guess}`?" if guess
-                    else f"the precisions are {quoted_list(SEARCH_PRECISIONS, conj='and')}")
+            help = unknown_name_help(name.value, precision.SLOT,
+                                     f"the precisions are {quoted_list(precision.SLOT, conj='and')}")
         self.error("E0260", f"unknown precision `{name.value}`", name.span, help=help)
 
     def _with_precisions(self, slot: Slot, rules: Mapping[str, list[str]]) -> Slot:
         listed = rules.get(slot.name, rules.get("*", []))
-        return attrs.evolve(slot, precisions=(BASE_PRECISION, *(p for p in listed if p != BASE_PRECISION)))
+        original = precision.ORIGINAL
+        return attrs.evolve(slot, precisions=(original, *(p for p in listed if p != original)))
 
     def _excluded_slots(self, decl: ast.SearchDecl, names: Mapping[str, Slot]) -> set[str]:
         out: set[str] = set()
@@ -332,14 +327,12 @@ class SearchChecker:
         out = []
         for item in (i for i in decl.items if isinstance(i, ast.ExcludeTop)):
             if item.metric.value not in SALIENCY_METRICS:
-                guess = did_you_mean(item.metric.value, SALIENCY_METRICS)
                 self.error(
                     "E0255",
                     f"unknown saliency metric `{item.metric.value}`",
                     item.metric.span,
-                    help=f"did you mean `{guess}`?"
-                    if guess
-                    else f"the metrics are {quoted_list(SALIENCY_METRICS, conj='and')}",
+                    help=unknown_name_help(item.metric.value, SALIENCY_METRICS,
+                                           f"the metrics are {quoted_list(SALIENCY_METRICS, conj='and')}"),
                 )
                 continue
             if not 1 <= item.k < n_slots:

@@ -14,9 +14,10 @@ from typing import Protocol
 import lark
 from attrs import frozen
 
+from archc.diagnostics import Diagnostic, Span, quoted_list
 from archc.errors import RegistryError
 
-from .diagnostics import Diagnostic, Span, quoted_list
+from .macro import grammar_rules
 
 _COLLIDING_RULE = re.compile(r"<([a-z_][a-z0-9_]*) :")
 _RULE_DEF = re.compile(r"^[!?]?([a-z_][a-z0-9_]*)\s*(?:\{[^}]*\})?\s*:", re.MULTILINE)
@@ -49,8 +50,13 @@ class Grammar:
         return frozenset(name.upper() for name in self.blocks)
 
 
+MACRO_MARK = "// <macro operations>"
+
+
 def core_text() -> str:
-    return resources.files("archc.grammar").joinpath("archc.lark").read_text(encoding="utf-8")
+    """grammar/archc.lark with the macro operations' rules written in from their table (dsl/macro.py)."""
+    text = resources.files("archc.grammar").joinpath("archc.lark").read_text(encoding="utf-8")
+    return text.replace(MACRO_MARK, grammar_rules(), 1)
 
 
 def _check_fragment(name: str, path: Path, text: str) -> None:

@@ -7,26 +7,60 @@ departs from the original: NAFNet's `down conv2x2` and stem/head convs carry a b
 MIMO-UNet's `down conv3x3` (stride 2) and `concat_reduce` are plain biased convs (their ReLU is
 written `act=relu`). Kinds without a convolution (`add`, `concat`, `global`, `none`, `auto`) take no
 options. Torch-free: the compiler lowers each kind (compiler/macro_ops.py).
+
+`KINDS` is the one list of the kinds and their facts: the grammar's keywords (`grammar_rules`), the
+checks' defaults, the lowering's tables (keyed by the same names) and the MAC count read it.
 """
 
 from __future__ import annotations
 
 from attrs import field, frozen
 
-from .diagnostics import Span
+from archc.diagnostics import Span
 
 ACTIVATIONS = ("none", "relu", "lrelu", "gelu")
 
-# setting -> kind -> default bias (None: the kind has no convolution and takes no options)
-OPS: dict[str, dict[str, bool | None]] = {
-    "stem": {"conv3x3": True},
-    "head": {"conv3x3": True},
-    "down": {"conv2x2": True, "conv3x3_unshuffle": False, "conv4x4": True, "conv3x3": True},
-    "up": {"pixelshuffle": False, "conv3x3_shuffle": False, "transpose2x2": True, "transpose4x4": True},
-    "skip": {"add": None, "concat": None, "concat_reduce": True},
-    "residual": {"global": None, "none": None, "feature": True},
-    "pad": {"auto": None, "none": None},
+
+
+@frozen
+class OpKind:
+    """One kind of a macro operation: its default bias (None: it has no convolution and takes no
+    options), the kernel area of its convolution (0: none) and how many maps that convolution writes
+    per map the operation returns (4 for a conv before a PixelShuffle, else 1)."""
+
+    bias: bool | None = None
+    kernel: int = 0
+    shuffle: int = 1
+
+
+_CONV3X3 = OpKind(True, 9)
+# setting -> kind -> its facts, in the grammar's order of alternatives
+KINDS: dict[str, dict[str, OpKind]] = {
+    "stem": {"conv3x3": _CONV3X3},
+    "head": {"conv3x3": _CONV3X3},
+    "down": {"conv2x2": OpKind(True, 4), "conv3x3_unshuffle": OpKind(False, 9), "conv4x4": OpKind(True, 16),
+             "conv3x3": OpKind(True, 9)},
+    "up": {"pixelshuffle": OpKind(False, 1, 4), "conv3x3_shuffle": OpKind(False, 9, 4),
+           "transpose2x2": OpKind(True, 4), "transpose4x4": OpKind(True, 16)},
+    "skip": {"add": OpKind(), "concat": OpKind(), "concat_reduce": OpKind(True, 1)},
+    "residual": {"global": OpKind(), "none": OpKind(), "feature": OpKind(True, 1)},
+    "pad": {"auto": OpKind(), "none": OpKind()},
 }
+NO_CONV = frozenset(kind for kinds in KINDS.values() for kind, k in kinds.items() if k.bias is None)
+_RULES = {"skip": "skip_kind"}  # `skip KIND` and `skip level N: KIND` share one rule, without the keyword
+
+
+def grammar_rules() -> str:
+    """The grammar's rule of every setting: its keyword, one alternative per kind, and the options
+    where a kind has a convolution (`!down: "down" ("conv2x2" | ...) args{op_param}?`)."""
+    lines = []
+    for setting, kinds in KINDS.items():
+        words = [f'"{kind}"' for kind in kinds]
+        alternatives = words[0] if len(words) == 1 else f"({' | '.join(words)})"
+        keyword = "" if setting in _RULES else f'"{setting}" '
+        options = " args{op_param}?" if any(k.bias is not None for k in kinds.values()) else ""
+        lines.append(f"!{_RULES.get(setting, setting)}: {keyword}{alternatives}{options}")
+    return "\n".join(lines)
 
 # checkpoint key layouts a network can load besides its own (the grammar lists them; compiler/layouts.py
 # implements them)
@@ -44,12 +78,13 @@ class Op:
 
     @classmethod
     def default(cls, setting: str, kind: str) -> Op:
-        return cls(kind, bool(OPS[setting][kind]))
+        return cls(kind, bool(KINDS[setting][kind].bias))
 
     def text(self, setting: str) -> str:
         """Canonical text: the kind plus every option that departs from the kind's default."""
         opts = []
-        if OPS[setting][self.kind] is not None and self.bias != OPS[setting][self.kind]:
+        default = KINDS[setting][self.kind].bias
+        if default is not None and self.bias != default:
             opts.append(f"bias={'on' if self.bias else 'off'}")
         if self.act != "none":
             opts.append(f"act={self.act}")
@@ -57,7 +92,7 @@ class Op:
 
     @property
     def has_conv(self) -> bool:
-        return self.kind not in ("add", "concat", "global", "none", "auto")
+        return self.kind not in NO_CONV
 
 
 @frozen

@@ -10,10 +10,10 @@ import attrs
 import lark
 from lark import Token, Transformer, v_args
 
+from archc.diagnostics import Diagnostic, Span
 from archc.errors import SpecSyntaxError
 
 from . import ast
-from .diagnostics import Diagnostic, Span
 from .grammar import Grammar
 from .syntax_errors import char_diagnostic, token_diagnostic
 
@@ -102,8 +102,9 @@ class _ToAst(Transformer):
 
     def skip_level(self, meta: Any, c: list[Any]) -> ast.Setting:
         kind: ast.Setting = c[1]
-        return ast.Setting("skip_level", (int(c[0]), *kind.values), self._s(meta),
-                           (self._tok(c[0]), *kind.value_spans), kind.params)
+        return ast.Setting(
+            "skip_level", (int(c[0]), *kind.values), self._s(meta), (self._tok(c[0]), *kind.value_spans), kind.params
+        )
 
     def residual(self, meta: Any, c: list[Any]) -> ast.Setting:
         return self._op("residual", meta, c)
@@ -187,14 +188,38 @@ class _ToAst(Transformer):
 # ------------------------------------------------------------------ reading and errors
 
 
-def _binary_error(path: str, raw: bytes, pos: int, message: str) -> SpecSyntaxError:
+def _binary_error(
+    path: str, raw: bytes, pos: int, message: str, help: str = "a spec must be a text file; is this the right path?"
+) -> SpecSyntaxError:
     """A spec that is not text: point at the first bad byte, show the line with it made visible."""
     line_start = raw.rfind(b"\n", 0, pos) + 1
     line = raw.count(b"\n", 0, pos) + 1
     col = len(raw[line_start:pos].decode("utf-8", "replace")) + 1
     span = Span(path, line, col, line, col + 1)
-    diag = Diagnostic("E0101", message, span, help="a spec must be a text file; is this the right path?")
+    diag = Diagnostic("E0101", message, span, help=help)
     return SpecSyntaxError([diag], {path: raw.decode("utf-8", "replace")})
+
+
+def _refuse_nul(text: str, path: str) -> None:
+    """Text handed over as a string (not read from a file) gets the file reader's NUL check."""
+    pos = text.find("\x00")
+    if pos >= 0:
+        raw = text.encode("utf-8", "surrogatepass")
+        at = len(text[:pos].encode("utf-8", "surrogatepass"))
+        raise _binary_error(path, raw, at, "this text contains a NUL character", help="remove it; a spec is plain text")
+
+
+def _to_ast(tree: lark.Tree, text: str, path: str, grammar: Grammar) -> Any:
+    """The AST of a parse tree. A rule the tree builder cannot handle is a syntax error at that rule
+    (a diagnostic with its line and column), never a traceback."""
+    try:
+        return _ToAst(path, grammar.blocks).transform(tree)
+    except lark.exceptions.VisitError as exc:
+        meta = getattr(exc.obj, "meta", None)
+        line, col = (getattr(meta, "line", 1), getattr(meta, "column", 1)) if meta is not None else (1, 1)
+        span = Span(path, line, col, line, col + 1)
+        diag = Diagnostic("E0111", f"cannot read this `{exc.rule}`", span, help="check the text at this place")
+        raise SpecSyntaxError([diag], {path: text}) from None
 
 
 def _decode(raw: bytes, path: str) -> str:
@@ -265,8 +290,9 @@ def parse_text(text: str, path: str, grammar: Grammar) -> ast.SpecFile:
             help="a spec starts with `arch <name> {` (see specs/nafnet_tiny.arch)",
         )
         raise SpecSyntaxError([diag], {path: text})
+    _refuse_nul(text, path)
     tree = _parse(text, path, grammar, "start")
-    spec = _ToAst(path, grammar.blocks).transform(tree)
+    spec = _to_ast(tree, text, path, grammar)
     return ast.SpecFile(spec.archs, spec.searches, _comments(text, path), path)
 
 
@@ -275,6 +301,7 @@ def parse_block_text(text: str, grammar: Grammar, path: str = "<choice>") -> ast
     if not text.strip():
         diag = Diagnostic("E0108", "the block is empty", Span(path, 1, 1, 1, 2), help="write a block such as `naf`")
         raise SpecSyntaxError([diag], {path: text})
+    _refuse_nul(text, path)
     tree = _parse(text, path, grammar, "block")
-    result: ast.BlockRef = _ToAst(path, grammar.blocks).transform(tree)
+    result: ast.BlockRef = _to_ast(tree, text, path, grammar)
     return result

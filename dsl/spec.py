@@ -9,7 +9,8 @@ from typing import Any
 
 from attrs import field, frozen
 
-from .diagnostics import Span
+from archc.diagnostics import Span
+
 from .macro import Macro
 from .params import canonical_block
 

@@ -15,7 +15,8 @@ import lark
 from attrs import frozen
 from lark import Token
 
-from .diagnostics import Diagnostic, Label, Span, did_you_mean, quoted_list
+from archc.diagnostics import Diagnostic, Label, Span, did_you_mean, quoted_list, unknown_name_help
+
 from .grammar import Grammar
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -145,12 +146,8 @@ def _owner_block(c: _Ctx) -> str | None:
 def _token_unknown_block(c: _Ctx) -> Diagnostic | None:
     if not (c.expected and c.expected <= c.grammar.block_terminals and c.is_word):
         return None
-    guess = did_you_mean(c.word, c.grammar.blocks)
-    help = (
-        f"did you mean `{guess}`?"
-        if guess
-        else f"the loaded blocks are {quoted_list(sorted(c.grammar.blocks), 40, 'and')}"
-    )
+    blocks = sorted(c.grammar.blocks)
+    help = unknown_name_help(c.word, blocks, f"the loaded blocks are {quoted_list(blocks, 40, 'and')}")
     return Diagnostic(
         "E0103",
         f"unknown block `{c.word}`",
@@ -173,16 +170,14 @@ def _token_unknown_param(c: _Ctx) -> Diagnostic | None:
     if owner is None or not keys or not c.expected <= keys or not c.is_word:
         return None
     names = sorted(c.grammar.display[k].strip("`") for k in keys)
-    guess = did_you_mean(c.word, names)
-    help = f"did you mean `{guess}`?" if guess else f"its parameters are {quoted_list(names, conj='and')}"
+    help = unknown_name_help(c.word, names, f"its parameters are {quoted_list(names, conj='and')}")
     return Diagnostic("E0104", f"`{c.word}` is not a parameter of block `{owner}`", c.span, help=help)
 
 
 def _token_bad_value(c: _Ctx) -> Diagnostic | None:
     if len(c.stack) < 2 or not isinstance(c.stack[-1], Token) or c.stack[-1].type != "EQUAL":
         return None
-    guess = did_you_mean(c.word, _keywords(c.grammar, c.expected))
-    help = f"did you mean `{guess}`?" if guess else f"expected {c.expected_text()}"
+    help = unknown_name_help(c.word, _keywords(c.grammar, c.expected), f"expected {c.expected_text()}")
     return Diagnostic("E0105", f"`{c.word}` is not a valid value for `{c.stack[-2]}`", c.span, help=help)
 
 

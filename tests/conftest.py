@@ -23,13 +23,23 @@ def _one_thread() -> None:
 
 
 @pytest.fixture(scope="session")
-def ray_cluster() -> Iterator[str]:
+def ray_cluster(request: pytest.FixtureRequest) -> Iterator[str]:
     """A real local Ray cluster for the session (2 CPUs and a stand-in phone resource
-    `device:STANDIN`), bound to 127.0.0.1 and stopped at the end; yields its address."""
+    `device:STANDIN`), bound to 127.0.0.1 and stopped at the end; yields its address. When a test
+    failed and ARCHC_KEEP_RAY_LOGS names a folder, the cluster's logs are kept there."""
     from ray_helpers import start_ray, stop_ray
 
     address, process, temp = start_ray()
     try:
         yield address
     finally:
-        stop_ray(process, temp)
+        keep = os.environ.get("ARCHC_KEEP_RAY_LOGS") if request.session.testsfailed else None
+        stop_ray(process, temp, keep)
+
+
+@pytest.fixture(scope="session")
+def micro_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """4 synthetic photographs, 2 training and 2 test crops of 128 px each (read only: shared by all tests)."""
+    from helpers import synth_data
+
+    return synth_data(tmp_path_factory.mktemp("data") / "synth")

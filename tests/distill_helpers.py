@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from attrs import frozen
 from click.testing import CliRunner, Result
 from PIL import Image
 
@@ -19,6 +20,16 @@ from archc.cli.distill import distill_cmd
 from archc.cli.finetune import finetune_cmd
 from archc.compiler.weights import save_safetensors
 from archc.runtime.distill import DistillConfig
+
+
+@frozen
+class Micro:
+    """The micro spec, its dataset and its teacher, written once per session (tests/runtime/distill)."""
+
+    spec: Path
+    data: Path
+    teacher: Path
+
 
 MICRO = """\
 arch micro {

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "nafnet"
 SPECS = ROOT / "specs"
+
+Compare = Callable[[nn.Module, nn.Module], float]  # largest output difference of two networks (passes)
+
+
+def rewritten(model: nn.Module, run: Callable[[nn.Module], nn.Module]) -> nn.Module:
+    """`run` applied to a copy of `model` (a pass must not be tested on the network it rewrites)."""
+    return run(copy.deepcopy(model)).eval()
 
 
 def fixture(name: str) -> object:
@@ -40,3 +50,16 @@ class FamilyFixture:
         t = self._load(part)
         assert isinstance(t, torch.Tensor)
         return t
+
+
+def synth_data(out: Path, images: int = 4, crops: int = 2, test_crops: int = 2, crop: int = 128) -> Path:
+    """`archc data synth` into `out` (seed 0): the small synthetic sets the command-line tests train on."""
+    from click.testing import CliRunner
+
+    from archc.cli import cli
+
+    args = ["data", "synth", "--out", str(out), "--images", str(images), "--crops-per-image", str(crops)]
+    args += ["--test-crops-per-image", str(test_crops), "--crop", str(crop)]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    return out

@@ -70,8 +70,9 @@ def start_ray(cpus: int = 2) -> tuple[str, subprocess.Popen[bytes], str]:
     return f"127.0.0.1:{port}", process, temp
 
 
-def stop_ray(process: subprocess.Popen[bytes], temp: str) -> None:
-    """SIGTERM the blocking `ray start` (it stops its processes), then kill what is left."""
+def stop_ray(process: subprocess.Popen[bytes], temp: str, keep_logs: str | None = None) -> None:
+    """SIGTERM the blocking `ray start` (it stops its processes), then kill what is left; with
+    `keep_logs`, the cluster's logs are copied into that folder before its temp dir is removed."""
     if process.poll() is None:
         process.terminate()
         try:
@@ -79,6 +80,17 @@ def stop_ray(process: subprocess.Popen[bytes], temp: str) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
+    if keep_logs:
+        try:
+            shutil.copytree(
+                temp,
+                Path(keep_logs) / Path(temp).name,
+                dirs_exist_ok=True,
+                ignore_dangling_symlinks=True,
+                ignore=shutil.ignore_patterns("*.sock", "sockets", "plasma_store*"),
+            )
+        except (OSError, shutil.Error) as exc:  # a socket or a file Ray removes while copying
+            print(f"some Ray logs were not kept: {exc}", file=sys.stderr)
     shutil.rmtree(temp, ignore_errors=True)
 
 

@@ -1,5 +1,6 @@
 """Imports point one way: grammar -> dsl -> compiler -> runtime -> the facade (archc.api, the CLI).
-Engine code never imports the facade, and the front end (dsl) never imports torch or the back end."""
+Engine code never imports the facade, the front end (dsl) never imports torch or the back end, and the
+compiler never imports the runtime. The diagnostics model and the error root sit below them all."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 FACADE = ("archc.api", "archc.cli")
 SUBPACKAGES = {"dsl", "compiler", "runtime", "grammar"}
 FORBIDDEN = {
+    "grammar": (*FACADE, "archc.dsl", "archc.compiler", "archc.runtime", "torch"),
     "dsl": (*FACADE, "archc.compiler", "archc.runtime", "torch"),
-    "compiler": FACADE,
+    "compiler": (*FACADE, "archc.runtime"),
     "runtime": FACADE,
 }
 
@@ -44,11 +46,29 @@ def test_a_layer_never_imports_what_sits_above_it(layer: str) -> None:
     assert wrong == []
 
 
+def _own(module: str) -> list[str]:
+    """What `archc/<module>.py` imports of archc (and torch)."""
+    return [m for m in _imports(ROOT / "archc" / f"{module}.py") if m.startswith("archc") or m == "torch"]
+
+
 def test_the_error_module_sits_below_every_layer() -> None:
     """archc/errors.py is imported by the front end and the engine alike, so it imports nothing of
     archc but the diagnostics model (and no torch)."""
-    own = [m for m in _imports(ROOT / "archc" / "errors.py") if m.startswith("archc") or m == "torch"]
-    assert own == ["archc.dsl.diagnostics"]
+    assert _own("errors") == ["archc.diagnostics"]
+
+
+def test_the_diagnostics_module_sits_below_everything_that_uses_it() -> None:
+    """Every layer and the error root render their problems with archc/diagnostics.py, so it imports
+    nothing of archc (and no torch), and no layer keeps a diagnostics module of its own."""
+    assert _own("diagnostics") == []
+    users = {
+        path.relative_to(ROOT).parts[0]
+        for layer in (*SUBPACKAGES, "archc")
+        for path in (ROOT / layer).rglob("*.py")
+        if "archc.diagnostics" in _imports(path)
+    }
+    assert {"dsl", "compiler", "runtime", "archc"} <= users
+    assert sorted(p.name for layer in SUBPACKAGES for p in (ROOT / layer).rglob("diagnostics.py")) == []
 
 
 def test_every_error_class_lives_in_the_error_module() -> None:

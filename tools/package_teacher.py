@@ -15,6 +15,7 @@ import hashlib
 import json
 import platform
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,9 @@ import torch
 from archc.api import build, parse
 from archc.compiler.files import atomic_path, write_text_atomic
 from archc.compiler.weights import read_metadata
-from archc.runtime.accelerator import cpu_flags, cpu_model
+from archc.runtime.accel.accelerator import cpu_flags, cpu_model
 from archc.runtime.data.datasets import open_dataset
-from archc.runtime.evaluate import evaluate
+from archc.runtime.evaluation.evaluate import evaluate
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,12 +43,23 @@ def _commands(spec: str, data: str, run: str, cfg: dict[str, Any], seed: int, th
     return [f"archc data synth --out {data} --seed {seed}", train]
 
 
+FAMILIES = {"naf": "NAFNet", "baseline": "NAFNet-Baseline", "restormer": "Restormer"}
+
+
+def _family(spec_path: str) -> str:
+    """The network family named by the spec's most frequent stage block (NAFNet, Restormer, ...)."""
+    kinds = Counter(block.kind for stage in parse(spec_path).stages for block, _ in stage.runs)
+    kind = kinds.most_common(1)[0][0]
+    return FAMILIES.get(kind, f"`{kind}`")
+
+
 def _card(args: argparse.Namespace, trained: dict[str, Any], meta: dict[str, Any], scores: dict[str, Any],
           params: int, weights: Path) -> dict[str, Any]:
     cfg = trained["config"]
     threads = int(trained.get("threads", 0)) or None
     return {
         "name": args.name,
+        "family": _family(args.spec),
         "spec": "spec.arch",
         "spec_source": f"specs/{args.name}.arch",
         "parameters": params,
@@ -73,7 +85,8 @@ def _markdown(card: dict[str, Any], curve: bool) -> str:
     t, m, r = card["test"], card["machine"], card["recipe"]
     lines = [
         f"# Model card: `pretrained:{card['name']}`", "",
-        f"A NAFNet teacher ({card['parameters']:,} parameters, spec `{card['spec_source']}`) trained by "
+        f"A {card['family']} teacher ({card['parameters']:,} parameters, spec `{card['spec_source']}`) "
+        "trained by "
         f"`archc train` on the synthetic motion-blur set of `{card['data']['command']}`.", "",
         "## What it scores",
         f"On the synthetic test split ({t['images']} crops of 256x256 from three held-out photographs): "

@@ -4,11 +4,13 @@ rendered diagnostic and never a traceback (`--debug` shows one)."""
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import Any, TextIO
 
 import click
 
-from archc.errors import ArchError
+from archc.errors import ArchError, ArchWarning
 
 from . import commands
 
@@ -24,6 +26,28 @@ class _Group(commands.LazyGroup):
             ctx.exit(1)
 
 
+class _ShowWarning:
+    """archc's own warnings as one `warning: ...` line on stderr (no source line, no path); any
+    other warning the way Python shows it."""
+
+    def __init__(self, default: Any) -> None:
+        self.default = default
+
+    def __call__(
+        self,
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if issubclass(category, ArchWarning):
+            click.echo(f"warning: {message}", err=True)
+        else:
+            self.default(message, category, filename, lineno, file, line)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for user errors too.")
 @click.option("--plugin", "--grammar-ext", "plugins", multiple=True, type=click.Path(),
@@ -35,8 +59,10 @@ def cli(ctx: click.Context, debug: bool, plugins: Sequence[str]) -> None:
     and search them for networks that run fast on a target device."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    if not isinstance(warnings.showwarning, _ShowWarning):
+        warnings.showwarning = _ShowWarning(warnings.showwarning)
     if plugins:
-        from archc.runtime.blocks import load_plugins
+        from archc.compiler.blocks import load_plugins
 
         try:
             load_plugins(plugins)

@@ -12,7 +12,7 @@ import click
 F = TypeVar("F", bound=Callable[..., object])
 
 ACCELERATOR_HELP = "Where torch runs: auto (CUDA when available, else the CPU), cpu, cuda, cuda:N or mps."
-AMP_MODES = ("off", "bf16", "fp16")  # runtime.amp.MODES, repeated so that --help needs no torch
+AMP_MODES = ("off", "bf16", "fp16")  # runtime.training.amp.MODES, repeated so that --help needs no torch
 AMP_HELP = "Mixed precision of the training steps: bf16 (CUDA or CPU), fp16 (CUDA, with loss scaling) or off."
 
 
@@ -37,29 +37,14 @@ def place(model: Any, accelerator: str, graph: Any = None) -> Any:
     """Resolve `accelerator`, move `model` there (an out-of-memory is one error); returns the device.
 
     With the network's IR `graph`, its weights are checked against the device's free memory first."""
-    from archc.runtime.accelerator import resolve
-    from archc.runtime.memory import SHRINK_NETWORK, out_of_memory_as_error
+    from archc.runtime.accel.accelerator import resolve
+    from archc.runtime.accel.memory import SHRINK_NETWORK, out_of_memory_as_error
 
     device = resolve(accelerator)
     if graph is not None and device.type != "cpu":  # on the CPU the weights are in memory already
-        from archc.runtime.memory import check_network_fits
+        from archc.runtime.accel.memory import check_network_fits
 
         check_network_fits(graph, device, params=sum(p.numel() for p in model.parameters()))
     with out_of_memory_as_error("moving the network", device, SHRINK_NETWORK + ", or use --accelerator cpu"):
         model.to(device)
     return device
-
-
-def where_to_run(accelerator: str, amp: str, cluster: str = "local") -> tuple[str, dict[str, str]]:
-    """(the accelerator name workers resolve, what the run records). With a local cluster the name
-    is resolved here, so a missing accelerator or an impossible precision fails before any work;
-    on a Ray cluster only the name is checked, since the workers' hardware is not this machine's."""
-    from archc.runtime.accelerator import check_name, describe, resolve
-    from archc.runtime.amp import check_amp
-
-    if cluster != "local":
-        name = check_name(accelerator)
-        return name, {"accelerator": name, "accelerator_name": f"the {cluster} cluster's workers", "amp": amp}
-    device = resolve(accelerator)
-    check_amp(amp, device)
-    return str(device), describe(device, amp)

@@ -6,8 +6,8 @@ import attrs
 import click
 from rich.table import Table
 
+from archc.compiler.blocks import all_blocks
 from archc.dsl.params import format_value
-from archc.runtime.blocks import all_blocks
 
 from .output import console, print_json
 

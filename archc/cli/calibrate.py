@@ -68,7 +68,7 @@ def _rows(rep: dict[str, Any]) -> Table:
     show_default=True,
     help="Share of measurements held out to test the fit.",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --holdout split.")
 @click.option(
     "--fit", "fit_names", help="Comma-separated coefficients to fit (default: throughputs, bandwidth, fixed costs)."
 )

@@ -11,6 +11,7 @@ import click
 from archc.compiler.frontend import parse
 from archc.errors import ArchError
 
+from .options import json_option
 from .output import print_json
 
 
@@ -39,21 +40,22 @@ def _report_json(results: dict[str, ArchError | None]) -> None:
 
 @click.command("check")
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@json_option("One object per spec, {spec, diagnostics} (the diagnostics' JSON form), on stdout.")
 @click.option(
     "--format",
     "out_format",
     type=click.Choice(["text", "json"]),
     default="text",
-    show_default=True,
-    help="json: one object per spec, {spec, diagnostics} (the diagnostics' JSON form), on stdout.",
+    hidden=True,
+    help="Former spelling of --json (`--format json`).",
 )
-def check_cmd(specs: Sequence[str], out_format: str) -> None:
+def check_cmd(specs: Sequence[str], as_json: bool, out_format: str) -> None:
     """Parse and check SPECS (syntax and meaning) without building anything; exit 1 if any has an error.
 
     Every diagnostic of every spec is reported. Neither torch nor ONNX is loaded, so this starts
     at once: editors and pre-commit hooks call it.
     """
     results = {spec: _errors(spec) for spec in specs}
-    (_report_json if out_format == "json" else _report_text)(results)
+    (_report_json if as_json or out_format == "json" else _report_text)(results)
     if any(error is not None for error in results.values()):
         sys.exit(1)

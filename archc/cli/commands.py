@@ -36,6 +36,7 @@ COMMANDS: dict[str, str | tuple[str, ...]] = {
     "finetune": "finetune_cmd",
     "run": "run_cmd",
     "report": "report_cmd",
+    "verify": "verify_cmd",
 }
 
 

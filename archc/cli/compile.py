@@ -1,5 +1,5 @@
-"""`archc compile`: spec -> summary table, IR (JSON / DOT), counts and the network as simplified ONNX,
-an ExecuTorch program (`.pte`) and / or a LiteRT flatbuffer (`.tflite`) (`--format`)."""
+"""`archc compile`: spec -> summary table, IR (JSON / DOT), counts and simplified ONNX (and the
+phone formats `--format` asks for: ExecuTorch `.pte`, LiteRT `.tflite`)."""
 
 from __future__ import annotations
 
@@ -16,13 +16,15 @@ from archc.api import build, choice_of, parse
 from archc.compiler.counts import Counts, count
 from archc.compiler.files import write_text_atomic
 from archc.compiler.ir import ir_to_dot, ir_to_json, to_ir
-from archc.compiler.precision import NAMES as PRECISIONS
-from archc.compiler.quantize import Calibration, check_method, is_quantized, missing_calibration
+from archc.compiler.quantize import Calibration, check_method, missing_calibration
+from archc.dsl.precision import NAMES as PRECISIONS
+from archc.dsl.precision import is_quantized
 from archc.dsl.spec import Spec
-from archc.errors import ExportError
+from archc.errors import DataError, ExportError, WeightsError
 
+from .options import format_option
 from .output import console, human, print_json
-from .params import WEIGHTS, format_option
+from .params import WEIGHTS
 
 EMITS = ("onnx", "ir", "dot", "counts")
 
@@ -62,13 +64,17 @@ def _search_line(spec: Spec) -> str | None:
             f" (excluded: {fixed})")
 
 
-def _write_outputs(spec: Spec, g: nx.DiGraph, counts: Counts, out: Path, emits: Sequence[str],
-                   choice: str | None, weights: str | None, surrogates: str | None = None,
+def _write_outputs(spec: Spec, g: nx.DiGraph, counts: Counts, out: Path, emits: Sequence[str], model: Any,
                    passes: Sequence[str] = (), precision: str = "fp32",
                    calibration: Calibration | None = None, formats: Sequence[str] = ("onnx",),
                    size: tuple[int, int] = (256, 256)) -> list[str]:
+    """Write what `emits` names; the network files (`formats`) first, because they are the ones that
+    can still fail (every file is written atomically, so a failed export leaves nothing behind)."""
     written = []
     stem = spec.name
+    if "onnx" in emits:
+        for fmt in formats:
+            written.append(_write_network(fmt, model, spec, out, passes, precision, calibration, size))
     if "ir" in emits:
         write_text_atomic(out / f"{stem}.ir.json", json.dumps(ir_to_json(g), indent=1) + "\n")
         written.append(f"{stem}.ir.json")
@@ -78,15 +84,12 @@ def _write_outputs(spec: Spec, g: nx.DiGraph, counts: Counts, out: Path, emits: 
     if "counts" in emits:
         write_text_atomic(out / f"{stem}.counts.json", json.dumps(counts.to_json(), indent=1) + "\n")
         written.append(f"{stem}.counts.json")
-    if "onnx" in emits:
-        model = build(spec, choice, weights, surrogates=surrogates)
-        for fmt in formats:
-            written.append(_write_network(fmt, model, spec, out, passes, precision, calibration, size))
     return written
 
 
 def _write_network(fmt: str, model: Any, spec: Spec, out: Path, passes: Sequence[str], precision: str,
                    calibration: Calibration | None, size: tuple[int, int]) -> str:
+    """Write `model` in one format (onnx, pte, tflite); returns the line that says what was written."""
     stem = spec.name
     calibrated = f", calibrated ({calibration.method}) on {calibration.source}" if calibration else ""
     if fmt == "onnx":
@@ -102,13 +105,27 @@ def _write_network(fmt: str, model: Any, spec: Spec, out: Path, passes: Sequence
     return f"{stem}.{fmt} ({phone.line()})"
 
 
-def check_formats(formats: Sequence[str], precision: str, method: str) -> None:
-    """Before any work: every phone format's runtime is installed and takes the precision."""
-    from archc.compiler.mobile import check_request
+def _check_formats(formats: Sequence[str], precision: str, method: str) -> None:
+    """Before any work: each phone format's runtime is installed and takes the precision."""
+    from archc.compiler.mobile import check_formats  # loads torch, which the language tools never need
 
-    for fmt in formats:
-        if fmt != "onnx":
-            check_request(fmt, precision, method)
+    check_formats(formats, precision, method)
+
+
+def _check_given_paths(weights: str | None, surrogates: str | None, calibration: str | None) -> None:
+    """Every path given on the command line exists and is of the right kind, before any work."""
+    if weights is not None and not Path(weights).is_file():
+        state = "is a folder" if Path(weights).is_dir() else "does not exist"
+        raise WeightsError(f"--weights {weights} {state}", code="E0402",
+                           help="pass a NAFNet .pth checkpoint, an archc .safetensors file or `pretrained:NAME`")
+    if surrogates is not None:
+        from archc.runtime.distill.bank import load_bank
+
+        load_bank(surrogates)  # a missing folder or manifest is DistillError E1104
+    if calibration is not None and not Path(calibration).is_dir():
+        state = "is a file, not a folder" if Path(calibration).exists() else "does not exist"
+        raise DataError(f"dataset folder {calibration} {state}", code="E0501",
+                        help="pass a dataset folder (see `archc data --help` for the layouts)")
 
 
 def _check_export_fits(spec: Spec, g: nx.DiGraph, counts: Counts) -> None:
@@ -116,7 +133,7 @@ def _check_export_fits(spec: Spec, g: nx.DiGraph, counts: Counts) -> None:
     import torch
 
     from archc.compiler.memory import for_export
-    from archc.runtime.memory import SHRINK_NETWORK, check_fits, spec_place
+    from archc.runtime.accel.memory import SHRINK_NETWORK, check_fits, spec_place
 
     span, sources = spec_place(spec)
     check_fits(for_export(counts.params, g), torch.device("cpu"), hint=SHRINK_NETWORK, span=span, sources=sources)
@@ -145,14 +162,17 @@ def _chosen_passes(level: int, text: str | None) -> tuple[str, ...]:
     return tuple(p.name for p in select(text.split(",")))
 
 
-def _check_calibration_options(precision: str, calibration: str | None, method: str) -> None:
-    """Before any work: a quantized precision has calibration data, and only it has."""
+def _check_calibration_options(precision: str, calibration: str | None, method: str, weights: str | None,
+                               surrogates: str | None) -> None:
+    """Before any work: a quantized precision has calibration data, and only it has; every path
+    given exists and is of the right kind."""
     check_method(method)
     if is_quantized(precision) and calibration is None:
         raise missing_calibration(precision)
     if not is_quantized(precision) and calibration is not None:
         raise ExportError(f"`--calibration` sets activation ranges, which `--precision {precision}` does not have",
                           code="E0617", help="use it with `--precision int8`, `w8a8` or `w8a16`, or drop it")
+    _check_given_paths(weights, surrogates, calibration)
 
 
 def _calibration(precision: str, data: str | None, method: str, images: int, split: str) -> Calibration | None:
@@ -183,24 +203,24 @@ def _calibration(precision: str, data: str | None, method: str, images: int, spl
                    "int8 (= w8a8) and w8a16 are static QDQ graphs with per-channel int8 weights.")
 @click.option("--calibration", type=click.Path(file_okay=False),
               help="Dataset whose blurred crops set the activation ranges of int8 / w8a8 / w8a16.")
-@format_option
 @click.option("--calibration-method", default="minmax", show_default=True,
               help="Activation ranges: minmax, percentile or entropy.")
 @click.option("--calibration-images", type=click.IntRange(1), default=16, show_default=True,
               help="Centre crops (128 px) of the calibration set to run.")
 @click.option("--calibration-split", default="train", show_default=True, help="Split of the calibration set.")
+@format_option
 def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, surrogates: str | None, out: str | None,
                 emits: Sequence[str], size: tuple[int, int], as_json: bool, opt_level: int,
                 passes_text: str | None, precision: str, calibration: str | None = None,
                 calibration_method: str = "minmax", calibration_images: int = 16,
-                calibration_split: str = "train", formats: tuple[str, ...] = ("onnx",)) -> None:
-    """Check SPEC, print its stages with parameters and MACs, and write IR / ONNX / .pte / .tflite."""
+                calibration_split: str = "train", formats: Sequence[str] = ("onnx",)) -> None:
+    """Check SPEC, print its stages with parameters and MACs, and write IR / ONNX."""
     if passes_text == "list":
         console.print(passes_table(opt_level))
         return
-    _check_calibration_options(precision, calibration, calibration_method)
-    if out is not None:
-        check_formats(formats, precision, calibration_method)
+    _check_calibration_options(precision, calibration, calibration_method, weights, surrogates)
+    _check_formats(formats if out is not None else (), precision, calibration_method)
+    emits_out = tuple(emits) or ("onnx", "ir", "counts")
     calib = None if out is None else _calibration(precision, calibration, calibration_method, calibration_images,
                                                   calibration_split)
     passes = _chosen_passes(opt_level, passes_text)
@@ -208,24 +228,41 @@ def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, surrogat
     choice = ";".join(choices) or None
     g = to_ir(checked, choice_of(checked, choice))
     counts = count(g, tuple(size))  # type: ignore[arg-type]
-    if out is None and emits:
+    onnx = out is not None and "onnx" in emits_out
+    to_stdout = out is None and bool(emits)
+    _show(checked, g, counts, as_json, to_stdout, emits)
+    if onnx:
+        _check_export_fits(checked, g, counts)
+    # the checkpoint (and bank) is loaded into the network before anything is written: one that
+    # does not fit fails here, whatever the command was asked to write
+    model = build(checked, choice, weights, surrogates=surrogates) if onnx or weights or surrogates else None
+    if to_stdout:
+        for e in emits:
+            click.echo(json.dumps(ir_to_json(g), indent=1) if e == "ir" else ir_to_dot(g))
+        return
+    if weights is not None and not as_json:
+        console.print(f"weights: {weights} fit the network")
+    if out is not None:
+        _say_written(out, _write_outputs(checked, g, counts, Path(out), emits_out, model, passes, precision, calib,
+                                         formats, tuple(size)), as_json)  # type: ignore[arg-type]
+
+
+def _say_written(out: str, written: Sequence[str], as_json: bool) -> None:
+    if not as_json:
+        for w in written:
+            console.print(f"wrote {Path(out) / w}")
+
+
+def _show(spec: Spec, g: nx.DiGraph, counts: Counts, as_json: bool, to_stdout: bool, emits: Sequence[str]) -> None:
+    """The counts (as JSON or a table with the search line), unless IR / DOT go to stdout."""
+    if to_stdout:
         for e in emits:
             if e not in ("ir", "dot"):
                 raise click.UsageError(f"--emit {e} needs --out DIR")
-            click.echo(json.dumps(ir_to_json(g), indent=1) if e == "ir" else ir_to_dot(g))
-        return
     if as_json:
-        print_json({"spec": checked.path, "choice": g.graph["choice"], **counts.to_json()})
-    else:
-        console.print(summary_table(g, counts))
-        line = _search_line(checked)
+        print_json({"spec": spec.path, "choice": g.graph["choice"], **counts.to_json()})
+    elif not to_stdout:
+        console.print(summary_table(g, counts))  # the counts are shown even when the export is refused
+        line = _search_line(spec)
         if line:
             console.print(line)
-    if out is not None:
-        if "onnx" in (emits or ("onnx",)):
-            _check_export_fits(checked, g, counts)
-        written = _write_outputs(checked, g, counts, Path(out), emits or ("onnx", "ir", "counts"), choice, weights,
-                                 surrogates, passes, precision, calib, formats, tuple(size))  # type: ignore[arg-type]
-        if not as_json:
-            for w in written:
-                console.print(f"wrote {Path(out) / w}")

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from archc.runtime.data.photos import photo_names
-from archc.runtime.data.synth import DEFAULT_TEST_PHOTOS, SynthSummary, synthesize
+from archc.runtime.data.synth import DEFAULT_TEST_PHOTOS, SynthSummary
 
-from .heartbeat import Heartbeat
+from .options import names
 from .output import console
 
 
@@ -77,38 +76,17 @@ def synth_cmd(
     overwrite: bool,
 ) -> None:
     """Write a synthetic motion-blur dataset built from photographs that installed packages ship."""
-    names = tuple(n.strip() for n in test_photos.split(",") if n.strip())
-    with _progress_bar() as bar, Heartbeat("data synth") as beat:
-        task = bar.add_task("synthesising", total=None)
+    from archc.runtime.pipeline import Context, DataSettings, data
 
-        def advance(done: int, total: int, label: str) -> None:
-            bar.update(task, completed=done, total=total, description=label)
-            beat.update(f"{label} {done}/{total}")
+    settings = DataSettings(
+        str(out_dir), images, seed, crop, crops_per_image, test_crops_per_image, names(test_photos), overwrite
+    )
+    print_summary(data(out_dir, settings, Context(console=console)))
 
-        summary = synthesize(
-            out_dir,
-            images,
-            seed,
-            test_photos=names,
-            crop=crop,
-            crops_per_image=crops_per_image,
-            test_crops_per_image=test_crops_per_image,
-            overwrite=overwrite,
-            progress=advance,
-        )
+
+def print_summary(summary: SynthSummary) -> None:
     console.print(_summary_table(summary))
     console.print(f"wrote {summary.out_dir} (meta.json: seed, sources, kernels, PSNR) in {summary.seconds:.1f} s")
-
-
-def _progress_bar() -> Progress:
-    return Progress(
-        TextColumn("{task.description:<28}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
 
 
 def _summary_table(summary: SynthSummary) -> Table:

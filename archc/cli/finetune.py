@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -13,13 +14,14 @@ from archc.api import build, choice_of, parse
 from archc.compiler.choice import canonical_choice
 
 from .accel import accelerator_option, amp_option, place, workers_option
+from .options import seed_option
 from .output import console
 from .params import WEIGHTS
 
 
 def _val_psnr(model: object, data: str, images: int) -> float:
     from archc.runtime.data.datasets import open_dataset
-    from archc.runtime.evaluate import evaluate
+    from archc.runtime.evaluation.evaluate import evaluate
 
     return evaluate(model, open_dataset(data, split="test"), images).mean("psnr")  # type: ignore[arg-type]
 
@@ -32,8 +34,8 @@ def _val_psnr(model: object, data: str, images: int) -> float:
 @click.option("--data", required=True, type=click.Path(file_okay=False), help="Dataset folder (train split used).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder.")
 @click.option("--iters", type=int, default=200, show_default=True, help="Training steps.")
-@click.option("--batch", type=int, default=8, show_default=True)
-@click.option("--crop", type=int, default=64, show_default=True)
+@click.option("--batch", type=int, default=8, show_default=True, help="Training crops per step.")
+@click.option("--crop", type=int, default=64, show_default=True, help="Side of the square training crops, in px.")
 @click.option(
     "--lr",
     type=float,
@@ -41,7 +43,7 @@ def _val_psnr(model: object, data: str, images: int) -> float:
     show_default=True,
     help="Peak learning rate (below NAFNet's 1e-3: the network starts trained).",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @click.option(
     "--val-images",
@@ -74,8 +76,7 @@ def finetune_cmd(
     """Fine-tune SPEC with --choice applied, starting from the teacher WEIGHTS and the SURROGATES;
     writes OUT/weights.safetensors (metadata: spec text and choice) and OUT/train.json."""
     from archc.compiler.ir import to_ir
-    from archc.runtime.data.datasets import open_dataset
-    from archc.runtime.train import TrainConfig, train
+    from archc.runtime.training.train import TrainConfig
 
     checked = parse(spec)
     choice = choice_of(checked, ";".join(choices) or None)
@@ -95,26 +96,34 @@ def finetune_cmd(
     cfg = TrainConfig(
         iters=iters, batch=batch, crop=crop, lr=lr, seed=seed, accelerator=accelerator, amp=amp, workers=workers
     )
+    result = _fit(model, data, Path(out), cfg, resume, meta, graph)
+    console.print(f"{result.steps} steps in {result.seconds:.0f} s; weights: {result.weights}")
+    if before is not None:
+        place(model, accelerator)
+        after = _val_psnr(model, data, val_images)
+        console.print(f"test PSNR on {val_images} images: {before:.3f} dB assembled -> {after:.3f} dB fine-tuned")
+
+
+def _fit(model: Any, data: str, out: Path, cfg: Any, resume: bool, meta: dict[str, str], graph: Any) -> Any:
+    """NAFNet's training loop (`runtime.train`) with a progress bar."""
+    from archc.runtime.data.datasets import open_dataset
+    from archc.runtime.training.train import train
+
     with Progress(
         TextColumn("finetune"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console
     ) as bar:
-        task = bar.add_task("finetune", total=iters, info="")
+        task = bar.add_task("finetune", total=cfg.iters, info="")
 
         def on_step(r: dict[str, float]) -> None:
             bar.update(task, completed=r["step"], info=f"step {int(r['step'])} PSNR {r['psnr']:.2f} dB")
 
-        result = train(
+        return train(
             model,
             open_dataset(data, split="train"),
-            Path(out),
+            out,
             cfg,
             resume=resume,
             metadata=meta,
             on_step=on_step,
             graph=graph,
         )
-    console.print(f"{result.steps} steps in {result.seconds:.0f} s; weights: {result.weights}")
-    if before is not None:
-        place(model, accelerator)
-        after = _val_psnr(model, data, val_images)
-        console.print(f"test PSNR on {val_images} images: {before:.3f} dB assembled -> {after:.3f} dB fine-tuned")

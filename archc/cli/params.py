@@ -25,21 +25,3 @@ class WeightsFile(click.ParamType):
 
 
 WEIGHTS = WeightsFile()
-
-
-def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
-    from archc.compiler.mobile import parse_formats
-
-    return parse_formats(value)
-
-
-format_option = click.option(
-    "--format",
-    "formats",
-    default="onnx",
-    show_default=True,
-    callback=_formats,
-    metavar="onnx,pte,tflite",
-    help="Network files to write: onnx, pte (ExecuTorch with XNNPACK, needs archc[executorch]), "
-    "tflite (LiteRT, needs archc[litert]); comma-separated.",
-)

@@ -4,18 +4,15 @@ table validated on random networks. Writes RUN/latency.json (see archc.runtime.p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import click
 from rich.table import Table
 
-from archc.api import choice_of, parse
 from archc.runtime.profile.measure import Protocol
-from archc.runtime.profile.run import Request, execute
 
-from .cluster import check_cluster_option, cluster_option, open_cluster
-from .output import console, err_console, print_json
+from .options import cluster_option, context
+from .output import console, print_json
 
 
 def parse_options(items: Sequence[str]) -> dict[str, str]:
@@ -148,7 +145,8 @@ def summary_lines(data: dict[str, Any]) -> list[str]:
 @click.option("--threads", type=click.IntRange(1), default=1, show_default=True, help="Intra-op threads.")
 @click.option("--warmup", type=click.IntRange(0), default=3, show_default=True, help="Untimed runs first.")
 @click.option("--repeats", type=click.IntRange(1), default=10, show_default=True, help="Minimum timed runs.")
-@click.option("--max-repeats", type=click.IntRange(1), default=200, show_default=True)
+@click.option("--max-repeats", type=click.IntRange(1), default=200, show_default=True,
+              help="Most timed runs per workload.")
 @click.option(
     "--time-cap",
     type=click.FloatRange(min=0.001),
@@ -175,64 +173,31 @@ def summary_lines(data: dict[str, Any]) -> list[str]:
 @cluster_option
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True,
               help="Local processes for modelled or hosted devices (timings on this machine run one at a time).")
-def profile_cmd(
-    spec: str,
-    device: str,
-    size: tuple[int, int] | None,
-    out: str | None,
-    choices: Sequence[str],
-    validate_n: int,
-    seed: int,
-    threads: int,
-    warmup: int,
-    repeats: int,
-    max_repeats: int,
-    time_cap: float,
-    clock: str,
-    device_options: Sequence[str],
-    devices_dir: str | None,
-    resume: bool,
-    as_json: bool,
-    cluster: str,
-    jobs: int,
-) -> None:
+def profile_cmd(spec: str, device: str, size: tuple[int, int] | None, out: str | None, choices: Sequence[str],
+                validate_n: int, seed: int, threads: int, warmup: int, repeats: int, max_repeats: int, time_cap: float,
+                clock: str, device_options: Sequence[str], devices_dir: str | None, resume: bool, as_json: bool,
+                cluster: str, jobs: int) -> None:
     """Profile every (slot, candidate) block of SPEC, the fixed rest and the baseline on a device."""
-    checked = parse(spec)
-    check_cluster_option(cluster)
-    choice = choice_of(checked, ";".join(choices)) if choices else None
+    from archc.runtime.pipeline import ProfileSettings, profile
+
     try:
-        protocol = Protocol(
-            threads=threads,
-            warmup=warmup,
-            min_repeats=repeats,
-            max_repeats=max(repeats, max_repeats),
-            time_cap_s=time_cap,
-            clock=clock,
-        )
+        protocol = Protocol(threads=threads, warmup=warmup, min_repeats=repeats,
+                            max_repeats=max(repeats, max_repeats), time_cap_s=time_cap, clock=clock)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    req = Request(
-        checked,
-        device,
-        tuple(size) if size else None,
-        Path(out) if out else None,  # type: ignore[arg-type]
-        protocol,
-        parse_options(device_options),
-        devices_dir,
-        choice,
-        validate_n,
-        seed,
-        resume,
-    )
-    executor = open_cluster(cluster, jobs)
-    try:
-        record, _ = execute(req, lambda key: err_console.print(f"[dim]profiled {key}[/dim]"), executor)
-    finally:
-        if executor is not None:
-            executor.close()
+    settings = ProfileSettings(spec, device, tuple(size) if size else None, out,  # type: ignore[arg-type]
+                               ";".join(choices) if choices else None, validate_n, seed, protocol,
+                               parse_options(device_options), devices_dir, resume, jobs)
+    with context(cluster=cluster, jobs=jobs) as ctx:
+        record = profile(None, settings, ctx)
     if as_json:
         print_json(record.data)
-        return
+    else:
+        print_profile(record)
+
+
+def print_profile(record: Any) -> None:
+    """The block table and summary lines of a profile stage's record."""
     console.print(block_table(record.data))
     for line in summary_lines(record.data):
         console.print(line)

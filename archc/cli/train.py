@@ -8,18 +8,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from archc.api import build, choice_of, parse
-from archc.compiler.choice import canonical_choice
 from archc.compiler.files import write_text_atomic
 from archc.compiler.ir import to_ir
-from archc.compiler.precision import NAMES as PRECISIONS
+from archc.dsl.precision import NAMES as PRECISIONS
 
 from .accel import accelerator_option, amp_option, place, workers_option
+from .options import choice_option, context, data_option, json_option, seed_option, spec_argument, weights_option
 from .output import console, print_json
-from .params import WEIGHTS
 
 if TYPE_CHECKING:
     from torch import nn
@@ -34,21 +32,21 @@ def _open(data: str, split: str):  # type: ignore[no-untyped-def]
 
 
 @click.command("train")
-@click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--data", required=True, type=click.Path(file_okay=False), help="Dataset folder (train split used).")
+@spec_argument
+@data_option("Dataset folder (train split used).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder.")
 @click.option("--iters", type=int, help="Training steps.")
 @click.option("--minutes", type=float, help="Training wall time (the cosine schedule follows it).")
-@click.option("--choice", "choices", multiple=True, help="SLOT=BLOCK (repeatable).")
-@click.option("--weights", type=WEIGHTS, help="Start from these weights.")
-@click.option("--batch", type=int, default=16, show_default=True)
-@click.option("--crop", type=int, default=96, show_default=True)
-@click.option("--lr", type=float, default=1e-3, show_default=True)
+@choice_option
+@weights_option(required=False, text="Start from these weights.")
+@click.option("--batch", type=int, default=16, show_default=True, help="Training crops per step.")
+@click.option("--crop", type=int, default=96, show_default=True, help="Side of the square training crops, in px.")
+@click.option("--lr", type=float, default=1e-3, show_default=True, help="Peak learning rate (cosine schedule).")
 @click.option("--warmup", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True,
               help="Fraction of the schedule spent ramping the lr up from 0.")
 @click.option("--ema", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True,
               help="Save a moving average of the weights with this decay (0: the last weights).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @accelerator_option
 @amp_option
@@ -57,53 +55,29 @@ def train_cmd(spec: str, data: str, out: str, iters: int | None, minutes: float 
               weights: str | None, batch: int, crop: int, lr: float, warmup: float, ema: float, seed: int,
               resume: bool, accelerator: str = "auto", amp: str = "off", workers: int | None = None) -> None:
     """Train SPEC on DATA with NAFNet's recipe; writes OUT/weights.safetensors and OUT/train.json."""
-    from archc.runtime.train import TrainConfig, train
+    from archc.runtime.pipeline import TrainSettings, train
 
     if (iters is None) == (minutes is None):
         raise click.UsageError("give exactly one of --iters N and --minutes M")
-    import torch
-
-    checked = parse(spec)
-    choice = choice_of(checked, ";".join(choices) or None)
-    torch.manual_seed(seed)  # the initial weights too follow --seed
-    model = build(checked, choice, weights)
-    pairs = _open(data, "train")
-    cfg = TrainConfig(iters=iters, minutes=minutes, batch=batch, crop=crop, lr=lr, warmup=warmup, ema=ema, seed=seed,
-                      accelerator=accelerator, amp=amp, workers=workers)
-    meta = {"spec": checked.text, "spec_path": checked.path, "choice": canonical_choice(checked, choice)}
-    total = iters if iters is not None else int(minutes * 60)  # type: ignore[operator]
-    with Progress(TextColumn("train"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
-                  console=console) as bar:
-        task = bar.add_task("train", total=total, info="")
-
-        last = [0.0]
-
-        def on_step(r: dict[str, float]) -> None:
-            done = r["step"] if iters is not None else r["elapsed"]
-            info = f"step {int(r['step'])} loss {r['loss']:.2f} PSNR {r['psnr']:.2f} dB {r['images_per_s']:.1f} img/s"
-            bar.update(task, completed=done, info=info)
-            if not console.is_terminal and r["elapsed"] - last[0] >= 30:  # logs get a line every 30 s
-                last[0] = r["elapsed"]
-                console.print(f"train {r['elapsed']:.0f} s: {info}")
-
-        result = train(model, pairs, Path(out), cfg, resume=resume, metadata=meta, on_step=on_step,
-                       graph=to_ir(checked, choice))
-    console.print(f"{result.steps} steps in {result.seconds:.0f} s; weights: {result.weights}")
+    settings = TrainSettings(spec, data, out, iters, minutes, ";".join(choices) or None, weights, batch, crop, lr,
+                             warmup, ema, seed, resume, workers)
+    train(Path(out), settings, context(accelerator, amp))
 
 
 @click.command("eval")
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--weights", required=True, type=WEIGHTS)
+@weights_option(text="Weights to score (a file or `pretrained:NAME`).")
 @click.option("--surrogates", type=click.Path(file_okay=False),
               help="Surrogate bank from `archc distill` (RUN/surrogates); --weights is its teacher.")
-@click.option("--data", "datas", required=True, multiple=True, type=click.Path(file_okay=False))
-@click.option("--split", default="test", show_default=True)
+@click.option("--data", "datas", required=True, multiple=True, type=click.Path(file_okay=False),
+              help="Dataset folder to score on (repeatable: one row each).")
+@click.option("--split", default="test", show_default=True, help="Split of each dataset to score.")
 @click.option("--choice", "choices", multiple=True, help="SLOT=BLOCK (repeatable).")
 @click.option("--tlc", nargs=2, type=int, help="Test-time local converter for training crops H W.")
 @click.option("--limit", type=int, help="Evaluate only the first N images.")
 @click.option("--self-ensemble", "ensemble", is_flag=True, help=ENSEMBLE_HELP)
-@click.option("--per-image", is_flag=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--per-image", is_flag=True, help="Also give every image's scores.")
+@json_option("Print the results as JSON instead of a table.")
 @click.option("--precision", "precisions", multiple=True, type=click.Choice(PRECISIONS),
               help="Score the exported ONNX of this precision in ONNX Runtime (CPU) instead of the torch "
                    "module (repeatable: one row per precision).")
@@ -121,9 +95,9 @@ def eval_cmd(spec: str, weights: str, surrogates: str | None, datas: Sequence[st
     """PSNR / SSIM of SPEC with WEIGHTS on each dataset (NAFNet's protocol), in float32 (or, with
     --precision, the exported ONNX of each precision in ONNX Runtime); frames too large for the
     accelerator's memory are restored in tiles."""
-    from archc.runtime.accelerator import describe
-    from archc.runtime.evaluate import evaluate
-    from archc.runtime.memory import frame_budget
+    from archc.runtime.accel.accelerator import describe
+    from archc.runtime.accel.memory import frame_budget
+    from archc.runtime.evaluation.evaluate import evaluate
 
     if precisions:
         _check_precision_options(precisions, calibration, calibration_method)
@@ -150,7 +124,8 @@ def eval_cmd(spec: str, weights: str, surrogates: str | None, datas: Sequence[st
 
 
 def _check_precision_options(precisions: Sequence[str], calibration: str | None, method: str) -> None:
-    from archc.compiler.quantize import check_method, is_quantized, missing_calibration
+    from archc.compiler.quantize import check_method, missing_calibration
+    from archc.dsl.precision import is_quantized
 
     check_method(method)
     quantized = [p for p in precisions if is_quantized(p)]
@@ -163,9 +138,10 @@ def _networks(model: nn.Module, in_channels: int, precisions: Sequence[str], cal
     """(precision, network) pairs: the torch module alone, or one ONNX Runtime network per precision."""
     if not precisions:
         return [("torch", model)]
-    from archc.compiler.quantize import canonical_precision, is_quantized
+    from archc.dsl.precision import canonical as canonical_precision
+    from archc.dsl.precision import is_quantized
     from archc.runtime.data.calibration import calibration as load_calibration
-    from archc.runtime.onnx_network import onnx_network
+    from archc.runtime.network.onnx_network import onnx_network
 
     needs = calibration is not None and any(is_quantized(p) for p in precisions)
     calib = load_calibration(calibration, method) if needs else None  # type: ignore[arg-type]
@@ -192,14 +168,14 @@ def _eval_table(title: str, rows: Sequence[tuple[str, str, object]]) -> Table:
 @click.command("deblur")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--weights", required=True, type=WEIGHTS)
+@weights_option(text="Weights to restore with (a file or `pretrained:NAME`).")
 @click.option("--surrogates", type=click.Path(file_okay=False),
               help="Surrogate bank from `archc distill` (RUN/surrogates); --weights is its teacher.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the restored PNGs.")
 @click.option("--choice", "choices", multiple=True, help="SLOT=BLOCK (repeatable).")
 @click.option("--tlc", nargs=2, type=int, help="Test-time local converter for training crops H W.")
 @click.option("--tile", type=int, help="Restore in overlapping tiles of this size (large images).")
-@click.option("--overlap", type=int, default=32, show_default=True)
+@click.option("--overlap", type=int, default=32, show_default=True, help="Overlap of neighbouring tiles, in px.")
 @click.option("--self-ensemble", "ensemble", is_flag=True, help=ENSEMBLE_HELP)
 @accelerator_option
 def deblur_cmd(spec: str, images: Sequence[str], weights: str, surrogates: str | None, out: str, choices: Sequence[str],
@@ -210,9 +186,9 @@ def deblur_cmd(spec: str, images: Sequence[str], weights: str, surrogates: str |
     import numpy as np
     import torch
 
+    from archc.runtime.accel.memory import frame_budget
     from archc.runtime.data.images import read_image, write_image
-    from archc.runtime.deblur import restore_image
-    from archc.runtime.memory import frame_budget
+    from archc.runtime.restore.deblur import restore_image
 
     tlc_size = (tlc[0], tlc[1]) if tlc else None
     checked, choice = parse(spec), ";".join(choices) or None

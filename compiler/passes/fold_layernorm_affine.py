@@ -17,8 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from archc.runtime.blocks.layers import LayerNorm2d
-
+from ..layers import LayerNorm2d
 from .base import Pass, blocks_declaring, is_pointwise
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from torch import nn
 
-from archc.dsl.diagnostics import did_you_mean, quoted_list
+from archc.diagnostics import quoted_list, unknown_name_help
 from archc.errors import ExportError
 
 from . import (
@@ -64,10 +64,9 @@ def select(names: Iterable[str]) -> tuple[Pass, ...]:
     wanted = [n.strip() for n in names if n.strip()]
     for name in wanted:
         if name not in BY_NAME:
-            guess = did_you_mean(name, BY_NAME)
             raise ExportError(
                 f"unknown pass `{name}`", code="E0610",
-                help=f"did you mean `{guess}`?" if guess else f"known passes: {quoted_list(BY_NAME)}",
+                help=unknown_name_help(name, BY_NAME, f"known passes: {quoted_list(BY_NAME)}"),
             )
     return tuple(p for p in PASSES if p.name in wanted)
 

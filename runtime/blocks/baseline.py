@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import LayerNorm2d, conv1x1, depthwise, residual_scale, scaled
-from .schemas.baseline import BaselineParams, baseline_macs
+from archc.compiler.blocks.schemas.baseline import BaselineParams, baseline_macs
+from archc.compiler.layers import LayerNorm2d, conv1x1, depthwise, residual_scale, scaled
 
 __all__ = ["BaselineBlock", "BaselineParams", "baseline_macs", "build"]
 

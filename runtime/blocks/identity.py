@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from .schemas.identity import IdentityParams
+from archc.compiler.blocks.schemas.identity import IdentityParams
 
 __all__ = ["IdentityParams", "build"]
 

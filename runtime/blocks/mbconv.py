@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import activation, conv1x1, depthwise, residual_scale
-from .schemas.mbconv import MbconvParams
+from archc.compiler.blocks.schemas.mbconv import MbconvParams
+from archc.compiler.layers import activation, conv1x1, depthwise, residual_scale
 
 __all__ = ["MBConvBlock", "MbconvParams", "build"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import LayerNorm2d, SimpleGate, conv1x1, residual_scale, scaled
-from .schemas.naf import NafParams, naf_macs
+from archc.compiler.blocks.schemas.naf import NafParams, naf_macs
+from archc.compiler.layers import LayerNorm2d, SimpleGate, conv1x1, residual_scale, scaled
 
 __all__ = ["NAFBlock", "NafParams", "build", "naf_macs"]
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from torch import nn
 
-from .layers import fold_bn_into_conv
+from archc.compiler.blocks.schemas.naf_bn import NafBnParams
+from archc.compiler.layers import fold_bn_into_conv
+
 from .naf import NAFBlock
-from .schemas.naf_bn import NafBnParams
 
 __all__ = ["NAFBnBlock", "NafBnParams", "build"]
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import LayerNorm2d, activation, conv1x1, residual_scale
-from .schemas.naf_relu import NafReluParams
+from archc.compiler.blocks.schemas.naf_relu import NafReluParams
+from archc.compiler.layers import LayerNorm2d, activation, conv1x1, residual_scale
 
 __all__ = ["NAFActBlock", "NafReluParams", "build"]
 

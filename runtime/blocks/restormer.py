@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .schemas.restormer import RestormerParams, hidden_width, restormer_macs
+from archc.compiler.blocks.schemas.restormer import RestormerParams, hidden_width, restormer_macs
 
 __all__ = ["Attention", "ChannelNorm", "FeedForward", "RestormerParams", "TransformerBlock", "build",
            "restormer_macs"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from archc.dsl.diagnostics import did_you_mean
+from archc.diagnostics import unknown_name_help
 from archc.errors import ClusterError
 
 from .base import Executor, Resources, WorkerSetup
@@ -35,12 +35,9 @@ def check_cluster(cluster: str) -> str:
     """`cluster` when it names a backend (`local`, `ray`, `ray://HOST:PORT`), else ClusterError."""
     if cluster in KINDS or (cluster.startswith("ray://") and len(cluster) > len("ray://")):
         return cluster
-    hint = did_you_mean(cluster, KINDS)
+    use = "use local (the default), ray (RAY_ADDRESS or a new local Ray) or ray://HOST:PORT"
     raise ClusterError(
-        f"unknown --cluster `{cluster}`",
-        code="E1700",
-        help=(f"did you mean `{hint}`? " if hint else "")
-        + "use local (the default), ray (RAY_ADDRESS or a new local Ray) or ray://HOST:PORT",
+        f"unknown --cluster `{cluster}`", code="E1700", help=unknown_name_help(cluster, KINDS, use, always=True)
     )
 
 

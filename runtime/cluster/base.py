@@ -15,10 +15,13 @@ write one result file per item) and a repeated item gives the same result.
 from __future__ import annotations
 
 import abc
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from attrs import field, frozen
+
+from archc.errors import ProgressLostWarning
 
 from . import worker
 
@@ -77,7 +80,7 @@ class Executor(abc.ABC):
 
     def gpus(self) -> float:
         """The GPUs this backend can schedule work on (this machine's for the local ones)."""
-        from archc.runtime.accelerator import gpu_count
+        from archc.runtime.accel.accelerator import gpu_count
 
         return float(gpu_count())
 
@@ -93,3 +96,13 @@ class Executor(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def warn_progress_lost(where: str, exc: BaseException) -> None:
+    """The one warning a backend gives when it loses its progress channel (the run goes on)."""
+    warnings.warn(
+        f"{where} lost this run's progress channel ({type(exc).__name__}: {exc}); the work goes on, "
+        "with fewer progress lines",
+        ProgressLostWarning,
+        stacklevel=3,
+    )

@@ -12,16 +12,16 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from archc.errors import ArchError, ClusterError
-from archc.runtime.threads import torch_threads
+from archc.runtime.accel.threads import torch_threads
 
 from . import worker
-from .base import MAX_RETRIES, Executor, ProgressCallback, Resources, Work, WorkerSetup
+from .base import MAX_RETRIES, Executor, ProgressCallback, Resources, Work, WorkerSetup, warn_progress_lost
 
 ORPHAN_CHECK_SECONDS = 1.0
 POLL_SECONDS = 0.25
@@ -76,8 +76,20 @@ class InlineExecutor(Executor):
 
 def _init_pool_worker(setup: WorkerSetup, progress: Any, parent: int) -> None:
     setup.apply()
-    worker.set_channel(progress.put)
+    worker.set_channel(_sender(progress))
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _sender(progress: Any) -> Callable[[Any], None]:
+    """`progress.put`, except that a failed send drops the event: progress never fails an item."""
+
+    def send(event: Any) -> None:
+        try:
+            progress.put(event)
+        except Exception:  # noqa: BLE001 - a broken channel costs progress lines, not the item
+            return
+
+    return send
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -103,14 +115,16 @@ class PoolExecutor(Executor):
         self._ctx = multiprocessing.get_context("spawn")
         self._progress: Any = None
         self._pool: ProcessPoolExecutor | None = None
+        self._lost = False
 
     def _fresh_pool(self) -> ProcessPoolExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
-        if self._progress is None:
-            # A SimpleQueue's put writes to the pipe before it returns, so an item's progress is
-            # readable here before its result is: a final drain sees every event.
-            self._progress = self._ctx.SimpleQueue()
+        # A new queue with every pool: a worker killed while it wrote an event can leave the old
+        # queue's write lock taken, and every other writer would wait on it forever. A
+        # SimpleQueue's put writes to the pipe before it returns, so an item's progress is
+        # readable here before its result is: a final drain sees every event.
+        self._progress = self._ctx.SimpleQueue()
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=self._ctx,
@@ -121,9 +135,22 @@ class PoolExecutor(Executor):
 
     def _drain(self, on_progress: ProgressCallback | None) -> None:
         while self._progress is not None and not self._progress.empty():
-            event = self._progress.get()
-            if on_progress is not None:
+            try:
+                event = self._progress.get()
+            except (EOFError, OSError) as exc:  # the pipe is gone: no worker can write to it either
+                self._progress = None
+                self._lose(exc)
+                return
+            except Exception as exc:  # noqa: BLE001 - one unreadable event; the pipe reads on
+                self._lose(exc)
+                continue
+            if on_progress is not None:  # an exception the callback raises is the driver's own
                 on_progress(event)
+
+    def _lose(self, exc: BaseException) -> None:
+        if not self._lost:
+            self._lost = True
+            warn_progress_lost("the local worker pool", exc)
 
     def map_unordered(
         self,

@@ -16,6 +16,7 @@ by the work itself is not (it would fail again); ArchErrors reach the driver unc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -25,10 +26,11 @@ from typing import Any
 from archc.errors import ArchError, ClusterError
 
 from . import worker
-from .base import MAX_RETRIES, Executor, ProgressCallback, Resources, Work, WorkerSetup
+from .base import MAX_RETRIES, Executor, ProgressCallback, Resources, Work, WorkerSetup, warn_progress_lost
 from .local import failed, item_label
 
 POLL_SECONDS = 0.25
+FLUSH_SECONDS = 60.0  # a worker waits at most this long for the progress actor after an item
 INSTALL = "pip install 'archc[ray]'"
 LOCAL_HOST = "127.0.0.1"
 
@@ -130,20 +132,77 @@ def run_item(setup: WorkerSetup, progress: Any, fn: Work, shared: Any, item: Any
         return fn(shared, item)
     finally:
         worker.set_channel(None)
-        if progress is not None:  # one reply after the item's events: the actor has them all
-            import ray
+        if progress is not None:
+            _flush(progress)
 
-            ray.get(progress.actor.qsize.remote())
+
+def _flush(progress: Any) -> None:
+    """Wait for the queue actor's reply to one call after the item's events, so it holds them all
+    when the item's result reaches the driver. A lost actor only costs progress lines: the driver
+    warns about it, the item's result stands."""
+    import ray
+
+    try:
+        ray.get(progress.actor.qsize.remote(), timeout=FLUSH_SECONDS)
+    except Exception:  # noqa: BLE001 - any failure of the progress channel must leave the item alone
+        return
 
 
 def _sender(progress: Any) -> Callable[[Any], None]:
     """Progress events sent without waiting for the queue actor's reply (a round trip per event
-    would stall short work items); Ray delivers one caller's calls to an actor in order."""
+    would stall short work items); Ray delivers one caller's calls to an actor in order. A send
+    that fails drops the event: progress never fails an item."""
 
     def send(event: Any) -> None:
-        progress.actor.put_nowait.remote(event)
+        try:
+            progress.actor.put_nowait.remote(event)
+        except Exception:  # noqa: BLE001 - see above
+            return
 
     return send
+
+
+class _Progress:
+    """The driver's end of the progress channel: a Ray queue actor the workers send events to.
+    Losing it (the actor died, the cluster is short of memory) costs the progress lines from then
+    on and one warning, never the run: `drain` then returns nothing."""
+
+    def __init__(self) -> None:
+        self.queue: Any = None
+        self.lost = False
+
+    def open(self) -> Any:
+        """The queue to hand to work items (None once the channel is lost)."""
+        if self.queue is None and not self.lost:
+            try:
+                from ray.util.queue import Queue
+
+                self.queue = Queue(actor_options={"num_cpus": 0})
+            except Exception as exc:  # noqa: BLE001 - progress is optional
+                self._lose(exc)
+        return None if self.lost else self.queue
+
+    def drain(self, on_progress: ProgressCallback) -> None:
+        if self.queue is None or self.lost:
+            return
+        try:
+            size = self.queue.qsize()
+            events = self.queue.get_nowait_batch(size) if size else []
+        except Exception as exc:  # noqa: BLE001 - a lost channel is a warning, not a failure
+            self._lose(exc)
+            return
+        for event in events:  # outside the try: an exception the callback raises is the driver's own
+            on_progress(event)
+
+    def _lose(self, exc: BaseException) -> None:
+        self.lost = True  # the queue stays referenced: `close` stops the actor if it still runs
+        warn_progress_lost("the Ray cluster", exc)
+
+    def close(self) -> None:
+        if self.queue is not None:
+            with contextlib.suppress(Exception):  # an actor already gone has nothing to stop
+                self.queue.shutdown()
+            self.queue = None
 
 
 class RayExecutor(Executor):
@@ -159,7 +218,7 @@ class RayExecutor(Executor):
         self.ray, self.where = connect(address, cpus) if self._owns else (ray, _connected_to(ray))
         self.workers = int(self.ray.cluster_resources().get("CPU", 1))
         self._remote = self.ray.remote(run_item)
-        self._queue: Any = None
+        self._progress = _Progress()
 
     def describe(self) -> dict[str, Any]:
         resources = {k: v for k, v in self.ray.cluster_resources().items() if not k.startswith("node:")}
@@ -167,13 +226,6 @@ class RayExecutor(Executor):
 
     def gpus(self) -> float:
         return float(self.ray.cluster_resources().get("GPU", 0.0))
-
-    def _progress(self) -> Any:
-        if self._queue is None:
-            from ray.util.queue import Queue
-
-            self._queue = Queue(actor_options={"num_cpus": 0})
-        return self._queue
 
     def check(self, resources: Resources) -> None:
         """Raise ClusterError when no node offers what an item needs (Ray would wait forever)."""
@@ -207,24 +259,24 @@ class RayExecutor(Executor):
     ) -> Iterator[tuple[int, Any]]:
         res = resources or Resources(cpus=float(self.setup.threads))
         self.check(res)
-        queue = self._progress() if on_progress is not None else None
+        queue = self._progress.open() if on_progress is not None else None
         shared_ref = self.ray.put(shared)
         task = self._remote.options(**self._options(res))
         refs = {task.remote(self.setup, queue, fn, shared_ref, item): i for i, item in enumerate(items)}
-        yield from self._collect(refs, items, queue, on_progress)
+        yield from self._collect(refs, items, on_progress)
 
     def _collect(
-        self, refs: Mapping[Any, int], items: Sequence[Any], queue: Any, on_progress: ProgressCallback | None
+        self, refs: Mapping[Any, int], items: Sequence[Any], on_progress: ProgressCallback | None
     ) -> Iterator[tuple[int, Any]]:
         pending = list(refs)
         try:
             while pending:
                 done, pending = self.ray.wait(pending, num_returns=1, timeout=POLL_SECONDS)
-                self._drain(queue, on_progress)
+                self._drain(on_progress)
                 for ref in done:
                     i = refs[ref]
                     yield i, self._result(ref, items[i])
-            self._drain(queue, on_progress)
+            self._drain(on_progress)
         finally:
             # force: a worker interrupted mid-item (mid-import even) is not fit to run the next one
             for ref in pending:
@@ -245,19 +297,12 @@ class RayExecutor(Executor):
                 help="finished items are kept: rerun the same command to resume",
             ) from exc
 
-    @staticmethod
-    def _drain(queue: Any, on_progress: ProgressCallback | None) -> None:
-        if queue is None or on_progress is None:
-            return
-        size = queue.qsize()
-        if size:
-            for event in queue.get_nowait_batch(size):
-                on_progress(event)
+    def _drain(self, on_progress: ProgressCallback | None) -> None:
+        if on_progress is not None:
+            self._progress.drain(on_progress)
 
     def close(self) -> None:
-        if self._queue is not None:
-            self._queue.shutdown()
-            self._queue = None
+        self._progress.close()
         if self._owns and self.ray.is_initialized():
             self.ray.shutdown()
 

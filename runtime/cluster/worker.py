@@ -36,6 +36,6 @@ def setup(threads: int, plugins: tuple[str, ...]) -> None:
         torch.set_num_threads(threads)
         _threads = threads
     if plugins:
-        from archc.runtime.blocks import load_plugins
+        from archc.compiler.blocks import load_plugins
 
         load_plugins(plugins)

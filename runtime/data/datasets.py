@@ -17,12 +17,12 @@ Layouts (facts/datasets.md):
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from attrs import frozen
 
+from archc.diagnostics import unknown_name_help
 from archc.errors import DataError
 
 from .crops import TrainCrops, ValCrops, infinite_batches
@@ -311,10 +311,10 @@ def _dataset(pairs: list[Pair], kind: str, root: Path, split: str, options: Layo
 def _check_choice(what: str, value: str, choices: tuple[str, ...], root: Path) -> None:
     if value in choices:
         return
-    close = difflib.get_close_matches(value, choices, n=1)
-    hint = f"did you mean `{close[0]}`? " if close else ""
     raise DataError(
-        f"unknown {what} `{value}` for {root}", code="E0507", help=f"{hint}choose one of: {', '.join(choices)}"
+        f"unknown {what} `{value}` for {root}",
+        code="E0507",
+        help=unknown_name_help(value, choices, f"choose one of: {', '.join(choices)}", always=True),
     )
 
 

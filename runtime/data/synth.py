@@ -37,7 +37,7 @@ from attrs import frozen
 from scipy.signal import fftconvolve
 
 from archc.errors import DataError
-from archc.runtime.metrics import psnr
+from archc.runtime.evaluation.metrics import psnr
 
 from .images import quantize, write_image
 from .kernels import Kernel, KernelConfig, random_kernel

@@ -21,7 +21,7 @@ from archc.compiler.files import write_text_atomic
 from archc.compiler.ir import to_ir
 from archc.compiler.lower import ArchNet, lower
 from archc.compiler.weights import apply_state, load_state
-from archc.dsl.diagnostics import quoted_list
+from archc.diagnostics import quoted_list
 from archc.dsl.spec import Block, Spec
 from archc.errors import DistillError
 

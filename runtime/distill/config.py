@@ -10,7 +10,7 @@ from attrs import frozen
 from archc.errors import DistillError
 
 GRANULARITIES = ("slot", "block")
-AMP_MODES = ("off", "bf16", "fp16")  # runtime.amp.MODES; this module stays free of torch
+AMP_MODES = ("off", "bf16", "fp16")  # runtime.training.amp.MODES; this module stays free of torch
 INITS = ("inherit", "fresh")
 
 
@@ -25,8 +25,8 @@ class DistillConfig:
     candidate per block against that block's input -> output. `init` "inherit" starts a candidate of
     the original's kind from the teacher's tensors where names and shapes match; "fresh" never does.
     `threads` per job defaults to 1 (parallelism comes from `jobs`). `accelerator` is where the
-    surrogates and the teacher's feature pass run (`runtime.accelerator`); `amp` the precision of
-    the surrogates' training steps (`runtime.amp`), which changes the surrogates, so a resumed run
+    surrogates and the teacher's feature pass run (`runtime.accel.accelerator`); `amp` the precision of
+    the surrogates' training steps (`runtime.training.amp`), which changes the surrogates, so a resumed run
     must repeat it; the accelerator, like jobs and threads, may differ.
     """
 

@@ -52,7 +52,7 @@ def emit(on_event: EventCallback | None, event: Event) -> None:
 
 
 def worker_setup(cfg: DistillConfig) -> WorkerSetup:
-    from archc.runtime.blocks.registry import plugin_files
+    from archc.compiler.blocks import plugin_files
 
     return WorkerSetup(threads_per_job(cfg), plugin_files())
 

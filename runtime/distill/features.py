@@ -27,7 +27,7 @@ from archc.compiler.files import atomic_path
 from archc.compiler.lower import ArchNet
 from archc.dsl.spec import Slot, Spec
 from archc.errors import DistillError
-from archc.runtime.memory import out_of_memory_as_error
+from archc.runtime.accel.memory import out_of_memory_as_error
 
 from .crops import CropSet
 

@@ -22,10 +22,10 @@ import torch
 from attrs import frozen
 from torch import nn
 
-from archc.runtime.accelerator import resolve
-from archc.runtime.amp import Amp
-from archc.runtime.blocks import get as get_block
-from archc.runtime.memory import out_of_memory_as_error
+from archc.compiler.blocks import get as get_block
+from archc.runtime.accel.accelerator import resolve
+from archc.runtime.accel.memory import out_of_memory_as_error
+from archc.runtime.training.amp import Amp
 
 from .config import DistillConfig
 from .features import batch_of, in_order

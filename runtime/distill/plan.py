@@ -13,11 +13,11 @@ from typing import Any
 from attrs import frozen
 from torch import nn
 
-from archc.dsl.diagnostics import did_you_mean, quoted_list
+from archc.compiler.blocks import get as get_block
+from archc.diagnostics import quoted_list, unknown_name_help
 from archc.dsl.params import params_to_json
 from archc.dsl.spec import Block, Slot, Spec
 from archc.errors import DistillError
-from archc.runtime.blocks import get as get_block
 
 
 @frozen
@@ -92,11 +92,10 @@ def select_slots(spec: Spec, names: Sequence[str] | None) -> tuple[Slot, ...]:
     slots = {s.name: s for s in spec.search.slots}
     for name in names or ():
         if name not in slots:
-            guess = did_you_mean(name, slots)
             raise DistillError(
                 f"`{name}` is not a searchable slot of `{spec.name}`",
                 code="E1109",
-                help=f"did you mean `{guess}`?" if guess else f"choose from {quoted_list(slots)}",
+                help=unknown_name_help(name, slots, f"choose from {quoted_list(slots)}"),
             )
     wanted = set(names) if names else set(slots)
     return tuple(s for s in spec.search.slots if s.name in wanted)

@@ -19,8 +19,9 @@ from attrs import frozen
 from archc.compiler.files import write_text_atomic
 from archc.dsl.spec import Block, Spec
 from archc.runtime.data.pairs import PairedImages
-from archc.runtime.evaluate import restore
-from archc.runtime.metrics import psnr
+from archc.runtime.data.validation import validation_indices
+from archc.runtime.evaluation.evaluate import restore
+from archc.runtime.evaluation.metrics import psnr
 
 from .bank import Bank, BankEntry, assemble, file_sha256
 from .fit import FEATURE_LOSS
@@ -55,14 +56,15 @@ def candidate_block(spec: Spec, entry: BankEntry) -> Block:
 def _key(bank: Bank, entry: BankEntry | None, val: PairedImages, limit: int | None) -> str:
     made = "teacher" if entry is None else f"{entry.slot}={entry.candidate}"
     file = "-" if entry is None or entry.file is None else file_sha256(bank.root / entry.file)[:16]
-    return f"{made}|{file}|{bank.teacher_sha256[:16]}|{val.root}:{val.split}|{limit}"
+    return f"{made}|{file}|{bank.teacher_sha256[:16]}|{val.root}:{val.split}|{limit}|scenes"
 
 
 def mean_psnr(model: torch.nn.Module, val: PairedImages, limit: int | None) -> float:
-    """Mean PSNR of `model` over the first `limit` (all when None) whole images of `val`."""
+    """Mean PSNR of `model` over `limit` (all when None) whole images of `val`, drawn across its
+    scenes as the search's validation crops are (`runtime/data/validation.py`)."""
     model.eval()
     scores = []
-    for i in range(len(val) if limit is None else min(limit, len(val))):
+    for i in validation_indices(val, len(val) if limit is None else limit):
         sample = val[i]
         blur = torch.from_numpy(np.ascontiguousarray(sample.blur.transpose(2, 0, 1)))
         scores.append(psnr(restore(model, blur), sample.sharp))

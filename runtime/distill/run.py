@@ -23,10 +23,10 @@ from archc.compiler.files import write_text_atomic
 from archc.compiler.lower import ArchNet
 from archc.dsl.spec import Spec
 from archc.errors import DistillError
-from archc.runtime.accelerator import resolve_here
+from archc.runtime.accel.accelerator import resolve_here
+from archc.runtime.accel.threads import torch_threads
 from archc.runtime.cluster import Executor
 from archc.runtime.data.pairs import PairedImages
-from archc.runtime.threads import torch_threads
 
 from .assemble import Provenance, write_bank
 from .bank import Bank, file_sha256

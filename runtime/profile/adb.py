@@ -46,7 +46,7 @@ from typing import Any
 
 from attrs import frozen
 
-from archc.dsl.diagnostics import did_you_mean, quoted_list
+from archc.diagnostics import quoted_list, unknown_name_help
 from archc.errors import ProfileError
 from archc.runtime.cluster import Resources
 
@@ -131,11 +131,10 @@ TOOLS = {
 def check_options(options: Mapping[str, str], known: Sequence[str], backend: str) -> None:
     for key in options:
         if key not in known:
-            guess = did_you_mean(key, known)
             raise ProfileError(
                 f"unknown --device-option `{key}` for {backend}",
                 code="E0805",
-                help=(f"did you mean `{guess}`? " if guess else "") + f"known: {quoted_list(known)}",
+                help=unknown_name_help(key, known, f"known: {quoted_list(known)}", always=True),
             )
 
 

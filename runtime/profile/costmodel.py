@@ -24,6 +24,7 @@ import attrs
 import numpy as np
 from attrs import field, frozen
 
+from archc.dsl.precision import TRACED
 from archc.runtime.cluster import Resources
 
 from .backend import Profiler
@@ -46,7 +47,7 @@ class DeviceModel:
     description: str = ""
     resolution: tuple[int, int] | None = None  # default input (H, W) for this device
     resolution_note: str = ""
-    precision: str = "fp32"
+    precision: str = TRACED
     sources: tuple[str, ...] = ()
     dense_macs_per_s: float = 1e11
     depthwise_macs_per_s: float = 1e10

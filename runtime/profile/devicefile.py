@@ -23,7 +23,7 @@ from typing import Any
 import tomllib
 
 from archc.compiler.files import write_text_atomic
-from archc.dsl.diagnostics import Span, did_you_mean, quoted_list
+from archc.diagnostics import Span, quoted_list, unknown_name_help
 from archc.errors import ProfileError
 
 from .costmodel import DeviceModel, Penalty
@@ -135,14 +135,9 @@ def _check_keys(path: str, text: str, table: str, values: Any, schema: Mapping[s
         raise _error(path, text, table, "", "must be a table of keys")
     for key, value in values.items():
         if key not in schema:
-            guess = did_you_mean(key, schema)
             raise _error(
-                path,
-                text,
-                table,
-                key,
-                "is not a known key",
-                f"did you mean `{guess}`?" if guess else f"known keys: {quoted_list(schema)}",
+                path, text, table, key, "is not a known key",
+                unknown_name_help(key, schema, f"known keys: {quoted_list(schema)}"),
             )
         problem = schema[key](value)
         if problem:
@@ -152,14 +147,9 @@ def _check_keys(path: str, text: str, table: str, values: Any, schema: Mapping[s
 def _check(path: str, text: str, data: Mapping[str, Any]) -> None:
     for table, values in data.items():
         if table not in TABLES:
-            guess = did_you_mean(table, TABLES)
             raise _error(
-                path,
-                text,
-                table,
-                "",
-                "is not a known table",
-                f"did you mean `[{guess}]`?" if guess else f"known tables: {quoted_list(TABLES)}",
+                path, text, table, "", "is not a known table",
+                unknown_name_help(table, TABLES, f"known tables: {quoted_list(TABLES)}", shown="`[{}]`"),
             )
         if table in SCHEMA:
             _check_keys(path, text, table, values, SCHEMA[table])
@@ -168,14 +158,9 @@ def _check(path: str, text: str, data: Mapping[str, Any]) -> None:
         raise _error(path, text, "penalty", "", "must hold one table per penalised pattern")
     for tag, values in penalties.items():
         if tag not in PENALTIES:
-            guess = did_you_mean(tag, PENALTIES)
             raise _error(
-                path,
-                text,
-                f"penalty.{tag}",
-                "",
-                "is not a known penalty",
-                f"did you mean `[penalty.{guess}]`?" if guess else f"known: {quoted_list(PENALTIES)}",
+                path, text, f"penalty.{tag}", "", "is not a known penalty",
+                unknown_name_help(tag, PENALTIES, f"known: {quoted_list(PENALTIES)}", shown="`[penalty.{}]`"),
             )
         _check_keys(path, text, f"penalty.{tag}", values, PENALTY_KEYS)
 
@@ -190,9 +175,9 @@ def _parse(path: str, text: str) -> dict[str, Any]:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+), column (\d+)", str(exc))
-        span = Span(path, int(m.group(1)), int(m.group(2)), int(m.group(1)), int(m.group(2)) + 1) if m else None
+        where = Span(path, int(m.group(1)), int(m.group(2)), int(m.group(1)), int(m.group(2)) + 1) if m else None
         raise ProfileError.at(
-            span, f"device file {path} is not valid TOML: {exc}", code="E0802", sources={path: text}
+            where, f"device file {path} is not valid TOML: {exc}", code="E0802", sources={path: text}
         ) from None
     if not isinstance(data, dict):
         raise ProfileError(f"device file {path} must hold tables ([device], [compute], ...)", code="E0802")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from attrs import frozen
 
-from archc.dsl.diagnostics import did_you_mean, quoted_list
+from archc.diagnostics import quoted_list, unknown_name_help
 from archc.errors import ProfileError
 
 from . import devicefile
@@ -167,11 +167,10 @@ def load_model(name: str, devices_dir: str | Path | None = None) -> DeviceModel:
 
 def unknown(name: str, devices_dir: str | Path | None, modelled_only: bool = False) -> ProfileError:
     names = list(device_files(devices_dir)) if modelled_only else known_names(devices_dir)
-    guess = did_you_mean(name, names)
     what = "modelled device" if modelled_only else "device"
-    hint = f"did you mean `{guess}`? " if guess else ""
+    known = f"known: {quoted_list(names)} (`archc devices` lists them)"
     return ProfileError(
-        f"unknown {what} `{name}`", code="E0801", help=f"{hint}known: {quoted_list(names)} (`archc devices` lists them)"
+        f"unknown {what} `{name}`", code="E0801", help=unknown_name_help(name, names, known, always=True)
     )
 
 

@@ -22,6 +22,11 @@ an NPU, still as a modelled figure:
   Softmax is element-wise;
 - L2 normalisation over the spatial axis (ReduceL2, then Clip, Expand, Div) is a spatial statistic
   per channel, the pattern `global_pool` names.
+
+Each attention op also carries a tag of its own, so a device model can price it beyond its MACs
+or elements, fitted to published transformer networks (`calibnets/transformers.py`):
+`attention` (MatMul of two activations), `softmax`, and `relayout` (a Transpose, or a Reshape
+between feature-map and token layout, that is no part of a LayerNorm).
 """
 
 from __future__ import annotations
@@ -63,7 +68,7 @@ _PENALTY_BY_OP = {
     "GlobalMaxPool": "global_pool",
     "LayerNormalization": "layernorm",
 }
-PENALTIES = ("layernorm", "global_pool", "split", "depth_to_space")
+PENALTIES = ("layernorm", "global_pool", "split", "depth_to_space", "attention", "softmax", "relayout")
 CLASSES = ("dense", "depthwise", "pointwise", "elementwise")
 
 
@@ -242,6 +247,17 @@ def _slice_tag(node: Any, shapes: Mapping[str, Shape]) -> str | None:
     return "split" if x[1] != y[1] else None
 
 
+def _attention_tag(node: Any, const: set[str], relayout: bool) -> str | None:
+    """`attention` for a MatMul of two activations, `softmax`, `relayout` for data movement."""
+    if node.op_type == "MatMul" and len(node.input) == 2 and not any(i in const for i in node.input):
+        return "attention"
+    if node.op_type == "Softmax":
+        return "softmax"
+    if node.op_type == "Transpose" or relayout:
+        return "relayout"
+    return None
+
+
 def _tag_layout(model: Any, tags: dict[str, str]) -> None:
     """Transposes into or out of a fused LayerNormalization belong to the LayerNorm (NCHW -> NHWC)."""
     ln_in = {n.input[0] for n in model.graph.node if n.op_type == "LayerNormalization"}
@@ -290,6 +306,8 @@ def _tag_penalties(model: Any, shapes: Mapping[str, Shape], const: set[str],
         if tag is None and _is_broadcast_scale(node, shapes, const):
             tag = "global_pool"
         if tag is None:
+            tag = _attention_tag(node, const, _is_relayout(node, const, tokens))
+        if tag is None:
             continue
         tags[_node_id(node)] = tag
         chains = tag in ("layernorm", "global_pool") and node.op_type not in _CHAIN_END
@@ -297,6 +315,13 @@ def _tag_penalties(model: Any, shapes: Mapping[str, Shape], const: set[str],
             tagged_tensors.update((o, tag) for o in node.output)
     _tag_layout(model, tags)
     return tags
+
+
+def _is_relayout(node: Any, const: set[str], tokens: frozenset[str]) -> bool:
+    """A Reshape that moves a tensor between feature-map and token layout."""
+    acts = [i for i in node.input if i and i not in const]
+    return (node.op_type == "Reshape" and bool(acts)
+            and any(i in tokens for i in acts) != any(o in tokens for o in node.output))
 
 
 def _op_class(node: Any, conv: tuple[int, ...] | None, acts: tuple[Shape, ...], outs: tuple[Shape, ...],
@@ -332,8 +357,7 @@ def _profile(node: Any, shapes: Mapping[str, Shape], const: set[str], tag: str |
     weights = sum(math.prod(shapes[i]) for i in node.input if i and i in const and i in shapes)
     in_tokens = any(i in tokens for i in node.input if i)
     out_tokens = any(o in tokens for o in node.output)
-    relayout = node.op_type == "Reshape" and bool(acts) and in_tokens != out_tokens
-    cls = _op_class(node, conv, acts, outs, relayout)
+    cls = _op_class(node, conv, acts, outs, _is_relayout(node, const, tokens))
     return OpProfile(
         _node_id(node),
         node.op_type,

@@ -18,7 +18,7 @@ import attrs
 from attrs import field, frozen
 
 from archc.errors import ProfileError
-from archc.runtime.accelerator import cpu_model
+from archc.runtime.accel.accelerator import cpu_model
 
 KINDS = ("measured", "modelled", "remote")
 

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from archc.compiler.mobile import require
-from archc.compiler.quantize import Calibration, is_quantized
+from archc.compiler.quantize import Calibration
+from archc.dsl.precision import is_quantized
 
 from .backend import Profiler
 from .measure import Measurement, Protocol, machine, measure

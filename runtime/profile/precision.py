@@ -25,6 +25,7 @@ import attrs
 import numpy as np
 
 from archc.compiler.space import SearchSpace
+from archc.dsl.precision import ORIGINAL, TRACED
 from archc.dsl.spec import Spec
 from archc.errors import ProfileError
 from archc.runtime.cluster import Executor
@@ -38,7 +39,7 @@ from .run import Request, header, input_size
 from .table import LatencyTable, Progress, build_table
 
 MODELLED = {"s24": {"fp16": "s24", "w8a8": "s24-w8a8", "w8a16": "s24-w8a16"}}
-MEASURED = {"cpu": "fp32", "ort-cpu": "fp32"}  # the graph an `fp16` slot is measured as
+MEASURED = {"cpu": TRACED, "ort-cpu": TRACED}  # the graph an `fp16` slot is measured as
 W8A16_NOTE = ("w8a16 assumed, not fitted: the W8A8 fit with 2-byte activations and half its MAC throughputs "
               "(no published W8A16 latencies in the calibration set)")
 
@@ -58,10 +59,10 @@ def profiler_for(device: str, precision: str, protocol: Protocol | None = None) 
     if device in MODELLED:
         name = MODELLED[device][precision]
         if name == "s24-w8a16":
-            return ModelledProfiler(s24_w8a16(load_model("s24-w8a8"))), "fp32"
-        return resolve(name), "fp32"
+            return ModelledProfiler(s24_w8a16(load_model("s24-w8a8"))), TRACED
+        return resolve(name), TRACED
     if device in MEASURED:
-        return resolve(device, protocol), MEASURED[device] if precision == "fp16" else precision
+        return resolve(device, protocol), MEASURED[device] if precision == ORIGINAL else precision
     raise ProfileError(f"precision is not searchable on device `{device}`", code="E0808",
                        help=f"search precision on {', '.join(f'`{d}`' for d in (*MODELLED, *MEASURED))}, "
                             "or remove the `precision` line")
@@ -73,7 +74,7 @@ def precision_tables(spec: Spec, device: str, precisions: Sequence[str], size: t
     """One block table per precision (`fp16` first), all at one input size (default: the FP16
     profiler's), each written to `out/latency_<precision>.json`."""
     tables: dict[str, LatencyTable] = {}
-    for precision in ("fp16", *(p for p in precisions if p != "fp16")):
+    for precision in (ORIGINAL, *(p for p in precisions if p != ORIGINAL)):
         profiler, graphs = profiler_for(device, precision, protocol)
         request = Request(spec, profiler.name, size)
         size = input_size(request, profiler)
@@ -90,7 +91,7 @@ def precision_tables(spec: Spec, device: str, precisions: Sequence[str], size: t
 def mixed_latency(space: SearchSpace, tables: Mapping[str, LatencyTable]) -> tuple[float, np.ndarray]:
     """(constant, `slots x candidates x precisions` matrix) such that the latency of index tuple
     (b_1..b_m, p_1..p_m) is constant + sum_i matrix[i, b_i, p_i]."""
-    fp16 = tables["fp16"]
+    fp16 = tables[ORIGINAL]
     base = fp16.predict({})
     m = np.zeros((len(space.slots), max(len(s.candidates) for s in space.slots),
                   max(len(s.precisions) for s in space.slots)))

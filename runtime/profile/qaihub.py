@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from archc.dsl.diagnostics import did_you_mean
+from archc.diagnostics import unknown_name_help
 from archc.errors import ProfileError
 from archc.runtime.cluster import Resources
 
@@ -89,13 +89,12 @@ class QaiHubProfiler(Profiler):
         except Exception as exc:  # network, auth: the client raises its own types
             raise ProfileError(f"Qualcomm AI Hub is unreachable: {_one_line(exc)}", code="E0823") from None
         if self.device_name not in names:
-            guess = did_you_mean(self.device_name, names)
             raise ProfileError(
                 f"Qualcomm AI Hub has no device named `{self.device_name}`",
                 code="E0822",
-                help=f"did you mean `{guess}`?"
-                if guess
-                else f"{len(names)} devices are listed by qai_hub.get_devices()",
+                help=unknown_name_help(
+                    self.device_name, names, f"{len(names)} devices are listed by qai_hub.get_devices()"
+                ),
             )
         self._hub = hub
         return hub

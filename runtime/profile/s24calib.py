@@ -10,16 +10,19 @@ model fitted to published latencies, and scored only on what it was not fitted t
 2. Bounded least squares on relative error (`fit.py`) on every published network of that precision
    (`data/s24_published*.json`: AI Hub v0.46.1, "Samsung Galaxy S24", QNN-DLC). NAFNet is NOT in
    the fit: the paper's 177 ms is a check, never a target (no anchor row, no rescaling to meet it).
-3. The model's form is chosen from a small grid (`FORMS`: which penalties are fitted x how far
-   coefficients may move from the priors) by leave-one-out error on the published networks of both
-   precisions together (the median of the two LOO medians) -- a criterion that never sees NAFNet.
+3. Each precision's form is chosen from a small grid (`FORMS`: which penalties are fitted x how far
+   coefficients may move from the priors) by leave-one-out error on its published networks (the
+   mean of the conv and the transformer networks' LOO medians; W8A8 has conv networks only) -- a
+   criterion that never sees NAFNet. The attention penalties (`ATTENTION`: LayerNorm, MatMul of
+   activations, Softmax, relayouts) are in the grid: fitted to the transformer networks, they ship
+   only where they lower that error.
    Penalties enter the grid only where at least two published networks exercise them
    (global pooling: the classifiers' heads, EfficientNet's SE, AOT-GAN's statistics; DepthToSpace:
    the five SR networks). LayerNorm (ConvNeXt only) and channel split (ShuffleNet only) would be
    fitted to one network each; facts section 6.2 also sees no split effect at all.
-4. Reported: the leave-one-out error of every published network (each predicted by a fit without
-   it), the pinned train / held-out split, and NAFNet-width32 at 1280x720 predicted by the final
-   FP16 fit (leave-anchor-out: no NAFNet row anywhere in it).
+4. Reported: the leave-one-out error of every published network, conv and transformer apart
+   (each predicted by a fit without it), the pinned train / held-out split, and NAFNet-width32
+   at 1280x720 predicted by the final FP16 fit (leave-anchor-out: no NAFNet row anywhere in it).
 
 Resolution assumption: the 177 ms is for a full GoPro frame, 1280 x 720 (GoPro's test set is
 evaluated at full frame). At 256 x 256 it would make the S24 NPU ~4x slower than a Pixel 8a
@@ -42,12 +45,16 @@ from attrs import frozen
 
 from . import calibrate as cal
 from . import devicefile, fit
+from .calibnets import transformers
 from .costmodel import DeviceModel, OpTable, breakdown
 from .graph import profile_graph
 
 ANCHOR_MS = 177.0
 ANCHOR_SIZE = (720, 1280)
 PENALTIES_FITTABLE = ("penalty.global_pool.per_element_s", "penalty.depth_to_space.per_element_s")
+# attention's ops, fitted to the published transformer networks (never extrapolated from convs)
+ATTENTION = ("penalty.layernorm.per_element_s", "penalty.attention.per_element_s", "penalty.softmax.per_element_s",
+             "penalty.relayout.per_element_s")
 
 
 @frozen
@@ -66,11 +73,20 @@ class Form:
         return f"{pens}, spread {self.spread:g}"
 
 
-FORMS = tuple(Form(p, s) for p in ((), PENALTIES_FITTABLE) for s in (2.0, 4.0, 16.0))
+FORMS = tuple(Form(p, s) for p in ((), PENALTIES_FITTABLE, (*PENALTIES_FITTABLE, *ATTENTION))
+              for s in (2.0, 4.0, 16.0))
+TRANSFORMERS = frozenset(transformers.BUILDERS)
+
+
+def group(name: str) -> str:
+    """`transformer` for a published transformer / hybrid network, else `conv`."""
+    net = name.removeprefix("calib:").split("@")[0]
+    return "transformer" if net in TRANSFORMERS else "conv"
 SOURCES = (
     "AI Hub Models v0.46.1 perf.yaml, device 'Samsung Galaxy S24' (Snapdragon 8 Gen 3 pool incl. S24 Ultra), "
     "QNN-DLC: 20 FP16 and 17 W8A8 conv networks rebuilt from their layer descriptions "
-    "(shared/facts/s24_calibration.md tables 1-3)",
+    "(shared/facts/s24_calibration.md tables 1-3), and 4 FP16 transformer / hybrid networks (ViT-B/16, "
+    "BEiT-base/16, MobileViT-S, EfficientFormer-L1; section 3) that fit the attention ops",
     "Hexagon v75 HTP, 8 MB VTCM, channel granule 32 (executorch QNN SoC table; QNN SDK docs 80-63442-10)",
     "LPDDR5X-4800, ~76.8 GB/s nominal (secondary sources, bus width unverified)",
     "fixed + per-layer + MAC fits of the same data (facts section 6.1)",
@@ -135,21 +151,38 @@ def loo_errors(samples: Sequence[fit.Sample], prior: DeviceModel, form: Form) ->
     return np.array(out)
 
 
+def by_group(names: Sequence[str], errors: np.ndarray) -> dict[str, dict[str, float]]:
+    """LOO figures of the conv and the transformer networks apart."""
+    out = {}
+    for g in ("conv", "transformer"):
+        sel = np.array([group(n) == g for n in names], dtype=bool)
+        if sel.any():
+            out[g] = _figures(errors[sel])
+    return out
+
+
 def _figures(errors: np.ndarray) -> dict[str, float]:
     a = np.abs(errors)
     return {"n": int(len(a)), "median_abs_error_pct": float(np.median(a)), "rmspe_pct": float(np.sqrt(np.mean(a**2))),
             "within_10pct": float(np.mean(a <= 10)), "max_abs_error_pct": float(a.max())}
 
 
-def select_form(sets: dict[str, list[fit.Sample]]) -> tuple[Form, list[dict[str, Any]]]:
-    """The form with the lowest median (over precisions) of LOO median errors; and every form's figures."""
+def score(names: Sequence[str], errors: np.ndarray) -> float:
+    """The mean over network groups (conv, transformer) of their LOO median errors: a form must
+    predict both kinds, whatever their numbers."""
+    return float(np.mean([g["median_abs_error_pct"] for g in by_group(names, errors).values()]))
+
+
+def select_form(sets: dict[str, list[fit.Sample]]) -> tuple[dict[str, Form], list[dict[str, Any]]]:
+    """Per precision, the form with the lowest `score`; and every form's figures."""
     rows: list[dict[str, Any]] = []
     for form in FORMS:
-        per = {p: _figures(loo_errors(s, PRIORS[p], form)) for p, s in sets.items()}
-        score = float(np.median([f["median_abs_error_pct"] for f in per.values()]))
-        rows.append({"form": form, "score": score, **per})
-    best = min(rows, key=lambda r: float(r["score"]))
-    chosen: Form = best["form"]
+        row: dict[str, Any] = {"form": form}
+        for p, samples in sets.items():
+            loo, names = loo_errors(samples, PRIORS[p], form), [s.name for s in samples]
+            row[p] = {**_figures(loo), "score": score(names, loo), "groups": by_group(names, loo)}
+        rows.append(row)
+    chosen = {p: min(rows, key=lambda r: float(r[p]["score"]))["form"] for p in sets}
     return chosen, rows
 
 
@@ -166,6 +199,7 @@ def _record(precision: str, form: Form, samples: list[fit.Sample], loo: np.ndarr
         "form": form.label(),
         "fitted_to": [s.name for s in samples],
         "leave_one_out": _brief(_figures(loo)),
+        "leave_one_out_by_group": {g: _brief(f) for g, f in by_group([s.name for s in samples], loo).items()},
         "heldout_fit": _brief(split["test"]),
         "heldout": [r["name"] for r in split["test"]["rows"]],
         "notes": "fitted to every published network of this precision; form chosen by leave-one-out error on "
@@ -209,12 +243,12 @@ def published_samples(precision: str) -> list[fit.Sample]:
 def calibrate_s24(spec_path: str | Path) -> tuple[dict[str, DeviceModel], dict[str, Any]]:
     """Both precisions' device models, and the report (form grid, LOO, split, NAFNet check)."""
     sets = {p: published_samples(p) for p in PRIORS}
-    form, grid = select_form(sets)
+    forms, grid = select_form(sets)
     models, reports = {}, {}
     for precision, samples in sets.items():
         models[precision], reports[precision] = calibrate_precision(
-            precision, form, samples, spec_path if precision == "fp16" else None)
-    return models, {"form": form, "grid": grid, **reports}
+            precision, forms[precision], samples, spec_path if precision == "fp16" else None)
+    return models, {"forms": forms, "grid": grid, **reports}
 
 
 HEADER = """archc device file: {name} (modelled). Every latency computed from it is a MODEL ESTIMATE.
@@ -229,8 +263,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--out-dir", default=str(Path(__file__).parent / "devices"))
     args = ap.parse_args(argv)
     models, rep = calibrate_s24(args.spec)
-    print(f"form (by leave-one-out): {rep['form'].label()}")
     for precision, model in models.items():
+        print(f"{precision} form (by leave-one-out): {rep['forms'][precision].label()}")
         path = Path(args.out_dir) / f"{model.name}.toml"
         devicefile.save(model, path, HEADER.format(name=model.name, precision=precision.upper()))
         print(precision, "leave-one-out", model.calibration["leave_one_out"], "->", path)

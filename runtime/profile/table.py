@@ -22,12 +22,13 @@ from typing import Any
 
 from attrs import frozen
 
+from archc.compiler.blocks import get as get_block
 from archc.compiler.choice import canonical_choice
 from archc.compiler.ir import ir_to_json, to_ir
 from archc.compiler.lower import lower
 from archc.compiler.space import SearchSpace
+from archc.dsl.precision import TRACED
 from archc.dsl.spec import Block, Slot, Spec
-from archc.runtime.blocks import get as get_block
 from archc.runtime.cluster import Executor
 
 from .backend import Profiler
@@ -74,14 +75,14 @@ def identity_block() -> Block:
     return Block("identity", get_block("identity").params())
 
 
-def block_workload(block: Block, channels: int, hw: tuple[int, int], precision: str = "fp32") -> Workload:
+def block_workload(block: Block, channels: int, hw: tuple[int, int], precision: str = TRACED) -> Workload:
     defn = get_block(block.kind)
     return Workload(shape_key(block.canonical, channels, hw), defn.build(block.params, channels), channels, hw,
                     precision=precision)
 
 
 def network_workload(spec: Spec, choice: Mapping[str, Block], size: tuple[int, int], name: str = "",
-                     precision: str = "fp32") -> Workload:
+                     precision: str = TRACED) -> Workload:
     """The whole network of `spec` with `choice` (unchecked: any block may fill any slot)."""
     g = to_ir(spec, choice)
     label = name or f"net:{g.graph['choice'] or 'baseline'}"
@@ -183,7 +184,7 @@ def build_table(
     reuse: Mapping[str, Any] | None = None,
     progress: Progress = lambda key: None,
     executor: Executor | None = None,
-    precision: str = "fp32",
+    precision: str = TRACED,
 ) -> LatencyTable:
     """Profile every unique block, the empty graph at each shape, the fixed part and the baseline
     (on `executor` where the device allows, see `dispatch.py`), writing each figure into `record`
@@ -214,7 +215,7 @@ def build_table(
     return table
 
 
-def _block_workloads(rows: Sequence[Unit], precision: str = "fp32") -> dict[str, Workload]:
+def _block_workloads(rows: Sequence[Unit], precision: str = TRACED) -> dict[str, Workload]:
     """Every block and empty graph the units need, once per key, in table order."""
     out: dict[str, Workload] = {}
     for u in rows:

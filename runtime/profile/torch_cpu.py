@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from archc.runtime.threads import torch_threads
+from archc.runtime.accel.threads import torch_threads
 
 from .backend import Profiler
 from .measure import Measurement, Protocol, machine, measure

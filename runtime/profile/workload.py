@@ -23,7 +23,8 @@ from attrs import field, frozen
 from torch import nn
 
 from archc.compiler.onnx_export import INPUT, to_onnx_model
-from archc.compiler.quantize import Calibration, is_quantized
+from archc.compiler.quantize import Calibration
+from archc.dsl.precision import TRACED, is_quantized
 from archc.errors import ProfileError
 
 _CACHE: OrderedDict[str, bytes] = OrderedDict()
@@ -41,7 +42,7 @@ class Workload:
     channels: int
     size: tuple[int, int]
     cache_key: str | None = None  # when `key` alone does not identify the module (whole networks)
-    precision: str = "fp32"  # of the exported graph (`compiler/precision.py`)
+    precision: str = TRACED  # of the exported graph (`compiler/precision.py`)
 
     @property
     def shape(self) -> tuple[int, int, int, int]:

@@ -4,7 +4,7 @@ A unit is removed by putting `nn.Identity` in place of each of its blocks, on a 
 For a block with residual scales this is exactly setting beta = gamma = 0 (the block becomes
 x -> x), and it also removes blocks that have no scales. The drop is the mean PSNR of the
 intact network minus that of the ablated one, over the validation images, scored as saved
-8-bit images (`archc.runtime.metrics.psnr`): positive = the unit matters. Each proxy is then
+8-bit images (`archc.runtime.evaluation.metrics.psnr`): positive = the unit matters. Each proxy is then
 compared with the drops by Spearman's rank correlation across units of one kind.
 """
 
@@ -23,7 +23,7 @@ from attrs import frozen
 from scipy.stats import spearmanr
 from torch import nn
 
-from archc.runtime.metrics import psnr
+from archc.runtime.evaluation.metrics import psnr
 
 from .probe import Batch
 from .score import NORMS, UnitScore

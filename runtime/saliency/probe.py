@@ -16,7 +16,7 @@ from torch import nn
 
 from archc.runtime.data.crops import TrainCrops, ValCrops
 from archc.runtime.data.pairs import PairedImages
-from archc.runtime.train import batch_at, psnr_loss
+from archc.runtime.training.train import batch_at, psnr_loss
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Batch = tuple[torch.Tensor, torch.Tensor]  # (input, target), each `B x C x H x W`

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from attrs import frozen
 from torch import nn
 
+from archc.compiler.blocks import get as get_block
 from archc.compiler.lower import ArchNet
 from archc.dsl.spec import Slot, Spec, Stage
-from archc.runtime.blocks import get as get_block
 
 
 @frozen

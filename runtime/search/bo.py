@@ -3,18 +3,37 @@
 Documented choices:
 - Inputs: one integer per slot (the candidate index), every dimension categorical.
 - Quality model: `MixedSingleTaskGP` with all dimensions declared categorical, i.e. a Hamming-
-  distance (categorical) kernel with a lengthscale per slot, fitted to -PSNR drop.
+  distance (categorical) kernel with a lengthscale per slot, fitted to -PSNR drop; with an
+  additive prediction (`additive.py`: the plug-in drops of the distill stage summed over the
+  slots) the GP models only what that prediction misses. A residual GP, not a prior mean inside
+  one GP: the drop is modelled as `a x predicted drop + residual`, `a` the least-squares scale of
+  the prediction to the scored drops (1 until three networks are scored, clipped to [0.25, 4]:
+  plug-in drops are measured on whole images, the search scores crops, so their scale may
+  differ), the residual a GP over the scored networks, and the model the acquisition sees is the
+  sum (`PriorMeanModel`: the GP's posterior shifted by the prediction). Far from every scored
+  network the residual GP reverts to its constant mean, so the model falls back on the additive
+  prediction, which is what distillation measured; near scored networks the data win. (A prior
+  mean inside the GP would interact with the outcome standardisation; a residual keeps the GP,
+  its fitting and its priors exactly as without a prediction.)
 - Latency: when it is a deterministic prediction (block table or device model), it enters the
   model list *exactly* as a `GenericDeterministicModel`; otherwise a second categorical GP.
 - Acquisition: qLogNoisyExpectedHypervolumeImprovement, reference point (in minimisation terms)
   PSNR drop = `ref_drop` (default: 1.1 x the worst drop seen, at least 0.1 dB) and latency =
   `ref_latency` (default: the baseline network's latency; slower networks are of no interest).
   Constraints (a latency budget, a maximum PSNR drop) enter as feasibility constraints.
-- Initial design: the baseline, then uniform random networks, `n_init` in all (default
-  max(5, 2 x slots)).
+- Initial design, with an additive prediction: the baseline (the teacher), then networks spread
+  along the prediction's exact Pareto front (`additive.spread`: drops from 0 up to `SPREAD_CAP`
+  dB, denser near 0), `n_init` in all (default max(5, slots)); the first evaluations cover the
+  drop range users want instead of networks that replace most slots at once. Without a
+  prediction (no plug-in report, or `prior=None`: the `botorch-random` strategy): the baseline,
+  then uniform random networks, `n_init` in all (default max(5, 2 x slots)).
 - Candidate set: every unevaluated network when the space has at most 20,000 of them; otherwise
   5,000 random ones, every 1-Hamming neighbour of the current Pareto set and 40 random 2-slot
-  mutations of each Pareto point.
+  mutations of each Pareto point; with an additive prediction also every member of its front,
+  their 1-Hamming neighbours and `FRONT_MUTATIONS` 2-slot mutations of each.
+- Origins: every proposal says where it came from (`origin`): `initial-teacher`,
+  `initial-additive`, `initial-random`, or `bo` with the candidate set it was drawn from
+  (`bo:additive-front`, `bo:additive-neighbour`, `bo:front-neighbour`, `bo:random`, `bo:all`).
 - Screen: the acquisition scores at most 256 of them. The model's optimistic value of each
   candidate (posterior mean + 2 posterior sd per output; a deterministic latency is exact) is
   ranked by the hypervolume it would add to the observed front (2-D, exact, vectorised); the top
@@ -34,7 +53,9 @@ import torch
 
 from archc.compiler.space import SearchSpace
 
+from .additive import AdditiveModel, spread
 from .journal import Evaluation
+from .kernel_lock import clear_stale_lock
 from .pareto import front_indices
 from .random_search import RandomStrategy
 
@@ -44,6 +65,8 @@ POOL = 5_000
 MUTATIONS = 40  # random 2-slot mutations per Pareto point
 SCREEN = 256
 BETA = 2.0  # optimism of the screen, in posterior standard deviations
+FRONT_MUTATIONS = 10  # random 2-slot mutations per member of the additive front
+SPREAD_CAP = 2.0  # dB: the initial design spreads over the additive front's drops up to this
 
 
 def _skip_fused_kernel_build() -> None:
@@ -60,14 +83,56 @@ class BoTorchStrategy:
 
     def __init__(self, space: SearchSpace, seed: int = 0, latency: LatencyFn | None = None,
                  n_init: int | None = None, ref_drop: float | None = None, ref_latency: float | None = None,
-                 max_latency: float | None = None, max_drop: float | None = None) -> None:
+                 max_latency: float | None = None, max_drop: float | None = None,
+                 prior: AdditiveModel | None = None, name: str = "botorch") -> None:
         self.space = space
         self.seed = seed
         self.latency = latency
-        self.n_init = n_init if n_init is not None else max(5, 2 * len(space.slots))
+        self.prior = prior
+        self.name = name
+        default_init = max(5, len(space.slots)) if prior is not None else max(5, 2 * len(space.slots))
+        self.n_init = n_init if n_init is not None else default_init
         self.ref_drop, self.ref_latency = ref_drop, ref_latency
         self.max_latency, self.max_drop = max_latency, max_drop
         self.init = RandomStrategy(space, seed)
+        self.origins: dict[tuple[int, ...], str] = {}
+        self._front: np.ndarray | None = None
+
+    def origin(self, idx: tuple[int, ...]) -> str:
+        return self.origins.get(tuple(idx), "bo")
+
+    # ---------------------------------------------------------------- initial design
+    def additive_front(self) -> np.ndarray:
+        """`k x len(radices)` index rows of the additive prediction's exact front, fastest first."""
+        assert self.prior is not None
+        if self._front is None:
+            self._front = self.prior.front()[1]
+        return self._front
+
+    def initial_design(self) -> list[tuple[tuple[int, ...], str]]:
+        """(proposal, origin) of the whole initial design, in order (module docstring)."""
+        base = (0,) * len(self.space.radices)
+        design = [(base, "initial-teacher")]
+        if self.prior is not None:
+            rows = self.additive_front()
+            rows = rows[np.any(rows != 0, axis=1)]  # the teacher is already in
+            for i in spread(self.prior.predict(rows), self.n_init - 1, SPREAD_CAP):
+                design.append((tuple(int(v) for v in rows[i]), "initial-additive"))
+        seen = {d for d, _ in design}
+        rng = np.random.default_rng([self.seed, 11])
+        rest = self.space.sample(rng, max(0, self.n_init - len(design)), exclude=seen)
+        return design[: self.n_init] + [(r, "initial-random") for r in rest]
+
+    def _initial(self, history: Sequence[Evaluation], n: int) -> list[tuple[int, ...]]:
+        if self.prior is None:
+            out = self.init.propose(history, min(n, self.n_init - len(history)))
+            for idx in out:
+                self.origins[idx] = "initial-teacher" if not any(idx) else "initial-random"
+            return out
+        seen = {e.indices for e in history}
+        todo = [(d, o) for d, o in self.initial_design() if d not in seen][: min(n, self.n_init - len(history))]
+        self.origins.update(todo)
+        return [d for d, _ in todo]
 
     # ---------------------------------------------------------------- data
     def _xy(self, history: Sequence[Evaluation]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -85,6 +150,23 @@ class BoTorchStrategy:
         return [-ref_drop, -ref_lat]
 
     # ---------------------------------------------------------------- models
+    def _prior_mean(self, x: torch.Tensor, y: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        """The additive part of the quality model (-a x predicted drop), or None without a prediction."""
+        if self.prior is None:
+            return None
+        prior = self.prior
+        pred = torch.as_tensor(prior.predict(x.round().long().numpy())[:, 0], dtype=x.dtype)
+        scale = 1.0
+        if len(x) >= 3 and float(pred @ pred) > 0:
+            scale = float(np.clip(float(pred @ -y[:, 0]) / float(pred @ pred), 0.25, 4.0))
+
+        def mean(xx: torch.Tensor) -> torch.Tensor:
+            flat = xx.detach().reshape(-1, xx.shape[-1]).round().long().numpy()
+            vals = torch.as_tensor(-scale * prior.predict(flat)[:, 0], dtype=xx.dtype)
+            return vals.reshape(xx.shape[:-1])
+
+        return mean
+
     def _model(self, x: torch.Tensor, y: torch.Tensor):  # type: ignore[no-untyped-def]
         from botorch.fit import fit_gpytorch_mll
         from botorch.models import MixedSingleTaskGP
@@ -92,17 +174,21 @@ class BoTorchStrategy:
         from botorch.models.model import ModelList
         from gpytorch.mlls import ExactMarginalLogLikelihood
 
+        from .prior_model import PriorMeanModel
+
         dims = list(range(x.shape[-1]))
 
-        def gp(col: int) -> MixedSingleTaskGP:
-            model = MixedSingleTaskGP(x, y[:, col:col + 1], cat_dims=dims)
+        def gp(target: torch.Tensor) -> MixedSingleTaskGP:
+            model = MixedSingleTaskGP(x, target, cat_dims=dims)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
             return model
 
+        mean = self._prior_mean(x, y)
+        quality = gp(y[:, :1]) if mean is None else PriorMeanModel(gp(y[:, :1] - mean(x).unsqueeze(-1)), mean)
         if self.latency is None:
-            return ModelList(gp(0), gp(1))
+            return ModelList(quality, gp(y[:, 1:2]))
         latency = self.latency
 
         def neg_latency(xx: torch.Tensor) -> torch.Tensor:
@@ -110,31 +196,41 @@ class BoTorchStrategy:
             vals = torch.as_tensor(-latency(flat), dtype=xx.dtype)
             return vals.reshape(*xx.shape[:-1], 1)
 
-        return ModelList(gp(0), GenericDeterministicModel(neg_latency, num_outputs=1))
+        return ModelList(quality, GenericDeterministicModel(neg_latency, num_outputs=1))
 
     # ---------------------------------------------------------------- candidates
-    def _candidates(self, history: Sequence[Evaluation]) -> torch.Tensor:
+    def _candidates(self, history: Sequence[Evaluation]) -> tuple[torch.Tensor, list[str]]:
+        """(`n x len(radices)` unevaluated candidates, the set each came from)."""
         seen = {e.indices for e in history}
         if self.space.size - len(seen) <= ENUMERATE_LIMIT and self.space.size <= 10 * ENUMERATE_LIMIT:
             rows = [self.space.indices_at(i) for i in range(self.space.size)]
             rows = [r for r in rows if r not in seen]
-        else:
-            rng = np.random.default_rng([self.seed, len(history), 5])
-            rows = self.space.sample(rng, POOL, exclude=seen)
-            avoid = seen | set(rows)
-            pts = np.array([[e.psnr_drop, e.latency_ms] for e in history])
-            for i in front_indices(pts):
-                rows += self._neighbours(history[i].indices, avoid)
-                rows += self._mutations(history[i].indices, avoid, rng)
-        return torch.tensor(rows, dtype=torch.double)
+            return torch.tensor(rows, dtype=torch.double), ["bo:all"] * len(rows)
+        rng = np.random.default_rng([self.seed, len(history), 5])
+        avoid = set(seen)
+        tagged: list[tuple[tuple[int, ...], str]] = []
+        if self.prior is not None:
+            front = [tuple(int(v) for v in r) for r in self.additive_front()]
+            fresh = [f for f in front if f not in avoid]
+            avoid.update(fresh)
+            tagged += [(f, "bo:additive-front") for f in fresh]
+            for f in front:
+                tagged += [(r, "bo:additive-neighbour") for r in self._neighbours(f, avoid)]
+                tagged += [(r, "bo:additive-neighbour") for r in self._mutations(f, avoid, rng, FRONT_MUTATIONS)]
+        pts = np.array([[e.psnr_drop, e.latency_ms] for e in history])
+        for i in front_indices(pts):
+            tagged += [(r, "bo:front-neighbour") for r in self._neighbours(history[i].indices, avoid)]
+            tagged += [(r, "bo:front-neighbour") for r in self._mutations(history[i].indices, avoid, rng)]
+        tagged += [(r, "bo:random") for r in self.space.sample(rng, POOL, exclude=avoid)]
+        return torch.tensor([r for r, _ in tagged], dtype=torch.double), [t for _, t in tagged]
 
-    def _mutations(self, idx: tuple[int, ...], avoid: set[tuple[int, ...]],
-                   rng: np.random.Generator) -> list[tuple[int, ...]]:
-        """Up to MUTATIONS networks differing from `idx` in two random slots (added to `avoid`)."""
+    def _mutations(self, idx: tuple[int, ...], avoid: set[tuple[int, ...]], rng: np.random.Generator,
+                   count: int = MUTATIONS) -> list[tuple[int, ...]]:
+        """Up to `count` networks differing from `idx` in two random slots (added to `avoid`)."""
         if len(idx) < 2:
             return []
         out = []
-        for _ in range(MUTATIONS):
+        for _ in range(count):
             n = list(idx)
             for slot in rng.choice(len(idx), size=2, replace=False):
                 n[slot] = int(rng.integers(self.space.radices[slot]))
@@ -188,18 +284,20 @@ class BoTorchStrategy:
     # ---------------------------------------------------------------- proposal
     def propose(self, history: Sequence[Evaluation], n: int) -> list[tuple[int, ...]]:
         if len(history) < self.n_init:
-            return self.init.propose(history, min(n, self.n_init - len(history)))
+            return self._initial(history, n)
         from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
         from botorch.optim import optimize_acqf_discrete
         _skip_fused_kernel_build()
         torch.manual_seed(self.seed * 7919 + len(history))
         x, y = self._xy(history)
         model = self._model(x, y)
-        choices = self._candidates(history)
+        choices, tags = self._candidates(history)
         if len(choices) == 0:
             return []
+        tag_of = {tuple(int(v) for v in row): t for row, t in zip(choices.long().tolist(), tags, strict=True)}
         ref = self._ref_point(history)
         choices = self._screen(model, choices, y, ref)
+        clear_stale_lock()  # a build killed mid-way would otherwise hang the acquisition forever
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             acqf = qLogNoisyExpectedHypervolumeImprovement(
@@ -208,7 +306,9 @@ class BoTorchStrategy:
                 constraints=self._constraints(),
             )
             best, _ = optimize_acqf_discrete(acqf, q=min(n, len(choices)), choices=choices, max_batch_size=512)
-        return [tuple(int(v) for v in row) for row in best.round().long().tolist()]
+        out = [tuple(int(v) for v in row) for row in best.round().long().tolist()]
+        self.origins.update((idx, tag_of.get(idx, "bo")) for idx in out)
+        return out
 
 
 def hv_gain_2d(front: np.ndarray, points: np.ndarray, ref: np.ndarray) -> np.ndarray:

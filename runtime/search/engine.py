@@ -38,6 +38,12 @@ class Strategy(Protocol):
     def propose(self, history: Sequence[Evaluation], n: int) -> list[Indices]: ...
 
 
+def origin_of(strategy: Strategy, idx: Indices) -> str:
+    """Where `strategy` says its proposal `idx` came from (its name when it does not say)."""
+    origin = getattr(strategy, "origin", None)
+    return str(origin(idx)) if callable(origin) else strategy.name
+
+
 def _fill_random(space: SearchSpace, seen: set[Indices], n: int, seed: int) -> list[Indices]:
     """Unseen random proposals, used when a strategy returns only networks already evaluated."""
     rng = np.random.default_rng([seed, len(seen), 99])
@@ -83,27 +89,29 @@ def run_search(space: SearchSpace, evaluate: Evaluator, strategy: Strategy, budg
     while len(history) < budget:
         want = min(batch, budget - len(history))
         todo = _fresh(space, strategy.propose(history, want), seen, by_canonical, want)
+        origins = [origin_of(strategy, idx) for idx, _ in todo]
         if not todo:
             todo = _fresh(space, _fill_random(space, seen, want, seed), seen, by_canonical, want)
+            origins = ["fill-random"] * len(todo)
         if not todo:
             break
         first = _next_order(history)
-        done = _evaluate_round(runner, evaluate, todo, first, strategy.name, journal, on_eval)
+        done = _evaluate_round(runner, evaluate, todo, origins, first, strategy.name, journal, on_eval)
         history.extend(sorted(done, key=lambda e: e.order))
         seen.update(e.indices for e in done)
         by_canonical.update(e.canonical for e in done)
     return history
 
 
-def _evaluate_round(executor: Executor, evaluate: Evaluator, todo: Sequence[tuple[Indices, str]], first: int,
-                    strategy: str, journal: Journal,
+def _evaluate_round(executor: Executor, evaluate: Evaluator, todo: Sequence[tuple[Indices, str]],
+                    origins: Sequence[str], first: int, strategy: str, journal: Journal,
                     on_eval: Callable[[Evaluation], None] | None) -> list[Evaluation]:
     done: list[Evaluation] = []
     items = [idx for idx, _ in todo]
     result: Any
     for i, result in executor.map_unordered(evaluate_item, items, shared=evaluate):
         objectives, seconds = result
-        ev = Evaluation(todo[i][1], todo[i][0], objectives, seconds, strategy, first + i)
+        ev = Evaluation(todo[i][1], todo[i][0], objectives, seconds, strategy, first + i, origins[i])
         journal.append(ev)
         done.append(ev)
         if on_eval is not None:

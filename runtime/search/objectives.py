@@ -1,12 +1,13 @@
 """The objectives of a network of the search space, evaluated without training.
 
 Quality: the teacher with the chosen slots replaced by their distilled surrogates, scored on a
-fixed validation subset (centre crops) with NAFNet's protocol; PSNR drop = teacher PSNR - network
+fixed validation subset (centre crops, drawn across the test split's scenes by
+`validation_indices`) with NAFNet's protocol; PSNR drop = teacher PSNR - network
 PSNR (dB, mean over images); `psnr_drop_se` is the standard error of that mean (of the per-image
 differences, paired on the same images: the validation noise of the drop; 0 with one image).
 Latency: predicted from the device's block table (exact and deterministic, so the search models
 it exactly), or measured end to end per network. In a precision space both follow each slot's
-precision: quality by fake quantization (`runtime/quantsim.py`), latency from one block table per
+precision: quality by fake quantization (`runtime/network/quantsim.py`), latency from one block table per
 precision (`runtime/profile/precision.py`).
 """
 
@@ -20,13 +21,14 @@ import torch
 
 from archc.compiler.space import SearchSpace
 from archc.dsl.spec import Block, Spec
-from archc.runtime.accelerator import resolve, resolve_here
-from archc.runtime.build import build
+from archc.runtime.accel.accelerator import resolve, resolve_here
+from archc.runtime.accel.memory import out_of_memory_as_error
 from archc.runtime.data.crops import ValCrops
 from archc.runtime.data.pairs import PairedImages
-from archc.runtime.memory import out_of_memory_as_error
-from archc.runtime.metrics import psnr, ssim
-from archc.runtime.quantsim import simulate
+from archc.runtime.data.validation import validation_indices
+from archc.runtime.evaluation.metrics import psnr, ssim
+from archc.runtime.network.build import build
+from archc.runtime.network.quantsim import simulate
 
 Indices = tuple[int, ...]
 
@@ -88,7 +90,7 @@ def standard_error(diffs: np.ndarray) -> float:
 
 class QualityEvaluator:
     """PSNR (and SSIM) of assembled networks on a fixed validation batch, against the teacher;
-    every network runs on `device` (a `runtime.accelerator` name, resolved where it is scored).
+    every network runs on `device` (a `runtime.accel.accelerator` name, resolved where it is scored).
     The teacher is scored here when it is built: on `device` when this machine has it, else on
     the CPU (workers of a cluster may have an accelerator the driver lacks; float32 either way)."""
 
@@ -99,7 +101,7 @@ class QualityEvaluator:
         self.device = device
         self.calibration = calibration  # `N x C x H x W` training crops that calibrate quantized slots
         view = ValCrops(pairs, crop)
-        items = [view[i] for i in range(min(images, len(view)))]
+        items = [view[i] for i in validation_indices(pairs, images)]
         self.names = [n for n, _, _ in items]
         self.blur = torch.stack([b for _, b, _ in items])
         self.sharp = [s.numpy().transpose(1, 2, 0) for _, _, s in items]
@@ -114,7 +116,7 @@ class QualityEvaluator:
 
     def model(self, idx: Indices) -> torch.nn.Module:
         """The network at `idx`; in a precision space each slot in its precision, by fake
-        quantization in torch (`runtime/quantsim.py` says why not the exported QDQ graph)."""
+        quantization in torch (`runtime/network/quantsim.py` says why not the exported QDQ graph)."""
         model = build(self.spec, self.space.decode(idx), self.teacher, surrogates=self.bank)
         if not self.space.has_precision:
             return model

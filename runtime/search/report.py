@@ -11,6 +11,11 @@ search.json fields:
 - `hypervolume_trace`: hypervolume after each evaluation;
 - `knee`: position of the knee point (rule in `pareto.py`); `fastest`: the lowest-latency point;
 - `best_under`: {budget ms: position of the smallest drop within it, or null};
+- `speedup_within`: {drop dB (0.1, 0.2, 0.3, 0.5): {index, speedup, psnr_drop} of the fastest network
+  within that drop, its speed-up over the baseline, or null};
+- `initial_design`: whether the search had the additive prediction, notes (e.g. why it fell back
+  to a random design), the prediction's front and its correlation with the scored drops; each
+  evaluation carries its `origin` and, with a prediction, its `additive` (drop, latency).
 - `beats_teacher`: {position: {gain_db, noise_db, reason}} for every network scoring better than the
   teacher by more than the validation noise (rule in `flags.py`).
 """
@@ -25,7 +30,9 @@ import numpy as np
 
 from .flags import flagged
 from .journal import Evaluation
-from .pareto import best_under, front_indices, hypervolume_2d, knee
+from .pareto import best_under, front_indices, hypervolume_2d, knee, speedup_within
+
+DROPS_REPORTED = (0.1, 0.2, 0.3, 0.5)  # dB: the best speed-up within each is reported
 
 
 def points(history: Sequence[Evaluation]) -> np.ndarray:
@@ -56,8 +63,23 @@ def summarise(history: Sequence[Evaluation], ref: Sequence[float], budgets: Sequ
         "knee": knee(pts),
         "fastest": int(np.argmin(pts[:, 1])),
         "best_under": {f"{b:g}": best_under(pts, b) for b in budgets},
+        "speedup_within": speedup_within(pts, baseline.latency_ms, DROPS_REPORTED) if baseline is not None else {},
         "beats_teacher": flagged(history),
     }
+
+
+def _plot_additive(ax: Any, summary: Mapping[str, Any]) -> None:
+    """The additive prediction: its front (dashed) and each scored network's predicted drop (x)."""
+    design = summary.get("initial_design") or {}
+    front = np.asarray(design.get("additive_front") or [], dtype=float).reshape(-1, 2)
+    pred = [e["additive"] for e in summary.get("evaluations", ()) if "additive" in e]
+    if len(front) == 0 or not pred:
+        return
+    top = max(1.5 * max(float(e["objectives"]["psnr_drop"]) for e in summary["evaluations"]), 0.5)
+    keep = front[:, 0] <= top
+    ax.plot(front[keep, 1], front[keep, 0], "--", c="#8250df", lw=1, label="additive prediction: front")
+    ax.scatter([p["latency_ms"] for p in pred], [p["psnr_drop"] for p in pred], marker="x", s=16, c="#8250df",
+               label="additive prediction of each scored network")
 
 
 def plot_front(history: Sequence[Evaluation], summary: Mapping[str, Any], path: Path, title: str,
@@ -78,6 +100,7 @@ def plot_front(history: Sequence[Evaluation], summary: Mapping[str, Any], path: 
     if base is not None:
         ax.scatter([base["objectives"]["latency_ms"]], [base["objectives"]["psnr_drop"]], marker="*", s=160,
                    c="#d29922", label="baseline", zorder=5)
+    _plot_additive(ax, summary)
     k = summary["knee"]
     ax.scatter([pts[k, 1]], [pts[k, 0]], marker="D", s=70, facecolors="none", edgecolors="#cf222e", lw=2,
                label="knee", zorder=6)

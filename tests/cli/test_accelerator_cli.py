@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from archc.cli import cli
 
-from helpers import SPECS
+from helpers import SPECS, synth_data
 
 TINY = str(SPECS / "nafnet_tiny.arch")
 
@@ -43,26 +43,7 @@ def _no_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("data") / "synth"
-    res = CliRunner().invoke(
-        cli,
-        [
-            "data",
-            "synth",
-            "--out",
-            str(out),
-            "--images",
-            "4",
-            "--crops-per-image",
-            "1",
-            "--test-crops-per-image",
-            "1",
-            "--crop",
-            "48",
-        ],
-    )
-    assert res.exit_code == 0, res.output
-    return out
+    return synth_data(tmp_path_factory.mktemp("data") / "synth", crops=1, test_crops=1, crop=48)
 
 
 def _invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:

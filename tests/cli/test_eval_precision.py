@@ -13,7 +13,7 @@ from safetensors.torch import save_file
 import archc
 from archc.cli import cli
 from archc.runtime.data.synth import synthesize
-from archc.runtime.report import sections
+from archc.runtime.report.run_report import sections
 
 from helpers import SPECS, fixture
 

@@ -19,17 +19,14 @@ from archc.cli import cli
 from helpers import SPECS
 
 QUICK = ["--train-minutes", "0.03", "--distill-iters", "4", "--budget", "5", "--size", "32", "32",
-         "--jobs", "1", "--val-images", "2", "--allow-weak-teacher"]
+         "--jobs", "1", "--val-images", "2", "--allow-weak-teacher", "--verify-steps", "2", "--verify-rounds", "3"]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def run_dir(tmp_path_factory: pytest.TempPathFactory, micro_data: Path) -> Path:
     out = tmp_path_factory.mktemp("run") / "r"
-    data = tmp_path_factory.mktemp("data") / "synth"
-    res = CliRunner().invoke(cli, ["data", "synth", "--out", str(data), "--images", "4", "--crops-per-image", "2",
-                                   "--test-crops-per-image", "2", "--crop", "128"])
-    assert res.exit_code == 0, res.output
+    data = micro_data
     res = CliRunner().invoke(cli, ["run", str(SPECS / "nafnet_tiny.arch"), "--data", str(data), "--out", str(out),
                                    *QUICK])
     assert res.exit_code == 0, res.output
@@ -38,11 +35,12 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_every_stage_leaves_its_results(run_dir: Path) -> None:
     for rel in ("teacher/weights.safetensors", "saliency/saliency.json", "profile/latency.json",
-                "distill/distill.json", "search/search.json", "export/export.json", "report.html", "report.md"):
+                "distill/distill.json", "search/search.json", "export/export.json", "verify/verify.json",
+                "report.html", "report.md"):
         assert (run_dir / rel).is_file(), rel
     log = json.loads((run_dir / "run.json").read_text())
     assert {k for k, v in log.items() if v["status"] == "complete"} >= {"teacher", "saliency", "profile", "distill",
-                                                                         "search", "export", "report"}
+                                                                         "search", "export", "verify", "report"}
     exported = json.loads((run_dir / "export" / "export.json").read_text())
     assert exported["reproduced_psnr"] == pytest.approx(exported["reported_psnr"], abs=1e-6)
 
@@ -127,3 +125,16 @@ def test_stage_settings_reach_their_stages(run_dir: Path, tmp_path: Path) -> Non
     config = json.loads((redo / "distill" / "distill.json").read_text())["config"]
     assert config["fraction"] == 0.5 and config["iters"] == 4
     assert (redo / "report.html").is_file()
+    verified = json.loads((redo / "verify" / "verify.json").read_text())  # redone for the new export
+    exported = json.loads((redo / "export" / "export.json").read_text())
+    assert verified["network"]["canonical"] == exported["canonical"]
+    assert (redo / "verify" / "verify.json").stat().st_mtime > (redo / "export" / "export.json").stat().st_mtime
+
+
+def test_verify_times_and_scores_the_exported_pick(run_dir: Path) -> None:
+    verified = json.loads((run_dir / "verify" / "verify.json").read_text())
+    assert verified["latency"]["label"] == "measured" and verified["input_size"] == [32, 32]
+    assert all(f["latency_ms"] > 0 for f in verified["latency"]["networks"].values())
+    assert verified["finetune"]["steps"] == 2 and verified["scores"]["teacher"]["label"] == "measured"
+    md = (run_dir / "report.md").read_text()
+    assert "Verified: `" in md.split("## Spec")[0] and "## Predicted -> verified" in md

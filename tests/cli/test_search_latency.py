@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import archc
-from archc.cli.search import _latency
+from archc.runtime.pipeline.search_inputs import block_latency as _latency
 from archc.runtime.profile import run as run_mod
 from archc.runtime.profile.backend import Profiler
 from archc.runtime.profile.devices import resolve

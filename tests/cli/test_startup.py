@@ -58,6 +58,24 @@ def test_language_tools_do_not_load_the_back_end(args: tuple[str, ...]) -> None:
     assert _loaded(*args) == []
 
 
+def test_parsing_from_python_does_not_load_the_back_end() -> None:
+    """`archc.parse` and `archc.compile_ir` from Python are as light as the language tools; `build` is
+    the first name that loads torch."""
+    code = (
+        "import json, sys, archc\n"
+        "archc.parse('specs/nafnet_gopro.arch')\n"
+        "archc.compile_ir('specs/nafnet_tiny.arch')\n"
+        "before = sorted({m.split('.')[0] for m in sys.modules} & set(json.loads(sys.argv[1])))\n"
+        "archc.build\n"
+        "print(json.dumps([before, 'torch' in sys.modules]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(HEAVY)], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [[], True]
+
+
 def test_building_still_loads_torch() -> None:
     """The probe sees imports at all: a command that builds a network does load torch."""
     assert "torch" in _loaded("compile", "specs/nafnet_tiny.arch", "--size", "32", "32")

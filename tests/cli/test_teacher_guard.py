@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 import archc
 from archc.cli import cli
 from archc.runtime.data.datasets import open_dataset
-from archc.runtime.guard import measure
+from archc.runtime.evaluation.guard import measure
 
 from distill_helpers import write_data, write_spec, write_teacher
 from guard_helpers import write_identity_teacher

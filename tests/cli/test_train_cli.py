@@ -12,16 +12,12 @@ from safetensors.torch import load_file
 
 from archc.cli import cli
 
-from helpers import SPECS
+from helpers import SPECS, synth_data
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("data") / "synth"
-    res = CliRunner().invoke(cli, ["data", "synth", "--out", str(out), "--images", "4", "--crops-per-image", "2",
-                                   "--test-crops-per-image", "1", "--crop", "64"])
-    assert res.exit_code == 0, res.output
-    return out
+    return synth_data(tmp_path_factory.mktemp("data") / "synth", test_crops=1, crop=64)
 
 
 def _train(data: Path, out: Path, *extra: str) -> dict[str, torch.Tensor]:

@@ -11,8 +11,10 @@ import torch
 from torch import nn
 
 import archc
+from archc.compiler import macro_ops
 from archc.compiler.counts import count
 from archc.compiler.onnx_export import export_onnx
+from archc.dsl.macro import KINDS
 from archc.errors import LoweringError
 
 from macs import hook_macs
@@ -131,3 +133,15 @@ def test_onnx_matches_torch_at_dynamic_sizes(form: str, tmp_path) -> None:  # ty
         (y,) = sess.run(None, {"image": x.numpy()})
         with torch.no_grad():
             np.testing.assert_allclose(y, model(x).numpy(), atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize(("setting", "kind"), [(s, k) for s in ("down", "up") for k in KINDS[s]])
+def test_every_down_and_up_kind_lowers_to_the_conv_its_facts_declare(setting: str, kind: str) -> None:
+    """The kernel area and shuffle factor that the MAC count reads off the kind are the lowered conv's."""
+    build = macro_ops.down if setting == "down" else macro_ops.up
+    module = build({"op": kind, "channels_in": 8, "channels_out": 4, "bias": True, "act": "none"})
+    conv = next(m for m in module.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)))
+    facts = KINDS[setting][kind]
+    assert conv.kernel_size[0] * conv.kernel_size[1] == facts.kernel
+    if setting == "up":
+        assert conv.out_channels == 4 * facts.shuffle

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 import archc
 from archc.api import load_grammar, parse_file
+from archc.compiler.blocks import all_blocks
 from archc.dsl.fmt import format_file
 from archc.dsl.params import format_value
-from archc.runtime.blocks import all_blocks
 
 SPECS = sorted((Path(__file__).resolve().parents[2] / "specs").glob("*.arch"))
 

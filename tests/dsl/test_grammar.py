@@ -13,9 +13,9 @@ import torch
 import archc
 from archc import ArchError
 from archc.api import load_grammar
+from archc.compiler.blocks import BlockDef, all_blocks, load_plugins, register_block, unregister
 from archc.dsl.grammar import compose
 from archc.errors import RegistryError
-from archc.runtime.blocks import BlockDef, all_blocks, load_plugins, register_block, unregister
 
 SHIPPED = {name: b for name, b in all_blocks().items() if b.origin == "archc"}
 

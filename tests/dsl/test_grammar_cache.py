@@ -9,9 +9,9 @@ from pathlib import Path
 import lark
 import pytest
 
+from archc.compiler.blocks import all_blocks
 from archc.dsl import grammar
 from archc.dsl.parser import parse_text
-from archc.runtime.blocks import all_blocks
 
 SPEC = Path(__file__).resolve().parents[2] / "specs" / "nafnet_tiny.arch"
 

@@ -20,6 +20,7 @@ TEXTS = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "specs").glob("*.
 ]
 PIECES = ["{", "}", "(", ")", ";", ":", ",", "|", "*", "[", "]", "=", "x3", "x0", "naf", "top", "by", "exclude"]
 PIECES += ["search", "arch", "in", "0", "99999999999999999999", "2.5", "@", "é", "\t", "\n", "#", "enc1", "enc4[0:14]"]
+PIECES += ["\x00", "\x01", "\x7f"]
 LARK_INTERNALS = re.compile(
     r"__ANON|\b(?:[LR](?:BRACE|PAR|SQB)|SEMICOLON|COLON|COMMA|VBAR|EQUAL|NAME|INT|REPEAT)\b|\$END"
 )
@@ -76,3 +77,16 @@ def test_any_input_gives_a_spec_or_a_rendered_diagnostic(text: str) -> None:
         assert not LARK_INTERNALS.search(rendered), rendered
         for diag in exc.diagnostics:
             assert diag.span is not None and diag.help, rendered
+
+
+def test_a_nul_character_in_spec_text_is_a_diagnostic_at_its_place() -> None:
+    text = (ROOT / "specs" / "nafnet_tiny.arch").read_text(encoding="utf-8")
+    mutated = re.sub(r"(encoder enc2: )\w+", "\\g<1>\x00", text, count=1)
+    with pytest.raises(SpecSyntaxError) as err:
+        archc.parse(mutated)
+    diag = err.value.diagnostics[0]
+    line = 1 + text[: text.index("encoder enc2:")].count("\n")
+    assert diag.span is not None and (diag.span.line, diag.span.column) == (line, 19)
+    assert "NUL" in diag.message
+    with pytest.raises(SpecSyntaxError, match="NUL"):
+        archc.parse_block("na\x00f")

@@ -20,9 +20,9 @@ from typing import Any
 import lark
 import pytest
 
+from archc.compiler.blocks import all_blocks
+from archc.compiler.blocks.registry import shipped_fragment
 from archc.dsl.grammar import Grammar, compose
-from archc.runtime.blocks import all_blocks
-from archc.runtime.blocks.registry import shipped_fragment
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTENSION = ROOT / "editors" / "vscode"

@@ -13,7 +13,7 @@ import archc
 from archc.compiler.pretrained import PREFIX, available
 from archc.runtime.data.datasets import open_dataset
 from archc.runtime.data.synth import synthesize
-from archc.runtime.evaluate import evaluate
+from archc.runtime.evaluation.evaluate import evaluate
 
 SHIPPED = available()
 
@@ -38,3 +38,12 @@ def test_the_teacher_matches_its_card(pretrained, fresh_sets) -> None:  # type: 
     assert result.mean("psnr") == pytest.approx(card["psnr"], abs=0.02)
     assert result.mean("ssim") == pytest.approx(card["ssim"], abs=1e-3)
     assert result.mean("psnr") - result.mean("input_psnr") > 0.1  # a teacher the guard rails accept
+
+
+@pytest.mark.parametrize("pretrained", SHIPPED, ids=lambda p: p.name)
+def test_the_card_names_the_family_of_its_spec(pretrained) -> None:  # type: ignore[no-untyped-def]
+    spec = archc.parse(pretrained.spec)
+    kinds = {block.kind for stage in spec.stages for block, _ in stage.runs}
+    family = {"naf": "NAFNet", "restormer": "Restormer", "baseline": "NAFNet-Baseline"}
+    assert pretrained.card["family"] in {family[k] for k in kinds}
+    assert f"A {pretrained.card['family']} teacher" in (pretrained.spec.parent / "MODEL_CARD.md").read_text()

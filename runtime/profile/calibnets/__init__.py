@@ -8,29 +8,30 @@ from collections.abc import Callable
 
 from torch import nn
 
-from archc.dsl.diagnostics import did_you_mean, quoted_list
+from archc.diagnostics import quoted_list, unknown_name_help
 from archc.errors import ProfileError
 
 from ..workload import Workload
-from . import backbones, dense, sr
+from . import backbones, dense, sr, transformers
 
-BUILDERS: dict[str, Callable[[], nn.Module]] = {**sr.BUILDERS, **dense.BUILDERS, **backbones.BUILDERS}
+BUILDERS: dict[str, Callable[[], nn.Module]] = {
+    **sr.BUILDERS, **dense.BUILDERS, **backbones.BUILDERS, **transformers.BUILDERS}
 INPUTS: dict[str, tuple[int, int, int]] = {
     **{name: (3, 128, 128) for name in sr.BUILDERS},
     "unet_segmentation": (3, 640, 1280),
     "aotgan": (4, 512, 512),
     "fcn_resnet50": (3, 520, 520),
     **{name: (3, 224, 224) for name in backbones.BUILDERS},
+    **transformers.INPUTS,
 }
 
 
 def build(name: str) -> nn.Module:
     if name not in BUILDERS:
-        guess = did_you_mean(name, BUILDERS)
         raise ProfileError(
             f"unknown calibration network `{name}`",
             code="E0830",
-            help=f"did you mean `{guess}`?" if guess else f"known: {quoted_list(BUILDERS)}",
+            help=unknown_name_help(name, BUILDERS, f"known: {quoted_list(BUILDERS)}"),
         )
     return BUILDERS[name]().eval()
 

@@ -3,18 +3,13 @@ beta/gamma, LayerNorm affines away from identity), and a way to compare two netw
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
-
 import pytest
 import torch
 from torch import nn
 
 import archc
 
-from helpers import SPECS, fixture
-
-Compare = Callable[[nn.Module, nn.Module], float]
+from helpers import SPECS, Compare, fixture
 
 
 @pytest.fixture
@@ -35,7 +30,3 @@ def max_diff() -> Compare:
             return max(float((a(x) - b(x)).abs().max()) for x in inputs)  # type: ignore[operator]
 
     return compare
-
-
-def rewritten(model: nn.Module, run: Callable[[nn.Module], nn.Module]) -> nn.Module:
-    return run(copy.deepcopy(model)).eval()

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 import torch
-from conftest import Compare, rewritten
 from torch import nn
 
 import archc
 from archc.compiler.passes.fold_batchnorm import fold_batchnorm
 
-from helpers import SPECS
+from helpers import SPECS, Compare, rewritten
 
 
 def test_batchnorm_folds_into_the_next_conv(max_diff: Compare) -> None:

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Compare, rewritten
 from torch import nn
 
+from archc.compiler.layers import LayerNorm2d
 from archc.compiler.passes.fold_layernorm_affine import fold_layernorm_affine
-from archc.runtime.blocks.layers import LayerNorm2d
+
+from helpers import Compare, rewritten
 
 
 def test_affine_moves_into_the_next_conv(tiny_strong: nn.Module, max_diff: Compare) -> None:

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from conftest import Compare, rewritten
 from torch import nn
 
 from archc.compiler.passes.fold_residual_scale import fold_residual_scale
+
+from helpers import Compare, rewritten
 
 
 def test_beta_gamma_fold_into_conv3_conv5(tiny_strong: nn.Module, max_diff: Compare) -> None:

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from collections import Counter
 
-from conftest import Compare, rewritten
 from torch import nn
 
+from archc.compiler.layers import SimpleGate
 from archc.compiler.onnx_export import to_onnx_model
 from archc.compiler.passes.split_simple_gate import GatedPair, split_simple_gate
-from archc.runtime.blocks.layers import SimpleGate
+
+from helpers import Compare, rewritten
 
 
 def _ops(model: nn.Module) -> Counter[str]:

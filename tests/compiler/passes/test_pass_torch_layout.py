@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import torch
-from conftest import Compare, rewritten
 from torch import nn
 
 from archc.compiler.passes.base import is_pointwise
 from archc.compiler.passes.channels_last import channels_last
 from archc.compiler.passes.onednn_pointwise import OneDnnPointwise, onednn_pointwise
+
+from helpers import Compare, rewritten
 
 
 def test_channels_last_same_outputs_nhwc_weights(tiny_strong: nn.Module, max_diff: Compare) -> None:

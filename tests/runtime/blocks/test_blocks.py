@@ -9,8 +9,8 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from archc.compiler.blocks import all_blocks
 from archc.compiler.onnx_export import to_onnx_model
-from archc.runtime.blocks import all_blocks
 
 from macs import hook_macs
 

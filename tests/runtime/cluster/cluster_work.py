@@ -38,3 +38,22 @@ def threads(shared: Any, x: int) -> int:
     import torch
 
     return torch.get_num_threads()
+
+
+def _unreadable() -> None:
+    raise RuntimeError("this progress event cannot be read back")
+
+
+class Unreadable:
+    """A progress event the worker can send but the driver cannot load (its unpickling raises)."""
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return _unreadable, ()
+
+
+def garbled_progress(shared: Any, x: int) -> int:
+    """Reports an event the driver cannot read, one the worker cannot send, then a good one."""
+    report(Unreadable())
+    report(lambda: x)  # a lambda does not pickle: the send fails in the worker
+    report(("item", x))
+    return x

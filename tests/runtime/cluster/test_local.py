@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from archc.errors import DataError
+from archc.errors import DataError, ProgressLostWarning
 from archc.runtime.cluster import ClusterError, WorkerSetup, check_cluster, open_executor
 from archc.runtime.cluster.local import InlineExecutor, PoolExecutor
 
-from cluster_work import die_once, fail_on_three, square_plus, threads, user_error
+from cluster_work import die_once, fail_on_three, garbled_progress, square_plus, threads, user_error
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
@@ -49,6 +49,15 @@ def test_the_pool_reruns_what_a_killed_worker_was_running(tmp_path: Path) -> Non
         results = dict(ex.map_unordered(die_once, [0, 1, 2, 3], shared=str(tmp_path)))
     assert sorted(v[0] for v in results.values()) == [0, 1, 2, 3]
     assert (tmp_path / "died-0").exists()  # item 0 really killed its first worker
+
+
+def test_progress_that_cannot_travel_costs_progress_lines_and_one_warning_never_an_item() -> None:
+    events: list[object] = []
+    with PoolExecutor(2) as ex, pytest.warns(ProgressLostWarning) as warned:
+        results = dict(ex.map_unordered(garbled_progress, [1, 2, 3], on_progress=events.append))
+    assert results == {0: 1, 1: 2, 2: 3}
+    assert sorted(events) == [("item", 1), ("item", 2), ("item", 3)]  # type: ignore[type-var]
+    assert len(warned) == 1 and "fewer progress lines" in str(warned[0].message)
 
 
 def test_unknown_cluster_names_the_choices() -> None:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from archc.errors import DataError
+from archc.errors import DataError, ProgressLostWarning
 from archc.runtime.cluster import ClusterError, Executor, Resources, WorkerSetup, open_executor
 
 import cluster_work
-from cluster_work import die_once, fail_on_three, square_plus, threads, user_error
+from cluster_work import die_once, fail_on_three, garbled_progress, square_plus, threads, user_error
 from ray_helpers import STANDIN_PHONE
 
 
@@ -33,6 +34,19 @@ def test_items_run_as_tasks_with_results_and_progress(ray_ex: Executor) -> None:
     assert results == {0: 11, 1: 14, 2: 19, 3: 26}
     assert sorted(events) == [("item", 1), ("item", 2), ("item", 3), ("item", 4)]  # type: ignore[type-var]
     assert ray_ex.describe()["cluster"] == "ray" and ray_ex.workers == 2
+
+
+def test_progress_events_that_cannot_travel_cost_those_lines_only(ray_ex: Executor) -> None:
+    # An event that cannot be unpickled fails in the queue actor (Ray loads an actor call's
+    # arguments there) and a lambda fails in the worker: both are dropped where they fail, and the
+    # good events and every result still arrive.
+    events: list[object] = []
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        results = dict(ray_ex.map_unordered(garbled_progress, [1, 2, 3], on_progress=events.append))
+    assert results == {0: 1, 1: 2, 2: 3}
+    assert sorted(e for e in events if isinstance(e, tuple)) == [("item", 1), ("item", 2), ("item", 3)]
+    assert len([w for w in warned if issubclass(w.category, ProgressLostWarning)]) <= 1
 
 
 def test_errors_are_named_and_user_errors_pass_unchanged(ray_ex: Executor) -> None:

@@ -13,7 +13,7 @@ from archc.runtime.data.datasets import open_dataset
 from archc.runtime.data.images import read_raw
 from archc.runtime.data.kernels import KernelConfig, random_kernel
 from archc.runtime.data.synth import DEFAULT_TEST_PHOTOS, blur_image, choose_photos, synthesize
-from archc.runtime.metrics import psnr
+from archc.runtime.evaluation.metrics import psnr
 
 SMALL = {"images": 4, "crops_per_image": 2, "test_crops_per_image": 2, "crop": 64}
 

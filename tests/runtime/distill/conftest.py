@@ -1,22 +1,12 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from attrs import frozen
 
 import archc
 from archc.runtime.data.datasets import open_dataset
 from archc.runtime.distill import DistillRun, distill
 
-from distill_helpers import FAST, write_data, write_spec, write_teacher
-
-
-@frozen
-class Micro:
-    spec: Path
-    data: Path
-    teacher: Path
+from distill_helpers import FAST, Micro, write_data, write_spec, write_teacher
 
 
 @pytest.fixture(scope="session")

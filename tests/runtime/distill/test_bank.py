@@ -8,16 +8,15 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import Micro
 
 import archc
+from archc.compiler.blocks import get as get_block
 from archc.compiler.weights import load_state
-from archc.runtime.blocks import get as get_block
 from archc.runtime.distill import DistillError, DistillRun, load_bank
 from archc.runtime.distill.bank import MANIFEST, manifest_json
 from archc.runtime.distill.fit import FEATURE_LOSS
 
-from distill_helpers import write_teacher
+from distill_helpers import Micro, write_teacher
 
 
 def test_manifest_round_trips(micro_run: DistillRun) -> None:

@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 from click.testing import Result
-from conftest import Micro
 
 from archc.compiler.weights import read_metadata
 
-from distill_helpers import distill_cli, run_cli
+from distill_helpers import Micro, distill_cli, run_cli
 
 FAST_FLAGS = [
     "--iters",
@@ -101,3 +100,11 @@ def test_finetune_records_spec_and_choice_and_eval_takes_surrogates(micro: Micro
         "--json",
     )
     assert reloaded.exit_code == 0, reloaded.output
+
+
+def test_a_progress_line_names_each_thing_once() -> None:
+    from archc.runtime.distill import Event
+    from archc.runtime.pipeline.distill import _event_text
+
+    assert _event_text(Event("step", "enc1=dsconv", 138, 300, 0.0123)) == "enc1=dsconv step 138/300, loss 0.0123"
+    assert _event_text(Event("done", "enc1=dsconv", 300, 300)) == "enc1=dsconv done"

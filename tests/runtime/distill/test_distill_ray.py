@@ -1,5 +1,5 @@
 """Distillation on a real local Ray cluster: the same surrogates as `--cluster local`, also when a
-Ray worker is killed mid-run, and through the command line."""
+Ray worker or the progress actor is killed mid-run, and through the command line."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import Micro
 
 import archc
 from archc.compiler.weights import load_state
+from archc.errors import ProgressLostWarning
 from archc.runtime.cluster import Executor, open_executor
 from archc.runtime.data.datasets import open_dataset
 from archc.runtime.distill import DistillRun, Event, distill, load_bank
 from archc.runtime.distill.execute import worker_setup
 
-from distill_helpers import FAST, config_flags, distill_cli
+from distill_helpers import FAST, Micro, config_flags, distill_cli
 from ray_helpers import worker_pids
 
 
@@ -76,6 +76,29 @@ def test_a_killed_ray_worker_loses_nothing(
     assert killed, "no Ray worker was running a job"
     assert len(run.trained) == 9
     _assert_same(run, micro_run)
+
+
+def test_a_killed_progress_actor_costs_progress_lines_and_one_warning_only(
+    micro: Micro, micro_run: DistillRun, ray_ex: Executor, tmp_path: Path
+) -> None:
+    killed: list[int] = []
+    events: list[Event] = []
+
+    def kill_the_progress_actor(event: Event) -> None:
+        events.append(event)
+        if event.kind == "step" and not killed:
+            pids = worker_pids("ray::_QueueActor")
+            if pids:
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+
+    with pytest.warns(ProgressLostWarning) as warned:
+        run = _run(micro, tmp_path, ray_ex, kill_the_progress_actor)
+    assert killed, "the progress actor was not found"
+    assert len(warned) == 1, [str(w.message) for w in warned]
+    assert len(run.trained) == 9
+    _assert_same(run, micro_run)
+    assert sum(e.kind == "done" for e in events) == 9  # the driver's own events go on
 
 
 def test_the_command_line_distills_on_ray(

@@ -8,7 +8,6 @@ from pathlib import Path
 import attrs
 import pytest
 import torch
-from conftest import Micro
 
 import archc
 from archc.compiler.weights import load_state
@@ -17,7 +16,7 @@ from archc.runtime.distill import DistillConfig, DistillError, DistillRun, Event
 from archc.runtime.distill.execute import EventCallback
 from archc.runtime.distill.run import run_lock
 
-from distill_helpers import FAST
+from distill_helpers import FAST, Micro
 
 
 class _Kill(Exception):

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from conftest import Micro
 
 import archc
 from archc.runtime.data.datasets import open_dataset
@@ -16,6 +15,8 @@ from archc.runtime.distill import DistillError
 from archc.runtime.distill.crops import distill_crops, split_pairs
 from archc.runtime.distill.features import cache_features, open_features
 from archc.runtime.distill.plan import select_slots
+
+from distill_helpers import Micro
 
 
 def _by_hand(model: Any, blur: torch.Tensor) -> dict[str, torch.Tensor]:

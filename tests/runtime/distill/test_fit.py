@@ -7,7 +7,6 @@ from pathlib import Path
 import attrs
 import pytest
 import torch
-from conftest import Micro
 
 import archc
 from archc.runtime.data.datasets import open_dataset
@@ -16,7 +15,7 @@ from archc.runtime.distill.features import cache_features, open_features
 from archc.runtime.distill.fit import feature_loss, fit, inherit
 from archc.runtime.distill.plan import Job, select_slots
 
-from distill_helpers import FAST
+from distill_helpers import FAST, Micro
 
 NAF = {"dw_expand": 2, "ffn_expand": 2, "sca": True}
 

@@ -10,7 +10,6 @@ import attrs
 import numpy as np
 import pytest
 import torch
-from conftest import Micro
 
 import archc
 from archc.errors import DistillError
@@ -21,7 +20,7 @@ from archc.runtime.distill.features import cache_features, open_features
 from archc.runtime.distill.fit import fit
 from archc.runtime.distill.plan import Job, select_slots
 
-from distill_helpers import FAST, run_cli
+from distill_helpers import FAST, Micro, run_cli
 
 NAF = {"dw_expand": 2, "ffn_expand": 2, "sca": True}
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Micro
 
 import archc
 from archc.runtime.distill import DistillError, plan_jobs
 from archc.runtime.distill.plan import entry_stem, job_seed, job_stem
+
+from distill_helpers import Micro
 
 
 def test_every_candidate_but_the_original(micro: Micro) -> None:

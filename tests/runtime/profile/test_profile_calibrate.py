@@ -3,22 +3,46 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from attrs import evolve
 
 from archc.errors import ProfileError
 from archc.runtime.profile import calibrate as cal
+from archc.runtime.profile import fit
+from archc.runtime.profile.costmodel import DeviceModel, theta, with_theta
 from archc.runtime.profile.devices import load_model, resolve
 
 from profile_helpers import FAST, TINY, run_cli
 
 
-def test_fitting_cpu_measurements_predicts_held_out_ones_better_than_the_template(tiny_cpu_run: Path) -> None:
+def _truth(start: DeviceModel) -> DeviceModel:
+    """A device unlike `start`: every fitted coefficient moved by its own factor (within the fit's bounds)."""
+    factors = np.array([1.8, 0.6, 2.5, 0.7, 1.5, 3.0, 0.5])
+    return with_theta(start, theta(start, fit.DEFAULT_FIT) * factors, fit.DEFAULT_FIT)
+
+
+def test_fitting_recovers_a_known_device_and_predicts_held_out_workloads(tiny_cpu_run: Path) -> None:
+    start = load_model("generic")
+    truth = _truth(start)
+    measured = cal.load_measurements(tiny_cpu_run / "latency.json")
+    tables = cal.samples(measured, truth)
+    exact = [evolve(e, latency_ms=1e3 * s.table.total(truth)) for e, s in zip(measured, tables, strict=True)]
+    model, rep = cal.calibrate(start, exact, holdout=0.3, seed=1, new_name="this-cpu")
+    assert rep["test"]["n"] == 5 and rep["train"]["n"] == 11
+    assert rep["start"]["rmspe_pct"] > 20  # the template is far from the truth
+    assert rep["test"]["rmspe_pct"] < 1 and rep["test"]["within_10pct"] == 1.0
+    assert model.name == "this-cpu" and model.calibration["heldout_fit"]["n"] == 5
+
+
+def test_fitting_real_cpu_measurements_never_fits_them_worse_than_the_template(tiny_cpu_run: Path) -> None:
     entries = cal.load_measurements(tiny_cpu_run / "latency.json")
     assert len(entries) == 16  # 8 blocks, fixed, baseline, 6 validated networks
-    model, rep = cal.calibrate(load_model("generic"), entries, holdout=0.3, seed=1, new_name="this-cpu")
-    assert rep["test"]["n"] == 5 and rep["train"]["n"] == 11
-    assert rep["test"]["rmspe_pct"] < rep["start"]["rmspe_pct"]
-    assert model.name == "this-cpu" and model.calibration["heldout_fit"]["n"] == 5
+    start = load_model("generic")
+    model, rep = cal.calibrate(start, entries, holdout=0.0, seed=1)
+    before = fit.report(cal.samples(entries, start), start)
+    assert rep["train"]["n"] == 16 and rep["test"] is None
+    assert rep["train"]["rmspe_pct"] <= before["rmspe_pct"] + 1e-6
 
 
 def test_calibrate_cli_writes_a_usable_device_file(tiny_cpu_run: Path, tmp_path: Path) -> None:

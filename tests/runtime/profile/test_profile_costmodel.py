@@ -80,7 +80,8 @@ def test_s24_predicts_nafnet_w32_without_fitting_it() -> None:
     assert m.median_ms == pytest.approx(record["nafnet_w32_1280x720_ms"], rel=1e-3)
     assert 0.75 * 177.0 <= m.median_ms <= 1.25 * 177.0
     assert model.resolution == (720, 1280) and "1280x720" in model.resolution_note
-    assert record["leave_one_out"]["n"] == 20 and record["heldout_fit"]["n"] == 7
+    assert record["leave_one_out"]["n"] == 24 and record["heldout_fit"]["n"] == 7
+    assert record["leave_one_out_by_group"]["transformer"]["n"] == 4
 
 
 def test_s24_w8a8_is_a_modelled_device_faster_than_fp16() -> None:

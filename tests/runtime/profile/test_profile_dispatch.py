@@ -93,7 +93,9 @@ def test_ray_profiles_a_phone_one_at_a_time_with_the_same_figures(phone: dict[st
     here = _figures(device, tmp_path / "here", None, phone)
     (Path(phone["adb"]).parent / "runs.log").unlink()
     assert dispatched(resolve(device, options=phone), ray_ex)
-    assert _figures(device, tmp_path / "ray", ray_ex, phone) == here
+    # the stand-in's figure is the model's size; the whole network's ONNX differs by a few dozen
+    # bytes between two exports (metadata), so the figures agree to 1e-3, not to the byte
+    assert _figures(device, tmp_path / "ray", ray_ex, phone) == pytest.approx(here, rel=1e-3)
     events = [line.split() for line in (Path(phone["adb"]).parent / "runs.log").read_text().splitlines()]
     assert len(events) == 2 * len(here)
     running = 0

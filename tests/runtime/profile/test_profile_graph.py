@@ -5,9 +5,9 @@ import pytest
 from onnx import TensorProto, helper
 
 import archc
+from archc.compiler.blocks import get as get_block
 from archc.compiler.counts import count
 from archc.compiler.ir import to_ir
-from archc.runtime.blocks import get as get_block
 from archc.runtime.profile.graph import numel, pad, profile_graph, summarize
 from archc.runtime.profile.table import network_workload
 from archc.runtime.profile.workload import Workload, freeze_shape

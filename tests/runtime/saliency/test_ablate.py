@@ -11,7 +11,7 @@ import torch
 from scipy.stats import spearmanr
 
 import archc
-from archc.runtime.metrics import psnr
+from archc.runtime.evaluation.metrics import psnr
 from archc.runtime.saliency.ablate import ablate, spearman
 from archc.runtime.saliency.residual import residual_scales
 from archc.runtime.saliency.units import block_units, slot_units

@@ -98,7 +98,7 @@ def test_fisher_equals_the_derivative_of_per_sample_channel_masks() -> None:
 
 def _scaled_loss(model: nn.Module, block: nn.Module, factor: float, x: torch.Tensor, y: torch.Tensor) -> float:
     """PSNR loss with the block's residual scales multiplied by `factor` (then restored)."""
-    from archc.runtime.train import psnr_loss
+    from archc.runtime.training.train import psnr_loss
 
     scales = [getattr(block, n) for n in ("beta", "gamma") if hasattr(block, n)]
     with torch.no_grad():

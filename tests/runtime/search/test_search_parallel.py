@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 import archc
+from archc.compiler.blocks.registry import plugin_files
 from archc.compiler.space import SearchSpace
-from archc.runtime.blocks.registry import plugin_files
 from archc.runtime.cluster import Executor, WorkerSetup, open_executor
 from archc.runtime.data.datasets import open_dataset
 from archc.runtime.distill import distill

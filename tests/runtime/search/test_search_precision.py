@@ -50,19 +50,19 @@ def toy(space: SearchSpace):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("make", [
     lambda s: RandomStrategy(s, 0), lambda s: NSGA2Strategy(s, 0, population_size=8),
-    lambda s: TPEStrategy(s, 0), lambda s: BoTorchStrategy(s, 0, n_init=8),
+    lambda s: TPEStrategy(s, 0), lambda s: BoTorchStrategy(s, 0, n_init=6),
 ], ids=["random", "nsga2", "tpe", "botorch"])
 def test_strategies_draw_blocks_and_listed_precisions(tmp_path: Path, make) -> None:  # type: ignore[no-untyped-def]
     space = SearchSpace.of(archc.parse(SPEC))
     assert space.size == 3**5 * 3**4 * 2
-    history = run_search(space, toy(space), make(space), 16, Journal(tmp_path / "j.jsonl"))
-    assert len({e.canonical for e in history}) == 16
+    history = run_search(space, toy(space), make(space), 10, Journal(tmp_path / "j.jsonl"))
+    assert len({e.canonical for e in history}) == 10
     assert space.canonical_of((0,) * 10) == "e1=naf@fp16;e2=naf@fp16;m=naf@fp16;d2=naf@fp16;d1=naf@fp16"
     for e in history:
         assert "m=" in e.canonical and "@w8a8" not in e.canonical.split(";")[2]  # m lists fp16 | w8a16 only
         assert e.canonical == space.canonical_of(e.indices)
-    resumed = run_search(space, toy(space), make(space), 20, Journal(tmp_path / "j.jsonl"))
-    assert [e.canonical for e in resumed[:16]] == [e.canonical for e in history]
+    resumed = run_search(space, toy(space), make(space), 12, Journal(tmp_path / "j.jsonl"))
+    assert [e.canonical for e in resumed[:10]] == [e.canonical for e in history]
 
 
 def test_quality_objective_quantizes_the_chosen_slots(tmp_path: Path) -> None:

@@ -58,8 +58,8 @@ def _truth(space: SearchSpace) -> np.ndarray:
 def test_strategies_return_points_of_the_space_and_never_excluded_ones(tmp_path, make) -> None:  # type: ignore[no-untyped-def]
     space = _space()
     truth = _truth(space)
-    history = run_search(space, toy(space), make(space, 0), 24, Journal(tmp_path / "j.jsonl"))
-    assert len(history) == 24 == len({e.canonical for e in history})
+    history = run_search(space, toy(space), make(space, 0), 16, Journal(tmp_path / "j.jsonl"))
+    assert len(history) == 16 == len({e.canonical for e in history})
     assert all("e1=dsconv" not in e.canonical for e in history)
     for e in history:
         flat = space.index_of(e.indices)
@@ -73,9 +73,9 @@ def test_botorch_reaches_most_of_the_true_hypervolume(tmp_path) -> None:  # type
     true_hv = hypervolume_2d(truth[front_indices(truth)], ref)
     strat = BoTorchStrategy(space, 1, latency=lambda rows: np.array(
         [toy(space)(tuple(r))["latency_ms"] for r in rows]), n_init=8, ref_drop=ref[0], ref_latency=ref[1])
-    history = run_search(space, toy(space), strat, 40, Journal(tmp_path / "bo.jsonl"))
+    history = run_search(space, toy(space), strat, 24, Journal(tmp_path / "bo.jsonl"))
     pts = np.array([[e.psnr_drop, e.latency_ms] for e in history])
-    assert hypervolume_2d(pts, ref) / true_hv > 0.9
+    assert hypervolume_2d(pts, ref) / true_hv > 0.95  # 24 of 768 networks (seeds 1-3 reach 0.983-0.987)
 
 
 def test_resume_after_kill_never_evaluates_twice(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,1 @@
+"""Where torch work runs: the accelerator, torch's thread count, and memory checked before it is spent."""

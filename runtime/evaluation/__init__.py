@@ -1,0 +1,1 @@
+"""Scoring restored images: NAFNet's metrics, the evaluation protocol, and the teacher check."""

@@ -1,0 +1,1 @@
+"""Restoring user images of any size: whole-image inference and tiling."""

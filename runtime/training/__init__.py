@@ -1,0 +1,1 @@
+"""Training a network with NAFNet's recipe, and mixed precision for its steps."""

@@ -1,0 +1,178 @@
+"""The fastest network of a search's front that holds a quality target once fine-tuned.
+
+The search predicts each network's drop with surrogates plugged in and no fine-tuning. Fine-tuning
+wins much of it back (the demo's `enc1=naf_relu;...;dec1=identity`: 1.05 dB predicted, 0.34 dB
+after 300 steps), so the network a user wants, the fastest one within X dB *as shipped*, is
+usually faster than the one the predictions name. Along the Pareto front, fastest first, the
+verified drop falls as the predicted one does; `bisect` fine-tunes and scores at most `probes`
+front networks, each time halving the stretch of the front where the fastest one within the
+target lies, and returns every probe it made (a probe that breaks the order shows in the table).
+In a precision search each probe is scored fake-quantized in its searched precisions, as the
+search scored it; the verification that follows scores the kept network's QDQ graph in ONNX Runtime.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+import torch
+from attrs import frozen
+from torch import nn
+
+from archc.compiler.files import write_text_atomic
+from archc.compiler.frontend import parse
+from archc.errors import VerifyError
+from archc.runtime.evaluation.evaluate import EvalResult
+from archc.runtime.network.build import build
+from archc.runtime.network.qdq_export import calibration_of, needs_qdq
+from archc.runtime.network.quantsim import simulate
+from archc.runtime.search.export import export
+from archc.runtime.search.pick import baseline_latency
+
+from .finetune import FinetuneSettings
+from .score import drop, score
+from .tuned import tuned_copy
+
+PROBES = "probes.json"
+
+
+@frozen
+class Probe:
+    """One front network, fine-tuned and scored on the whole test split."""
+
+    index: int  # its position in the search's evaluations
+    canonical: str
+    predicted_drop: float
+    predicted_speedup: float | None
+    drop: float  # after fine-tuning, against the teacher on the whole test split
+    drop_se: float
+    holds: bool  # drop <= the target
+    seconds: float
+    quantized: bool = False  # scored fake-quantized in its searched precisions (as the search scored it)
+
+
+def front_order(results: Mapping[str, Any]) -> list[int]:
+    """The search's Pareto front, slowest (nearest the teacher) first, without the teacher itself."""
+    evaluations = results["evaluations"]
+    base = (results.get("baseline") or {}).get("canonical")
+    front = [i for i in results["pareto"] if evaluations[i]["canonical"] != base]
+    return sorted(front, key=lambda i: (-evaluations[i]["objectives"]["latency_ms"], i))
+
+
+def fastest_holding(n: int, holds: Callable[[int], bool], probes: int) -> tuple[int, list[int]]:
+    """On positions 0..n-1 where `holds` is true up to some position and false after it, the last
+    true one (-1: none) found with at most `probes` calls, each in the middle of what is left
+    (leaning to the faster side); with fewer calls than log2(n + 1), the last true one seen.
+    Returns (that position, the positions probed)."""
+    lo, hi, probed = -1, n, list[int]()
+    while hi - lo > 1 and len(probed) < probes:
+        mid = (lo + hi + 1) // 2
+        probed.append(mid)
+        lo, hi = (mid, hi) if holds(mid) else (lo, mid)
+    return lo, probed
+
+
+def bisect(
+    run: Path,
+    within: float,
+    probes: int,
+    settings: FinetuneSettings,
+    say: Callable[[str], None] = lambda text: None,
+) -> tuple[int | None, list[Probe]]:
+    """(evaluation index of the fastest front network found within `within` dB after fine-tuning,
+    or None; the probes made). Writes `RUN/verify/probes.json`."""
+    if probes < 1:
+        raise VerifyError("--verify-probes must be at least 1", code="E1906", help="try --verify-probes 3")
+    results = json.loads((run / "search" / "search.json").read_text())
+    order = front_order(results)
+    if not order:
+        raise VerifyError(
+            "the search's front holds only the teacher",
+            code="E1907",
+            help="search a larger budget, or verify the knee without --verify-within",
+        )
+    out = run / "verify"
+    teacher = build(parse(results["spec_text"]), None, results["teacher"]).eval()
+    reference = score(teacher, results["data"])
+    made = list[Probe]()
+
+    def holds(position: int) -> bool:
+        probe = _probe(run, results, order[position], teacher, reference, within, settings, say)
+        made.append(probe)
+        say(
+            f"probe {len(made)}/{probes}: {probe.canonical}: {probe.drop:.3f} dB after fine-tuning "
+            f"({'holds' if probe.holds else 'fails'} {within:g} dB; predicted {probe.predicted_drop:.3f} dB)"
+        )
+        return probe.holds
+
+    lo, _ = fastest_holding(len(order), holds, probes)
+    chosen = order[lo] if lo >= 0 else None
+    record = {
+        "within_db": within,
+        "probes_allowed": probes,
+        "front": order,
+        "chosen": chosen,
+        "finetune": settings.to_json(),
+        "probes": [attrs.asdict(p) for p in made],
+    }
+    write_text_atomic(out / PROBES, json.dumps(record, indent=1) + "\n")
+    return chosen, made
+
+
+def _probe(
+    run: Path,
+    results: Mapping[str, Any],
+    index: int,
+    teacher: Any,
+    reference: EvalResult,
+    within: float,
+    settings: FinetuneSettings,
+    say: Callable[[str], None],
+) -> Probe:
+    t0 = time.perf_counter()
+    exp = export(run / "search", str(index), run / "verify" / "probes" / str(index))
+    pick = build(parse(Path(exp["spec"])), None, exp["weights"]).eval()
+    tuned, _ = tuned_copy(pick, teacher, results["data"], run / "verify", settings, exp, say)
+    shipped = _as_shipped(tuned, results, exp)
+    got = drop(reference, score(shipped, results["data"]))
+    ev = results["evaluations"][index]
+    base = baseline_latency(results)
+    return Probe(
+        index=index,
+        canonical=ev["canonical"],
+        predicted_drop=float(ev["objectives"]["psnr_drop"]),
+        predicted_speedup=base / ev["objectives"]["latency_ms"] if base else None,
+        drop=got["psnr_drop"],
+        drop_se=got["psnr_drop_se"],
+        holds=got["psnr_drop"] <= within,
+        seconds=time.perf_counter() - t0,
+        quantized=shipped is not tuned,
+    )
+
+
+def _as_shipped(tuned: nn.Module, results: Mapping[str, Any], exp: Mapping[str, Any]) -> nn.Module:
+    """`tuned` in the precisions the search chose for its slots (fake-quantized, calibrated on the
+    images the QDQ export uses); `tuned` itself when every slot stays in floating point."""
+    precisions: dict[str, str] = exp.get("precisions") or {}
+    if not needs_qdq(precisions):
+        return tuned
+    slots = parse(results["spec_text"]).search.slots
+    batch = torch.from_numpy(np.concatenate(calibration_of(results["data"]).images))
+    return simulate(copy.deepcopy(tuned), slots, precisions, batch)
+
+
+def probes_text(made: Sequence[Probe], within: float) -> list[str]:
+    """One line per probe, in the order they were made."""
+    return [
+        f"{p.canonical} ({p.index}): predicted {p.predicted_drop:.3f} dB"
+        + (f", {p.predicted_speedup:.2f}x" if p.predicted_speedup else "")
+        + f" -> {p.drop:.3f} dB ± {p.drop_se:.3f} after fine-tuning ({'within' if p.holds else 'over'} {within:g} dB)"
+        for p in made
+    ]
