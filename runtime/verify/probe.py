@@ -13,7 +13,6 @@ search scored it; the verification that follows scores the kept network's QDQ gr
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -21,8 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import numpy as np
-import torch
 from attrs import frozen
 from torch import nn
 
@@ -32,12 +29,11 @@ from archc.errors import VerifyError
 from archc.runtime.evaluation.evaluate import EvalResult
 from archc.runtime.network.build import build
 from archc.runtime.network.qdq_export import calibration_of, needs_qdq
-from archc.runtime.network.quantsim import simulate
 from archc.runtime.search.export import export
 from archc.runtime.search.pick import baseline_latency
 
 from .finetune import FinetuneSettings
-from .score import drop, score
+from .score import drop, fake_quantized, score
 from .tuned import tuned_copy
 
 PROBES = "probes.json"
@@ -164,8 +160,7 @@ def _as_shipped(tuned: nn.Module, results: Mapping[str, Any], exp: Mapping[str, 
     if not needs_qdq(precisions):
         return tuned
     slots = parse(results["spec_text"]).search.slots
-    batch = torch.from_numpy(np.concatenate(calibration_of(results["data"]).images))
-    return simulate(copy.deepcopy(tuned), slots, precisions, batch)
+    return fake_quantized(tuned, slots, precisions, calibration_of(results["data"]))
 
 
 def probes_text(made: Sequence[Probe], within: float) -> list[str]:

@@ -4,15 +4,26 @@ each against the teacher with its standard error (paired per frame, as the searc
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from torch import nn
 
+from archc.compiler.quantize import Calibration
 from archc.runtime.data.datasets import open_dataset
 from archc.runtime.evaluation.evaluate import EvalResult, evaluate
+from archc.runtime.network.quantsim import simulate
 from archc.runtime.search.objectives import standard_error
+
+
+def fake_quantized(model: nn.Module, slots: Any, precisions: dict[str, str], calibration: Calibration) -> nn.Module:
+    """A copy of `model` with `slots` fake-quantized in `precisions` (the search's simulation),
+    its activation ranges calibrated on `calibration`'s images."""
+    batch = torch.from_numpy(np.concatenate(calibration.images))
+    return simulate(copy.deepcopy(model), slots, precisions, batch)
 
 
 def score(model: nn.Module, data: str | Path) -> EvalResult:

@@ -21,8 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import numpy as np
-import torch
 from attrs import field, frozen
 from torch import nn
 
@@ -36,7 +34,7 @@ from archc.runtime.search.export import export
 
 from .finetune import FinetuneSettings
 from .probe import bisect, probes_text
-from .score import drop, score, scores_json
+from .score import drop, fake_quantized, score, scores_json
 from .table import build_table
 from .timing import HERE, device_figures, time_onnx
 from .tuned import tuned_copy
@@ -160,7 +158,6 @@ def _mixed(
 
     from archc.compiler.mixed_precision import quantized_nodes
     from archc.runtime.network.onnx_network import OnnxNetwork
-    from archc.runtime.network.quantsim import simulate
 
     calibration = calibration_of(data)
     proto = mixed_proto(tuned, spec.search.slots, precisions, calibration, spec.in_channels)
@@ -168,8 +165,7 @@ def _mixed(
         onnx.save(proto, str(tmp))
     padder = int(getattr(tuned, "padder_size", 1))
     scores = {**scores, "qdq": score(OnnxNetwork(proto, padder), data)}
-    batch = torch.from_numpy(np.concatenate(calibration.images))
-    scores["fake_quant"] = score(simulate(copy.deepcopy(tuned), spec.search.slots, precisions, batch), data)
+    scores["fake_quant"] = score(fake_quantized(tuned, spec.search.slots, precisions, calibration), data)
     return {
         "path": str(path),
         "precisions": precisions,
