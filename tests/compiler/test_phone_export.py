@@ -1,10 +1,13 @@
-"""Phone formats: every shipped tiny family exported as `.pte` (ExecuTorch + XNNPACK) and `.tflite`
-(LiteRT), loaded and run by its own runtime, against the torch module; INT8 through each runtime's
-own quantizer, scored against the float network; and the errors without a runtime.
+"""Phone formats: networks exported as `.pte` (ExecuTorch + XNNPACK) and `.tflite` (LiteRT), loaded and
+run by their own runtime, against the torch module; INT8 through each runtime's own quantizer, scored
+against the float network; and the errors without a runtime.
 
 The runtime tests need the extras (`pip install 'archc[executorch]'`, `'archc[litert]'`) and are
-skipped, with that reason, without them. Each conversion takes tens of seconds, so every network is
-converted once per module and run at several sizes.
+skipped, with that reason, without them. A conversion costs seconds of fixed work plus seconds per
+block (a tiny spec: 20 s to 90 s on one core), so the suite converts one small network that holds
+the blocks and samplings of all three families, once per runtime. The shipped tiny specs themselves,
+and INT8 of the trained tiny NAFNet, are converted by the tests marked `phone_families`, which run
+with `pytest --phone-families`.
 """
 
 from __future__ import annotations
@@ -16,31 +19,50 @@ import pytest
 import torch
 
 import archc
+from archc.compiler.frontend import parse
 from archc.compiler.mobile import (
+    MobileReport,
     available,
     check_request,
     install_command,
     parse_formats,
     refused_op,
     require,
+    write,
 )
 from archc.errors import ExportError, MissingRuntimeError, UnsupportedOpError
 
 from helpers import SPECS, fixture
 
 FAMILIES = ("nafnet_tiny", "baseline_tiny", "restormer_tiny")
-SIZES = ((64, 64), (48, 80))  # the traced size, then another multiple of 16
 TOLERANCE = 1e-4
+# The blocks of the three shipped families in one one-level U-Net (NAFNet's LayerNorm2d, SimpleGate
+# and simplified channel attention; NAFNet-Baseline's GELU and channel attention; Restormer's
+# transposed attention and gated feed-forward), with Restormer's pixel-unshuffle / pixel-shuffle
+# sampling and concatenating skip (the tiny NAFNets' pixel-shuffle up-sampling among them).
+FAMILY_BLOCKS = """
+arch family_blocks {
+    channels in 3 out 3
+    width 8
+    down conv3x3_unshuffle
+    up conv3x3_shuffle
+    skip concat_reduce
+    encoder e1: naf
+    middle m: baseline(dw_expand=2)
+    decoder d1: restormer
+}
+"""
+TRACED, OTHER = (32, 32), (24, 40)  # the traced size, then another the .pte takes (multiples of 2)
 
 
 def _runtime(fmt: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(not available(fmt), reason=f"needs the {fmt} runtime: {install_command(fmt)}")
 
 
-def _randomised(name: str) -> torch.nn.Module:
+def _randomised(spec: str | Path) -> torch.nn.Module:
     """The spec's network with every weight moved off its initial value (residual scales start at 0,
     which would make most blocks identities)."""
-    model = archc.build(SPECS / f"{name}.arch").eval()
+    model = archc.build(parse(spec) if isinstance(spec, str) else spec).eval()
     gen = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for p in model.parameters():
@@ -92,7 +114,7 @@ def test_a_dynamic_tflite_is_refused_with_the_reason() -> None:
     from archc.compiler.tflite_export import to_tflite
 
     with pytest.raises(ExportError, match="fixed input size.*PixelShuffle"):
-        to_tflite(_randomised("nafnet_tiny"), dynamic=True)
+        to_tflite(_randomised(SPECS / "nafnet_tiny.arch"), dynamic=True)
 
 
 def test_a_refused_op_is_named() -> None:
@@ -109,23 +131,42 @@ def fmt(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.mark.parametrize("name", FAMILIES)
-def test_float_export_runs_in_its_runtime_like_torch(tmp_path: Path, fmt: str, name: str) -> None:
-    from archc.compiler.mobile import write
+@pytest.fixture(scope="module")
+def family_blocks(fmt: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[torch.nn.Module, Path, MobileReport]:
+    """FAMILY_BLOCKS with moved weights, written once per runtime in float32 at TRACED."""
+    model = _randomised(FAMILY_BLOCKS)
+    path = tmp_path_factory.mktemp("phone") / f"family_blocks.{fmt}"
+    return model, path, write(fmt, model, path, 3, TRACED)
 
-    model = _randomised(name)
-    report = write(fmt, model, tmp_path / f"{name}.{fmt}", 3, SIZES[0])
-    assert report.max_abs_diff is not None and report.max_abs_diff < TOLERANCE
-    # the .pte has a dynamic height and width; the .tflite a fixed size (litert-torch cannot lower PixelShuffle)
-    assert report.input.startswith("1x3xHxW, H and W multiples of" if fmt == "pte" else "fixed 1x3x64x64")
-    run = _runner(fmt, tmp_path / f"{name}.{fmt}")
-    for size in SIZES if fmt == "pte" else SIZES[:1]:
+
+def _like_torch(model: torch.nn.Module, fmt: str, path: Path, sizes: tuple[tuple[int, int], ...]) -> None:
+    run = _runner(fmt, path)
+    for size in sizes:
         x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(size[1]))
         with torch.no_grad():
             ref = model(x).numpy()
         got = run.run(x.numpy())
         assert got.shape == ref.shape
-        assert np.abs(got - ref).max() < TOLERANCE, (name, size)
+        assert np.abs(got - ref).max() < TOLERANCE, (path.name, size)
+
+
+def test_float_export_runs_in_its_runtime_like_torch(
+    fmt: str, family_blocks: tuple[torch.nn.Module, Path, MobileReport]
+) -> None:
+    model, path, report = family_blocks
+    assert report.max_abs_diff is not None and report.max_abs_diff < TOLERANCE
+    # the .pte has a dynamic height and width; the .tflite a fixed size (litert-torch cannot lower PixelShuffle)
+    assert report.input.startswith("1x3xHxW, H and W multiples of 2" if fmt == "pte" else "fixed 1x3x32x32")
+    _like_torch(model, fmt, path, (TRACED, OTHER) if fmt == "pte" else (TRACED,))
+
+
+@pytest.mark.phone_families
+@pytest.mark.parametrize("name", FAMILIES)
+def test_every_tiny_family_runs_in_its_runtime_like_torch(tmp_path: Path, fmt: str, name: str) -> None:
+    model = _randomised(SPECS / f"{name}.arch")
+    report = write(fmt, model, tmp_path / f"{name}.{fmt}", 3, (64, 64))
+    assert report.max_abs_diff is not None and report.max_abs_diff < TOLERANCE, (name, report.max_abs_diff)
+    _like_torch(model, fmt, tmp_path / f"{name}.{fmt}", ((64, 64), (48, 80)) if fmt == "pte" else ((64, 64),))
 
 
 def _psnr(got: np.ndarray, sharp: np.ndarray) -> float:
@@ -141,10 +182,10 @@ def synth_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.phone_families
 def test_int8_through_the_runtimes_quantizer_keeps_the_float_psnr(tmp_path: Path, fmt: str, synth_set: Path) -> None:
     """The trained tiny NAFNet, quantized by the runtime's own PT2E quantizer on the QDQ export's
     calibration crops, scores within 0.1 dB of the float torch network on held-out crops."""
-    from archc.compiler.mobile import write
     from archc.runtime.data.calibration import calibration
     from archc.runtime.data.crops import ValCrops
     from archc.runtime.data.datasets import open_dataset

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-import archc
 from archc.compiler.mobile import available, install_command
 from archc.errors import ProfileError
 from archc.runtime.profile.adb import parse_benchmark_model, parse_executor_runner, parse_perf_test
 from archc.runtime.profile.devices import resolve
 from archc.runtime.profile.table import block_workload, identity_block
+from archc.runtime.profile.workload import Workload
 
 PERF_TEST_OUTPUT = """Setting intra_op_num_threads to 1
 Session creation time cost: 0.0358 s
@@ -171,10 +171,9 @@ def test_parse_the_phone_runtimes_benchmark_reports() -> None:
     ],
 )
 def test_a_phone_runtime_pushes_its_file_and_binary(
-    phone: Path, runtime: str, fmt: str, binary: str, ms: float
+    phone: Path, runtime: str, fmt: str, binary: str, ms: float, phone_block: Workload
 ) -> None:
-    w = block_workload(archc.parse_block("dsconv"), 4, (8, 8))
-    m = resolve("adb:FAKE123", options={"runtime": runtime, "runs": "20"}).profile(w)
+    m = resolve("adb:FAKE123", options={"runtime": runtime, "runs": "20"}).profile(phone_block)
     assert m.kind == "remote" and m.median_ms == pytest.approx(ms)
     assert m.protocol["runtime"] == runtime and m.protocol["statistic"] == "mean of the runs"
     calls = (phone / "calls.log").read_text()

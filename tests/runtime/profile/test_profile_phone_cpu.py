@@ -7,19 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-import archc
 from archc.compiler.mobile import available, install_command
 from archc.runtime.profile.devices import listing, resolve
 from archc.runtime.profile.phone_cpu import converted
-from archc.runtime.profile.table import block_workload
+from archc.runtime.profile.workload import Workload
 
 from profile_helpers import FAST
 
 DEVICES = {"executorch-cpu": "pte", "litert-cpu": "tflite"}
-
-
-def _naf():  # type: ignore[no-untyped-def]
-    return block_workload(archc.parse_block("naf"), 8, (16, 16))
 
 
 def test_both_are_listed_as_measured() -> None:
@@ -34,14 +29,11 @@ def test_both_are_listed_as_measured() -> None:
         for d, f in DEVICES.items()
     ],
 )
-def test_measures_the_block_it_was_given(device: str) -> None:
+def test_measures_the_block_it_was_given(device: str, phone_block: Workload) -> None:
     from archc.compiler.pte_export import PteRunner
     from archc.compiler.tflite_export import TfliteRunner
 
-    w = _naf()
-    with torch.no_grad():
-        for p in w.module.parameters():
-            p.add_(0.1 * torch.randn_like(p))
+    w = phone_block
     m = resolve(device, FAST).profile(w)
     assert m.kind == "measured" and m.median_ms > 0 and FAST.min_repeats <= m.repeats <= FAST.max_repeats
     assert m.protocol["runtime"] in ("executorch", "litert") and m.protocol["threads"] == 1
