@@ -43,10 +43,18 @@ Run = Callable[[], object]
 
 
 def _networks() -> dict[str, torch.nn.Module]:
-    return {
-        "teacher": archc.build(SPEC, weights="pretrained:nafnet_small").eval(),
-        "pick": archc.build(SPEC, choice=PICK).eval(),
-    }
+    """The teacher, and the pick with the teacher's weights where name and shape fit and no zero
+    parameter left (a fresh block's residual scales are 0, which lets a converter fold it away)."""
+    from archc.runtime.distill.fit import inherit
+
+    teacher = archc.build(SPEC, weights="pretrained:nafnet_small").eval()
+    pick = archc.build(SPEC, choice=PICK).eval()
+    inherit(pick, teacher.state_dict())
+    with torch.no_grad():
+        for p in pick.parameters():
+            if not p.any():
+                p.fill_(0.1)
+    return {"teacher": teacher, "pick": pick}
 
 
 def _calibration(size: int) -> Calibration:
