@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch is pinned here as well as in pyproject.toml: an unpinned resolve pulls a CUDA build.
 	$(BIN)/pip install --quiet "torch==2.13.0"
-	# the phone runtimes (executorch, litert) add about 2.5 minutes and 1.2 GB; `make setup EXTRAS=dev,ray` skips them
+	# the phone runtimes (executorch, litert) add 1.2 GB and 2 minutes (6 with downloads); `make setup EXTRAS=dev,ray` skips them
 	$(BIN)/pip install --quiet "torch==2.13.0" -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
