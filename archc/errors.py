@@ -68,7 +68,17 @@ class WeightsError(ArchError):
 
 
 class ExportError(ArchError):
-    """ONNX export, simplification or checking failed."""
+    """An export (ONNX, ExecuTorch, LiteRT), its simplification or its check failed."""
+
+
+class MissingRuntimeError(ExportError):
+    """An export format or device needs a runtime package that is not installed (code E0620); the
+    help line is the command that installs it."""
+
+
+class UnsupportedOpError(ExportError):
+    """A runtime (ExecuTorch, LiteRT) cannot take an operation of the network (code E0621); the
+    message names the operation."""
 
 
 class ProfileError(ArchError):

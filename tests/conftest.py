@@ -17,6 +17,24 @@ os.environ.setdefault("ARCHC_BOTORCH_FUSED", "0")
 os.environ.setdefault("ARCHC_ALLOW_WEAK_TEACHER", "1")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--phone-families",
+        action="store_true",
+        help="also run the tests marked phone_families: every shipped tiny network converted to .pte and .tflite "
+        "(minutes each on two cores)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--phone-families"):
+        return
+    skip = pytest.mark.skip(reason="converts whole tiny networks (minutes each): run with --phone-families")
+    for item in items:
+        if "phone_families" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _one_thread() -> None:
     torch.set_num_threads(1)

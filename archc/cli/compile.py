@@ -1,4 +1,5 @@
-"""`archc compile`: spec -> summary table, IR (JSON / DOT), counts and simplified ONNX."""
+"""`archc compile`: spec -> summary table, IR (JSON / DOT), counts and simplified ONNX (and the
+phone formats `--format` asks for: ExecuTorch `.pte`, LiteRT `.tflite`)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from archc.dsl.precision import is_quantized
 from archc.dsl.spec import Spec
 from archc.errors import DataError, ExportError, WeightsError
 
+from .options import format_option
 from .output import console, human, print_json
 from .params import WEIGHTS
 
@@ -64,19 +66,15 @@ def _search_line(spec: Spec) -> str | None:
 
 def _write_outputs(spec: Spec, g: nx.DiGraph, counts: Counts, out: Path, emits: Sequence[str], model: Any,
                    passes: Sequence[str] = (), precision: str = "fp32",
-                   calibration: Calibration | None = None) -> list[str]:
-    """Write what `emits` names; the ONNX first, because it is the one that can still fail (every
-    file is written atomically, so a failed export leaves nothing behind)."""
+                   calibration: Calibration | None = None, formats: Sequence[str] = ("onnx",),
+                   size: tuple[int, int] = (256, 256)) -> list[str]:
+    """Write what `emits` names; the network files (`formats`) first, because they are the ones that
+    can still fail (every file is written atomically, so a failed export leaves nothing behind)."""
     written = []
     stem = spec.name
     if "onnx" in emits:
-        from archc.compiler.onnx_export import export_onnx
-
-        report = export_onnx(model, out / f"{stem}.onnx", spec.in_channels, passes=passes, precision=precision,
-                             calibration=calibration)
-        done = ", ".join(passes) or "none (-O0)"
-        calibrated = f", calibrated ({calibration.method}) on {calibration.source}" if calibration else ""
-        written.append(f"{stem}.onnx ({report.nodes} nodes, {report.precision}{calibrated}; passes: {done})")
+        for fmt in formats:
+            written.append(_write_network(fmt, model, spec, out, passes, precision, calibration, size))
     if "ir" in emits:
         write_text_atomic(out / f"{stem}.ir.json", json.dumps(ir_to_json(g), indent=1) + "\n")
         written.append(f"{stem}.ir.json")
@@ -87,6 +85,31 @@ def _write_outputs(spec: Spec, g: nx.DiGraph, counts: Counts, out: Path, emits: 
         write_text_atomic(out / f"{stem}.counts.json", json.dumps(counts.to_json(), indent=1) + "\n")
         written.append(f"{stem}.counts.json")
     return written
+
+
+def _write_network(fmt: str, model: Any, spec: Spec, out: Path, passes: Sequence[str], precision: str,
+                   calibration: Calibration | None, size: tuple[int, int]) -> str:
+    """Write `model` in one format (onnx, pte, tflite); returns the line that says what was written."""
+    stem = spec.name
+    calibrated = f", calibrated ({calibration.method}) on {calibration.source}" if calibration else ""
+    if fmt == "onnx":
+        from archc.compiler.onnx_export import export_onnx
+
+        report = export_onnx(model, out / f"{stem}.onnx", spec.in_channels, passes=passes, precision=precision,
+                             calibration=calibration)
+        done = ", ".join(passes) or "none (-O0)"
+        return f"{stem}.onnx ({report.nodes} nodes, {report.precision}{calibrated}; passes: {done})"
+    from archc.compiler.mobile import write
+
+    phone = write(fmt, model, out / f"{stem}.{fmt}", spec.in_channels, size, precision, calibration)
+    return f"{stem}.{fmt} ({phone.line()})"
+
+
+def _check_formats(formats: Sequence[str], precision: str, method: str) -> None:
+    """Before any work: each phone format's runtime is installed and takes the precision."""
+    from archc.compiler.mobile import check_formats  # loads torch, which the language tools never need
+
+    check_formats(formats, precision, method)
 
 
 def _check_given_paths(weights: str | None, surrogates: str | None, calibration: str | None) -> None:
@@ -185,16 +208,18 @@ def _calibration(precision: str, data: str | None, method: str, images: int, spl
 @click.option("--calibration-images", type=click.IntRange(1), default=16, show_default=True,
               help="Centre crops (128 px) of the calibration set to run.")
 @click.option("--calibration-split", default="train", show_default=True, help="Split of the calibration set.")
+@format_option
 def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, surrogates: str | None, out: str | None,
                 emits: Sequence[str], size: tuple[int, int], as_json: bool, opt_level: int,
                 passes_text: str | None, precision: str, calibration: str | None = None,
                 calibration_method: str = "minmax", calibration_images: int = 16,
-                calibration_split: str = "train") -> None:
+                calibration_split: str = "train", formats: Sequence[str] = ("onnx",)) -> None:
     """Check SPEC, print its stages with parameters and MACs, and write IR / ONNX."""
     if passes_text == "list":
         console.print(passes_table(opt_level))
         return
     _check_calibration_options(precision, calibration, calibration_method, weights, surrogates)
+    _check_formats(formats if out is not None else (), precision, calibration_method)
     emits_out = tuple(emits) or ("onnx", "ir", "counts")
     calib = None if out is None else _calibration(precision, calibration, calibration_method, calibration_images,
                                                   calibration_split)
@@ -218,8 +243,8 @@ def compile_cmd(spec: str, choices: Sequence[str], weights: str | None, surrogat
     if weights is not None and not as_json:
         console.print(f"weights: {weights} fit the network")
     if out is not None:
-        _say_written(out, _write_outputs(checked, g, counts, Path(out), emits_out, model, passes, precision, calib),
-                     as_json)
+        _say_written(out, _write_outputs(checked, g, counts, Path(out), emits_out, model, passes, precision, calib,
+                                         formats, tuple(size)), as_json)  # type: ignore[arg-type]
 
 
 def _say_written(out: str, written: Sequence[str], as_json: bool) -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "context",
     "data_option",
     "device_option",
+    "format_option",
     "jobs_option",
     "json_option",
     "metrics_option",
@@ -88,6 +89,26 @@ def device_option(fn: F) -> F:
         default="cpu",
         show_default=True,
         help="Latency device (`archc devices` lists them): cpu, torch-cpu, s24, adb:SERIAL, ...",
+    )(fn)
+
+
+def _formats(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    from archc.compiler.mobile import parse_formats
+
+    return parse_formats(value)
+
+
+def format_option(fn: F) -> F:
+    """`--format onnx,pte,tflite`: the network files an export writes (as a tuple of names)."""
+    return click.option(
+        "--format",
+        "formats",
+        default="onnx",
+        show_default=True,
+        callback=_formats,
+        metavar="onnx,pte,tflite",
+        help="Network files to write: onnx, pte (ExecuTorch with XNNPACK, needs archc[executorch]), "
+        "tflite (LiteRT, needs archc[litert]); comma-separated.",
     )(fn)
 
 

@@ -11,7 +11,8 @@ Stages and the file that marks each one done:
   profile   RUN/profile/latency.json      (block table on --device, status complete)
   distill   RUN/distill/distill.json      (surrogates in RUN/distill/surrogates)
   search    RUN/search/search.json
-  export    RUN/export/export.json        (the knee point, unless --pick; with precisions, a QDQ ONNX too)
+  export    RUN/export/export.json        (the knee point, unless --pick, in the --format files; with precisions,
+                                            a QDQ ONNX too)
   verify    RUN/verify/verify.json        (the pick fine-tuned, scored on the whole test split, its ONNX
                                             timed against the teacher's: "predicted -> verified")
   report    RUN/report.html, RUN/report.md (always rewritten)
@@ -37,6 +38,7 @@ from .options import (
     cluster_option,
     context,
     device_option,
+    format_option,
     jobs_option,
     metrics_option,
     names,
@@ -59,7 +61,9 @@ RESUMED = (
     ("allow_weak_teacher", False),
     ("precision", None),
     ("latency_proxy", None),
+    ("formats", ("onnx",)),
 )
+FLAGS = {"formats": "format"}  # option names that differ from their field's
 
 
 @click.command("run")
@@ -144,6 +148,7 @@ RESUMED = (
 @rounds_option
 @within_option
 @probes_option
+@format_option
 @click.pass_context
 def run_cmd(
     ctx: click.Context,
@@ -189,11 +194,16 @@ def run_settings(spec: str, options: dict[str, Any]) -> Any:
 def resume_line(spec: str, out: str, o: dict[str, Any]) -> str:
     """The command that resumes this run: the options that say what the run is."""
     flags = [
-        f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
+        f"--{FLAGS.get(k, k).replace('_', '-')}" + ("" if v is True else f" {_flag_value(v)}")
         for k, default in RESUMED
         if (v := o.get(k)) not in (None, default)
     ]
     return " ".join([f"archc run {spec} --out {out}", *flags])
+
+
+def _flag_value(value: Any) -> str:
+    """An option's value as typed on the command line (a tuple of names comma-separated)."""
+    return ",".join(value) if isinstance(value, tuple) else str(value)
 
 
 def show(stage: str, result: Any, out: Path) -> None:

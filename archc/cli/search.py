@@ -18,6 +18,7 @@ from .options import (
     context,
     data_option,
     device_option,
+    format_option,
     jobs_option,
     per_round_option,
     seed_option,
@@ -138,13 +139,15 @@ def print_search(results: dict[str, Any], out_dir: Path) -> None:
                                "search predicts them).")
 @click.option("--precisions", help="With --choice in a precision search: SLOT=PRECISION;... or *=w8a8.")
 @accelerator_option
+@format_option
 def export_cmd(run: str, pick: str, out: str, accelerator: str = "auto", choice: str | None = None,
-               precisions: str | None = None) -> None:
-    """Write one network of a search RUN as a fixed .arch spec, safetensors weights and ONNX (and,
-    when the search chose quantized precisions for its slots, a mixed-precision QDQ ONNX)."""
+               precisions: str | None = None, formats: tuple[str, ...] = ("onnx",)) -> None:
+    """Write one network of a search RUN as a fixed .arch spec, safetensors weights and ONNX / .pte /
+    .tflite (and, when the search chose quantized precisions for its slots, a mixed-precision QDQ ONNX)."""
     from archc.runtime.pipeline import Context, ExportSettings, export
 
-    print_export(export(Path(out), ExportSettings(pick, run, out, choice, precisions), Context(accelerator)))
+    settings = ExportSettings(pick, run, out, choice, precisions, formats)
+    print_export(export(Path(out), settings, Context(accelerator)))
 
 
 def print_export(s: dict[str, Any]) -> None:
@@ -160,7 +163,11 @@ def print_export(s: dict[str, Any]) -> None:
                       f"(reported {s['reported_psnr']:.3f} dB)")
     for key in ("spec", "weights"):
         console.print(f"wrote {s[key]}")
-    console.print(f"wrote {s['onnx']['path']}")
+    if "onnx" in s:
+        console.print(f"wrote {s['onnx']['path']}")
+    for fmt in ("pte", "tflite"):
+        if fmt in s:
+            console.print(f"wrote {s[fmt]['path']} ({s[fmt]['runtime']}, input {s[fmt]['input']})")
     if "qdq" in s:
         console.print(f"wrote {s['qdq']['path']} ({s['qdq']['quantized_nodes']} quantized nodes, calibrated on "
                       f"{s['qdq']['calibration']})")

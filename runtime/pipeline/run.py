@@ -47,7 +47,7 @@ class RunSettings:
     search of `budget` networks (None: the spec's, else 40) with `strategy`, `per_round` per round,
     the `pick` exported and verified (`verify`, with the `verify_*` fine-tuning and timing). The
     other fields size the saliency, profile and distill stages; `precision` adds a precision
-    search (e.g. "w8a8")."""
+    search (e.g. "w8a8"); `formats` are the network files the export writes (onnx, pte, tflite)."""
 
     spec: str
     data: str | None = None
@@ -72,6 +72,7 @@ class RunSettings:
     precision: str | None = None
     verify: bool = True
     verification: VerifySettings = field(factory=VerifySettings)
+    formats: tuple[str, ...] = ("onnx",)
 
 
 class Pipeline:
@@ -93,12 +94,14 @@ class Pipeline:
         self.failed: str | None = None
 
     def run(self) -> dict[str, Any]:
+        from archc.compiler.mobile import check_formats
         from archc.runtime.accel.accelerator import describe
         from archc.runtime.search.pick import check_pick
 
         s = self.settings
         checked = parse(s.spec)
         check_pick(s.pick)  # a malformed pick fails before any stage
+        check_formats(s.formats, "fp32")  # so does a phone format whose runtime is not installed
         searched = s.spec if s.precision is None else str(with_precision(checked, s.precision, self.out))
         checked = parse(searched) if s.precision is not None else checked
         self.ctx.check()  # a bad cluster, accelerator or precision fails before any stage
@@ -128,7 +131,7 @@ class Pipeline:
         )
         yield "distill", mark["distill"], lambda: distill(out, self._distill_settings(), ctx)
         yield "search", mark["search"], lambda: search(out, self._search_settings(checked, searched), ctx)
-        yield "export", mark["export"], lambda: export(out, ExportSettings(s.pick), ctx)
+        yield "export", mark["export"], lambda: export(out, ExportSettings(s.pick, formats=s.formats), ctx)
         if s.verify:
             forget_stale(out)
             yield "verify", mark["verify"], lambda: verify(out, self._verify_settings(), ctx)

@@ -4,7 +4,9 @@
 |--------------------------|----------|----------------------------------------------------------|
 | `cpu` (alias `ort-cpu`)  | measured | ONNX Runtime CPUExecutionProvider here (`ort.py`)        |
 | `torch-cpu`              | measured | the PyTorch module here (`torch_cpu.py`)                 |
-| `adb:SERIAL`             | remote   | onnxruntime_perf_test on an Android phone (`adb.py`)     |
+| `executorch-cpu`         | measured | ExecuTorch + XNNPACK here (`phone_cpu.py`)               |
+| `litert-cpu`             | measured | LiteRT's interpreter + XNNPACK here (`phone_cpu.py`)     |
+| `adb:SERIAL`             | remote   | a runtime's benchmark binary on an Android phone (`adb.py`) |
 | `qai-hub:DEVICE NAME`    | remote   | a Qualcomm AI Hub profile job (`qaihub.py`)              |
 | `s24`, any device file   | modelled | the op-level cost model (`costmodel.py`)                 |
 
@@ -51,6 +53,18 @@ def _torch(protocol: Protocol, options: Options, name: str) -> Profiler:
     return TorchCpuProfiler(protocol, name)
 
 
+def _executorch(protocol: Protocol, options: Options, name: str) -> Profiler:
+    from .phone_cpu import PhoneCpuProfiler
+
+    return PhoneCpuProfiler("pte", protocol, name)
+
+
+def _litert(protocol: Protocol, options: Options, name: str) -> Profiler:
+    from .phone_cpu import PhoneCpuProfiler
+
+    return PhoneCpuProfiler("tflite", protocol, name)
+
+
 def _adb(protocol: Protocol, options: Options, name: str) -> Profiler:
     from .adb import AdbProfiler
 
@@ -80,6 +94,22 @@ BUILTIN: dict[str, tuple[Factory, DeviceInfo]] = {
             "torch-cpu", "measured", "the PyTorch module on this machine's CPU (torch.set_num_threads, inference_mode)"
         ),
     ),
+    "executorch-cpu": (
+        _executorch,
+        DeviceInfo(
+            "executorch-cpu",
+            "measured",
+            "the .pte program (XNNPACK delegate) in ExecuTorch's runtime on this machine (needs archc[executorch])",
+        ),
+    ),
+    "litert-cpu": (
+        _litert,
+        DeviceInfo(
+            "litert-cpu",
+            "measured",
+            "the .tflite file in LiteRT's interpreter (XNNPACK delegate) on this machine (needs archc[litert])",
+        ),
+    ),
 }
 ALIASES = {"ort-cpu": "cpu"}
 PREFIXES: dict[str, tuple[Factory, DeviceInfo]] = {
@@ -88,8 +118,8 @@ PREFIXES: dict[str, tuple[Factory, DeviceInfo]] = {
         DeviceInfo(
             "adb:SERIAL",
             "remote",
-            "an Android phone over adb running onnxruntime_perf_test "
-            "(binary from ARCHC_ADB_PERF_TEST or --device-option perf_test=PATH)",
+            "an Android phone over adb running a runtime's benchmark binary: onnxruntime_perf_test, or with "
+            "--device-option runtime=executorch|litert executor_runner / benchmark_model (see `adb.py`)",
         ),
     ),
     "qai-hub:": (

@@ -11,6 +11,7 @@ search's (`runtime/search/hand_pick.py`)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +57,11 @@ def _psnr_on(model: torch.nn.Module, results: dict[str, Any]) -> float | None:
 
 
 def export(run: str | Path, pick: str, out: str | Path, accelerator: str = "cpu", choice: str | None = None,
-           precisions: str | None = None) -> dict[str, Any]:
-    """Write the picked network's spec, weights and ONNX (and its mixed-precision QDQ ONNX) into
-    `out`; the reproduction check runs on `accelerator` (float32). With `choice` (`a=x;b=y`), that
-    network instead of `pick` (`precisions`: `a=w8a8;b=fp16` or `*=w8a8` in a precision search).
-    Returns the summary written to `out/export.json`."""
+           precisions: str | None = None, formats: Sequence[str] = ("onnx",)) -> dict[str, Any]:
+    """Write the picked network's spec, weights, network files (`formats`: onnx, pte, tflite) and its
+    mixed-precision QDQ ONNX into `out`; the reproduction check runs on `accelerator` (float32). With
+    `choice` (`a=x;b=y`), that network instead of `pick` (`precisions`: `a=w8a8;b=fp16` or `*=w8a8` in a
+    precision search). Returns the summary written to `out/export.json`."""
     device = resolve(accelerator)
     results = load_results(run)
     spec = parse(results["spec_text"]) if results.get("spec_text") else parse(results["spec"])
@@ -84,20 +85,34 @@ def export(run: str | Path, pick: str, out: str | Path, accelerator: str = "cpu"
     write_text_atomic(out_dir / f"{name}.arch", text)
     weights = out_dir / f"{name}.safetensors"
     save_safetensors(model, weights, {"spec": text, "choice": ev["canonical"], "source": str(run)})
-    onnx_report = export_onnx(model, out_dir / f"{name}.onnx", spec.in_channels)
+    files = _network_files(model, out_dir, name, spec.in_channels, formats)
     rebuilt = build(parse(out_dir / f"{name}.arch"), None, weights)
     qdq = _write_qdq(rebuilt, spec, ev.get("precisions"), results, out_dir / f"{name}.mixed.onnx")
     reproduced = _psnr_on(rebuilt.to(device), results)
     proxy = {k: results[k] for k in ("latency_proxy", "latency_unit") if k in results}
     summary = {"pick": pick, "index": index, **proxy, "canonical": ev["canonical"], "objectives": ev["objectives"],
                **({"precisions": ev["precisions"]} if "precisions" in ev else {}),
-               "spec": str(out_dir / f"{name}.arch"), "weights": str(weights), "onnx": onnx_report.to_json(),
+               "spec": str(out_dir / f"{name}.arch"), "weights": str(weights), **files,
                **({"qdq": qdq} if qdq else {}),
                **({"predicted_by": ev["predicted_by"]} if "predicted_by" in ev else {}),
                "reproduced_psnr": reproduced,
                "reported_psnr": ev["objectives"].get("psnr"), **describe(device)}
     write_text_atomic(out_dir / "export.json", json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+def _network_files(model: torch.nn.Module, out_dir: Path, name: str, channels: int,
+                   formats: Sequence[str]) -> dict[str, Any]:
+    """Format -> the report of the file written in it (ONNX, ExecuTorch `.pte`, LiteRT `.tflite`)."""
+    from archc.compiler.mobile import write
+
+    out: dict[str, Any] = {}
+    for fmt in formats:
+        path = out_dir / f"{name}.{fmt}"
+        # a .tflite has a fixed input size: the 256x256 every profile of the demo's space uses by default
+        report = export_onnx(model, path, channels) if fmt == "onnx" else write(fmt, model, path, channels, (256, 256))
+        out[fmt] = report.to_json()
+    return out
 
 
 def _ms(value: float | None, results: dict[str, Any]) -> str:

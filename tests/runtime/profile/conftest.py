@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from archc.runtime.profile.workload import Workload
+
 from profile_helpers import FAST_FLAGS, TINY, run_cli
 
 
@@ -16,3 +18,20 @@ def tiny_cpu_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(scope="session")
+def phone_block() -> Workload:
+    """A dsconv block (4 channels, 8x8) with every weight moved off its initial value: the one workload
+    the phone-runtime tests convert (conversions are cached by workload key, so once per runtime)."""
+    import torch
+
+    import archc
+    from archc.runtime.profile.table import block_workload
+
+    w = block_workload(archc.parse_block("dsconv"), 4, (8, 8))
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in w.module.parameters():
+            p.add_(0.1 * torch.randn(p.shape, generator=gen))
+    return w

@@ -1,4 +1,5 @@
-"""The adb backend against onnxruntime_perf_test's documented interface, with a stand-in adb."""
+"""The adb backend against the documented interfaces of onnxruntime_perf_test, ExecuTorch's executor_runner
+and LiteRT's benchmark_model, with a stand-in adb."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from archc.compiler.mobile import available, install_command
 from archc.errors import ProfileError
-from archc.runtime.profile.adb import parse_perf_test
+from archc.runtime.profile.adb import parse_benchmark_model, parse_executor_runner, parse_perf_test
 from archc.runtime.profile.devices import resolve
 from archc.runtime.profile.table import block_workload, identity_block
+from archc.runtime.profile.workload import Workload
 
 PERF_TEST_OUTPUT = """Setting intra_op_num_threads to 1
 Session creation time cost: 0.0358 s
@@ -30,6 +33,19 @@ P90 Latency: 0.0133 s
 P95 Latency: 0.0141 s
 P99 Latency: 0.0158 s
 P999 Latency: 0.0162 s
+"""
+
+EXECUTOR_RUNNER_OUTPUT = """I 00:00:00.001 executorch:executor_runner.cpp:140] Model file m.pte is loaded.
+I 00:00:00.004 executorch:executor_runner.cpp:160] Using method forward
+I 00:00:00.412 executorch:executor_runner.cpp:260] Model executed successfully 20 time(s) in 250.000000 ms.
+I 00:00:00.412 executorch:executor_runner.cpp:270] 1 outputs:
+"""
+
+BENCHMARK_MODEL_OUTPUT = """INFO: Num threads: [1]
+INFO: Graph: [m.tflite]
+INFO: Use xnnpack: [1]
+INFO: The input model file size (MB): 0.01
+INFO: Inference timings in us: Init: 3459, First inference: 21398, Warmup (avg): 16939.4, Inference (avg): 16794.6
 """
 
 # A stand-in for adb: `devices`, `-s SERIAL push LOCAL REMOTE`, `-s SERIAL shell CMD`, with the
@@ -57,6 +73,11 @@ elif verb == "shell":
         model = cmd.split()[-1]
         assert os.path.exists(os.path.join(phone + "/data/local/tmp/archc", model)), model
         sys.stdout.write(open(os.path.join(root, "perf_output.txt")).read())
+    for binary, flag in (("executor_runner", "--model_path="), ("benchmark_model", "--graph=")):
+        if "./" + binary in cmd:
+            model = cmd.split(flag)[1].split()[0]
+            assert os.path.exists(os.path.join(phone + "/data/local/tmp/archc", model)), model
+            sys.stdout.write(open(os.path.join(root, binary + "_output.txt")).read())
 else:
     sys.exit("unknown verb " + verb)
 """
@@ -72,6 +93,12 @@ def phone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     perf = tmp_path / "onnxruntime_perf_test"
     perf.write_text("an arm64 binary")
     (tmp_path / "perf_output.txt").write_text(PERF_TEST_OUTPUT)
+    (tmp_path / "executor_runner_output.txt").write_text(EXECUTOR_RUNNER_OUTPUT)
+    (tmp_path / "benchmark_model_output.txt").write_text(BENCHMARK_MODEL_OUTPUT)
+    for binary in ("executor_runner", "benchmark_model"):
+        (tmp_path / binary).write_text("an arm64 binary")
+    monkeypatch.setenv("ARCHC_ADB_EXECUTOR_RUNNER", str(tmp_path / "executor_runner"))
+    monkeypatch.setenv("ARCHC_ADB_BENCHMARK_MODEL", str(tmp_path / "benchmark_model"))
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_PHONE", str(tmp_path))
     monkeypatch.setenv("ARCHC_ADB_PERF_TEST", str(perf))
@@ -124,3 +151,35 @@ def test_a_missing_perf_test_binary(phone: Path, monkeypatch: pytest.MonkeyPatch
 def test_unknown_options_are_rejected() -> None:
     with pytest.raises(ProfileError, match="unknown --device-option `rnus`"):
         resolve("adb:X", options={"rnus": "3"})
+
+
+def test_parse_the_phone_runtimes_benchmark_reports() -> None:
+    assert parse_executor_runner(EXECUTOR_RUNNER_OUTPUT) == {"average_ms": 12.5, "runs": 20.0}
+    assert parse_benchmark_model(BENCHMARK_MODEL_OUTPUT)["average_ms"] == pytest.approx(16.7946)
+    with pytest.raises(ProfileError, match="executor_runner printed no latency"):
+        parse_executor_runner("Missing operator: aten::foo")
+
+
+@pytest.mark.parametrize(
+    ("runtime", "fmt", "binary", "ms"),
+    [
+        pytest.param(r, f, b, ms, marks=pytest.mark.skipif(not available(f), reason=f"needs {install_command(f)}"))
+        for r, f, b, ms in (
+            ("executorch", "pte", "executor_runner", 12.5),
+            ("litert", "tflite", "benchmark_model", 16.7946),
+        )
+    ],
+)
+def test_a_phone_runtime_pushes_its_file_and_binary(
+    phone: Path, runtime: str, fmt: str, binary: str, ms: float, phone_block: Workload
+) -> None:
+    m = resolve("adb:FAKE123", options={"runtime": runtime, "runs": "20"}).profile(phone_block)
+    assert m.kind == "remote" and m.median_ms == pytest.approx(ms)
+    assert m.protocol["runtime"] == runtime and m.protocol["statistic"] == "mean of the runs"
+    calls = (phone / "calls.log").read_text()
+    assert f"/data/local/tmp/archc/{binary}" in calls and f".{fmt}" in calls and "rm -f" in calls
+
+
+def test_an_unknown_runtime_is_rejected() -> None:
+    with pytest.raises(ProfileError, match="unknown runtime `tflite` for adb"):
+        resolve("adb:X", options={"runtime": "tflite"})
