@@ -9,7 +9,7 @@ A spec that declares `checkpoint restormer` is measured against the hand-written
 tests/reference_restormer.py instead (weights moved across by the checkpoint layout), and its
 fixture check is restormer_tiny's.
 
-Prints figures; asserts nothing. Goals (issue 14): speed ratio >= 1.3 in ONNX Runtime and >= 1.5 in
+Prints figures; asserts nothing. Goals: speed ratio >= 1.3 in ONNX Runtime and >= 1.5 in
 torch, with the optimized network within 1e-4 of the official fixture's output; front end < 1 s.
 
 Both networks carry the same weights: the reference's fresh init with every parameter perturbed

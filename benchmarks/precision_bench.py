@@ -3,7 +3,7 @@ in ONNX Runtime on this CPU, and the best mixed-precision network on the modelle
 
     .venv/bin/python benchmarks/precision_bench.py --teacher W.safetensors --data SYNTH [--bank RUN/surrogates]
 
-Prints figures; asserts nothing. Goal (issue 14): on modelled s24 a mixed-precision network within
+Prints figures; asserts nothing. Goal: on modelled s24 a mixed-precision network within
 0.2 dB of the all-FP16 baseline's PSNR and >= 1.4x faster than it.
 
 1. Quality per precision, per network (the teacher; with `--bank`, also every slot dsconv and every

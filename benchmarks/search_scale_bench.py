@@ -12,7 +12,7 @@ Reference point (the same for every hypervolume, and given to BoTorch as its `re
 `ref_latency`, as search_bench.py does): the exact front's nadir (its largest drop, its largest
 latency) pushed out by 10 % of the front's range in each objective, so every front point counts.
 
-Goal (issue 12): botorch >= 0.95 at 100 evaluations and ahead of every other strategy.
+Goal: botorch >= 0.95 at 100 evaluations and ahead of every other strategy.
 
     nice -n 10 .venv/bin/python benchmarks/search_scale_bench.py            # everything, 5 seeds
     .venv/bin/python benchmarks/search_scale_bench.py --seeds 1 --budgets 50 --strategies random tpe

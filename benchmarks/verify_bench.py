@@ -8,7 +8,7 @@ Prints figures; asserts nothing. Works on copies (RUN_hand, RUN_w8a8 beside RUN)
 2. w8a8: the run's search given `precision *: w8a8`, the hand pick exported with every searched slot
    w8a8 (its mixed QDQ ONNX), fine-tuned for --steps steps and verified: drops on the whole test split
    (float and QDQ), the QDQ graph against the fake quantization, speed-ups against the FP32 teacher.
-Goals (issue 19, demo run): <= 0.3 dB and >= 1.45x in float, latency predicted within 10 %;
+Goals on the demo run: <= 0.3 dB and >= 1.45x in float, latency predicted within 10 %;
 >= 1.8x at <= 0.3 dB with w8a8; QDQ PSNR within 0.1 dB of the fake quantization.
 """
 
