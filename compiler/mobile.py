@@ -17,17 +17,22 @@ import importlib.util
 import io
 import logging
 import re
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import numpy as np
 import torch
 from attrs import frozen
 from torch import nn
 
 from archc.diagnostics import quoted_list, unknown_name_help
+from archc.dsl.precision import canonical
 from archc.errors import ExportError, MissingRuntimeError, UnsupportedOpError
+
+from .files import write_bytes_atomic
 
 if TYPE_CHECKING:
     from .quantize import Calibration
@@ -36,6 +41,9 @@ FORMATS = ("onnx", "pte", "tflite")
 SUFFIX = {"onnx": ".onnx", "pte": ".pte", "tflite": ".tflite"}
 # format -> (importable module that proves the runtime is installed, the extra that installs it)
 RUNTIMES = {"pte": ("executorch", "executorch"), "tflite": ("litert_torch", "litert")}
+RUNTIME_NAMES = {"pte": "ExecuTorch (XNNPACK)", "tflite": "LiteRT"}
+# formats whose files cannot take a dynamic height and width, and why
+FIXED_SIZE = {"tflite": "litert-torch cannot lower PixelShuffle at a dynamic height and width"}
 PRECISIONS = ("fp32", "w8a8")
 MAX_SIZE = 1024
 _OP = re.compile(r"\b(aten[.:]{1,2}[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)?|(?:tfl|stablehlo|mhlo)\.[a-z_0-9]+)")
@@ -173,7 +181,7 @@ def refused_op(fmt: str, exc: BaseException) -> ExportError:
     """The error for a runtime failing on the network: names the operation when the message does."""
     text = f"{type(exc).__name__}: {exc}"
     ops = list(dict.fromkeys(_OP.findall(text)))
-    runtime = {"pte": "ExecuTorch (XNNPACK)", "tflite": "LiteRT"}[fmt]
+    runtime = RUNTIME_NAMES[fmt]
     first_line = text.strip().splitlines()[0][:300]
     if ops:
         return UnsupportedOpError(
@@ -182,6 +190,110 @@ def refused_op(fmt: str, exc: BaseException) -> ExportError:
             help="replace the block that uses it (`archc compile SPEC` lists each stage's blocks), or export ONNX only",
         )
     return ExportError(f"{runtime} export failed: {first_line}", code="E0622")
+
+
+# lower(prepared model, sample input, dynamic, canonical precision, calibration, max size) -> file bytes
+Lower = Callable[[nn.Module, torch.Tensor, bool, str, "Calibration | None", int], bytes]
+Convert = Callable[..., tuple[bytes, dict[str, Any]]]
+
+
+def convert(
+    fmt: str,
+    lower: Lower,
+    model: nn.Module,
+    in_channels: int,
+    sample: tuple[int, int],
+    dynamic: bool,
+    precision: str,
+    calibration: Calibration | None,
+    max_size: int,
+) -> tuple[bytes, dict[str, Any]]:
+    """What every phone format's conversion shares: the request checked (runtime, precision,
+    calibration; a dynamic size where the format has none is refused), an eval-mode copy of `model`
+    (`prepared`) lowered by `lower` at the sample input, quietly, dynamic only in float32 (PT2E
+    graphs keep no dynamic sizes), a failure naming the op the runtime refused. Returns (bytes,
+    facts: `input`, `seconds`)."""
+    from .quantize import missing_calibration
+
+    precision = check_request(fmt, precision, calibration.method if calibration else "minmax")
+    if precision == "w8a8" and calibration is None:
+        raise missing_calibration(precision)
+    if dynamic and fmt in FIXED_SIZE:
+        raise ExportError(
+            f"{RUNTIME_NAMES[fmt]} files have a fixed input size: {FIXED_SIZE[fmt]}",
+            code="E0625",
+            help="export at the size the app runs",
+        )
+    model = prepared(model)
+    x = sample_input(model, in_channels, sample)
+    dynamic = dynamic and precision == "fp32"
+    t0 = time.perf_counter()
+    try:
+        with quiet(), torch.no_grad():
+            data = lower(model, x, dynamic, precision, calibration, max_size)
+    except ExportError:
+        raise
+    except Exception as exc:  # the exporters, lowerings and converters raise many types
+        raise refused_op(fmt, exc) from exc
+    return data, {"input": shape_text(model, dynamic, tuple(x.shape), max_size), "seconds": time.perf_counter() - t0}
+
+
+def export_checked(
+    fmt: str,
+    to_bytes: Convert,
+    run: Callable[[bytes, np.ndarray], np.ndarray],
+    model: nn.Module,
+    path: str | Path,
+    in_channels: int,
+    sample: tuple[int, int],
+    dynamic: bool,
+    precision: str,
+    calibration: Calibration | None,
+    max_size: int,
+) -> MobileReport:
+    """Convert `model` with `to_bytes`, run a float32 file once in its runtime (`run`) against the
+    torch module on the sample input, and write it at `path` (atomically)."""
+    data, facts = to_bytes(model, in_channels, sample, dynamic, precision, calibration, max_size)
+    x = sample_input(model, in_channels, sample)
+    diff = None
+    if canonical(precision) == "fp32":
+        with torch.no_grad():
+            ref = model.eval()(x).numpy()
+        diff = float(np.abs(run(data, x.numpy()) - ref).max())
+    write_bytes_atomic(path, data)
+    return MobileReport(
+        str(path),
+        fmt,
+        RUNTIME_NAMES[fmt],
+        canonical(precision),
+        facts["input"],
+        len(data),
+        facts["seconds"],
+        diff,
+        calibration.source if calibration and precision != "fp32" else "",
+    )
+
+
+def observed(model: nn.Module, x: torch.Tensor, quantizer: Any, calibration: Calibration) -> nn.Module:
+    """`model` exported at `x`, prepared for PT2E with the runtime's `quantizer`, and run on every
+    calibration image (fitted to `x`'s size) so its observers hold the activation ranges."""
+    from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e
+
+    graph = torch.export.export(model, (x,)).module()
+    out = prepare_pt2e(graph, quantizer)  # type: ignore[arg-type]
+    for image in calibration.images:
+        out(fit_to(torch.from_numpy(np.asarray(image, dtype=np.float32)), x))
+    return out  # type: ignore[no-any-return]
+
+
+def fit_to(image: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """A calibration image at the exported (fixed) size: centre-cropped, or tiled when smaller."""
+    h, w = x.shape[-2:]
+    image = image.reshape(-1, *image.shape[-3:])[:1]
+    reps = (1, 1, -(-h // image.shape[-2]), -(-w // image.shape[-1]))
+    image = image.repeat(reps)
+    top, left = (image.shape[-2] - h) // 2, (image.shape[-1] - w) // 2
+    return image[..., top : top + h, left : left + w].contiguous()
 
 
 @contextlib.contextmanager

@@ -14,7 +14,6 @@ Needs the `executorch` package (`pip install 'archc[executorch]'`).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,25 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from archc.dsl.precision import canonical
-from archc.errors import ExportError
-
-from .files import write_bytes_atomic
-from .mobile import (
-    MAX_SIZE,
-    MobileReport,
-    check_request,
-    dynamic_shapes,
-    prepared,
-    quiet,
-    refused_op,
-    require,
-    sample_input,
-    shape_text,
-)
-from .quantize import Calibration, missing_calibration
-
-RUNTIME = "ExecuTorch (XNNPACK)"
+from .mobile import MAX_SIZE, MobileReport, convert, dynamic_shapes, export_checked, observed, quiet, require
+from .quantize import Calibration
 
 
 def to_pte(
@@ -57,22 +39,7 @@ def to_pte(
 
     Raises MissingRuntimeError without executorch, UnsupportedOpError naming an op it cannot take.
     """
-    precision = check_request("pte", precision, calibration.method if calibration else "minmax")
-    if precision == "w8a8" and calibration is None:
-        raise missing_calibration(precision)
-    model = prepared(model)
-    x = sample_input(model, in_channels, sample)
-    dynamic = dynamic and precision == "fp32"
-    t0 = time.perf_counter()
-    try:
-        with quiet(), torch.no_grad():
-            program = _lower(model, x, dynamic, precision, calibration, max_size)
-    except ExportError:
-        raise
-    except Exception as exc:  # the exporter and the lowering raise many types
-        raise refused_op("pte", exc) from exc
-    facts = {"input": shape_text(model, dynamic, tuple(x.shape), max_size), "seconds": time.perf_counter() - t0}
-    return program, facts
+    return convert("pte", _lower, model, in_channels, sample, dynamic, precision, calibration, max_size)
 
 
 def _lower(
@@ -96,24 +63,10 @@ def quantized_module(model: nn.Module, x: torch.Tensor, calibration: Calibration
         XNNPACKQuantizer,
         get_symmetric_quantization_config,
     )
-    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e
 
     quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
-    graph = torch.export.export(model, (x,)).module()
-    observed = prepare_pt2e(graph, quantizer)  # type: ignore[arg-type]
-    for image in calibration.images:
-        observed(_fit(torch.from_numpy(np.asarray(image, dtype=np.float32)), x))
-    return convert_pt2e(observed)  # type: ignore[no-any-return]
-
-
-def _fit(image: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """A calibration image at the exported (fixed) size: centre-cropped, or tiled when smaller."""
-    h, w = x.shape[-2:]
-    image = image.reshape(-1, *image.shape[-3:])[:1]
-    reps = (1, 1, -(-h // image.shape[-2]), -(-w // image.shape[-1]))
-    image = image.repeat(reps)
-    top, left = (image.shape[-2] - h) // 2, (image.shape[-1] - w) // 2
-    return image[..., top : top + h, left : left + w].contiguous()
+    return convert_pt2e(observed(model, x, quantizer, calibration))  # type: ignore[no-any-return]
 
 
 def export_pte(
@@ -127,24 +80,8 @@ def export_pte(
     max_size: int = MAX_SIZE,
 ) -> MobileReport:
     """Write `model` as an ExecuTorch program at `path` (atomically) and check it in the runtime."""
-    data, facts = to_pte(model, in_channels, sample, dynamic, precision, calibration, max_size)
-    x = sample_input(model, in_channels, sample)
-    diff = None
-    if canonical(precision) == "fp32":
-        with torch.no_grad():
-            ref = model.eval()(x).numpy()
-        diff = float(np.abs(run_pte(data, x.numpy()) - ref).max())
-    write_bytes_atomic(path, data)
-    return MobileReport(
-        str(path),
-        "pte",
-        RUNTIME,
-        canonical(precision),
-        facts["input"],
-        len(data),
-        facts["seconds"],
-        diff,
-        calibration.source if calibration and precision != "fp32" else "",
+    return export_checked(
+        "pte", to_pte, run_pte, model, path, in_channels, sample, dynamic, precision, calibration, max_size
     )
 
 

@@ -21,7 +21,6 @@ Needs the `litert-torch` package (`pip install 'archc[litert]'`).
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,26 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from archc.dsl.precision import canonical
-from archc.errors import ExportError
-
-from .files import write_bytes_atomic
-from .mobile import (
-    MAX_SIZE,
-    MobileReport,
-    check_request,
-    dynamic_shapes,
-    prepared,
-    quiet,
-    refused_op,
-    require,
-    sample_input,
-    shape_text,
-)
-from .pte_export import _fit
-from .quantize import Calibration, missing_calibration
-
-RUNTIME = "LiteRT"
+from .mobile import MAX_SIZE, MobileReport, convert, dynamic_shapes, export_checked, observed, quiet, require
+from .quantize import Calibration
 
 
 def to_tflite(
@@ -64,27 +45,7 @@ def to_tflite(
 
     Raises MissingRuntimeError without litert-torch, UnsupportedOpError naming an op it cannot take.
     """
-    precision = check_request("tflite", precision, calibration.method if calibration else "minmax")
-    if precision == "w8a8" and calibration is None:
-        raise missing_calibration(precision)
-    if dynamic:
-        raise ExportError(
-            "LiteRT files have a fixed input size: litert-torch cannot lower PixelShuffle at a "
-            "dynamic height and width",
-            code="E0625",
-            help="export at the size the app runs",
-        )
-    model = prepared(model)
-    x = sample_input(model, in_channels, sample)
-    t0 = time.perf_counter()
-    try:
-        with quiet(), torch.no_grad():
-            data = _convert(model, x, dynamic, precision, calibration, max_size)
-    except ExportError:
-        raise
-    except Exception as exc:  # the converter raises many types
-        raise refused_op("tflite", exc) from exc
-    return data, {"input": shape_text(model, dynamic, tuple(x.shape), max_size), "seconds": time.perf_counter() - t0}
+    return convert("tflite", _convert, model, in_channels, sample, dynamic, precision, calibration, max_size)
 
 
 def _convert(
@@ -108,14 +69,11 @@ def _convert(
 def _quantized(model: nn.Module, x: torch.Tensor, calibration: Calibration) -> tuple[nn.Module, Any]:
     from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
     from litert_torch.quantize.quant_config import QuantConfig
-    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e
 
     quantizer = PT2EQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
-    graph = torch.export.export(model, (x,)).module()
-    observed = prepare_pt2e(graph, quantizer)  # type: ignore[arg-type]
-    for image in calibration.images:
-        observed(_fit(torch.from_numpy(np.asarray(image, dtype=np.float32)), x))
-    return convert_pt2e(observed, fold_quantize=False), QuantConfig(pt2e_quantizer=quantizer)
+    quantized = convert_pt2e(observed(model, x, quantizer, calibration), fold_quantize=False)
+    return quantized, QuantConfig(pt2e_quantizer=quantizer)
 
 
 def export_tflite(
@@ -129,24 +87,8 @@ def export_tflite(
     max_size: int = MAX_SIZE,
 ) -> MobileReport:
     """Write `model` as a LiteRT flatbuffer at `path` (atomically) and check it in the interpreter."""
-    data, facts = to_tflite(model, in_channels, sample, dynamic, precision, calibration, max_size)
-    x = sample_input(model, in_channels, sample)
-    diff = None
-    if canonical(precision) == "fp32":
-        with torch.no_grad():
-            ref = model.eval()(x).numpy()
-        diff = float(np.abs(run_tflite(data, x.numpy()) - ref).max())
-    write_bytes_atomic(path, data)
-    return MobileReport(
-        str(path),
-        "tflite",
-        RUNTIME,
-        canonical(precision),
-        facts["input"],
-        len(data),
-        facts["seconds"],
-        diff,
-        calibration.source if calibration and precision != "fp32" else "",
+    return export_checked(
+        "tflite", to_tflite, run_tflite, model, path, in_channels, sample, dynamic, precision, calibration, max_size
     )
 
 
