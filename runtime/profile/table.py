@@ -28,7 +28,6 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import attrs
 from attrs import frozen
 
 from archc.compiler.blocks import get as get_block
@@ -151,22 +150,26 @@ class LatencyTable:
 
     @property
     def scale(self) -> float:
-        """What each block's figure is multiplied by in a prediction (1 with the additive correction,
-        or when the baseline's blocks sum to nothing to scale)."""
+        """What each block's figure is multiplied by in a prediction with the table's correction."""
+        return self._scale(self.correction)
+
+    def _scale(self, correction: str) -> float:
+        """1 with the additive correction, or when the baseline's blocks sum to nothing to scale."""
         blocks = self.block_sum({})
-        if self.correction == ADDITIVE or blocks <= 0 or self.baseline_ms <= self.fixed_ms:
+        if correction == ADDITIVE or blocks <= 0 or self.baseline_ms <= self.fixed_ms:
             return 1.0
         return (self.baseline_ms - self.fixed_ms) / blocks
 
     def predict(self, choice: Mapping[str, Block], corrected: bool = True, correction: str | None = None) -> float:
         """Predicted latency (ms) of the network with `choice` (slots not named keep the original),
         with the table's correction (or `correction`; none when not `corrected`)."""
+        blocks = self.block_sum(choice)
         if not corrected:
-            return self.fixed_ms + self.block_sum(choice)
-        table = self if correction in (None, self.correction) else attrs.evolve(self, correction=correction)
-        if table.correction == ADDITIVE or table.scale == 1.0:
-            return table.fixed_ms + table.block_sum(choice) + table.overhead_ms
-        return table.fixed_ms + table.scale * table.block_sum(choice)
+            return self.fixed_ms + blocks
+        scale = self._scale(correction or self.correction)
+        if scale == 1.0:  # additive: the overhead as a constant
+            return self.fixed_ms + blocks + self.overhead_ms
+        return self.fixed_ms + scale * blocks
 
     def correction_json(self) -> dict[str, Any]:
         return {"kind": self.correction, "overhead_ms": self.overhead_ms, "scale": self.scale}
