@@ -23,6 +23,7 @@ from archc.api import build, parse
 from archc.compiler.files import write_text_atomic
 from archc.runtime.data.datasets import open_dataset
 from archc.runtime.evaluation.evaluate import evaluate
+from archc.runtime.training.gain_curve import plot_gain_curve
 
 
 def _checkpoint_weights(path: Path) -> tuple[int, float, dict[str, torch.Tensor]]:
@@ -36,25 +37,6 @@ def _score(spec: Any, weights: dict[str, torch.Tensor], data: str, limit: int | 
     model.load_state_dict(weights)
     r = evaluate(model.eval(), open_dataset(data, split="test"), limit)
     return r.mean("psnr"), r.mean("ssim"), r.mean("input_psnr")
-
-
-def _plot(points: list[dict[str, float]], out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=110)
-    ax.plot([p["step"] for p in points], [p["gain_db"] for p in points], marker="o", ms=3)
-    ax.axhline(0.0, color="grey", lw=0.8)
-    ax.set_xlabel("training step")
-    ax.set_ylabel("test PSNR gain over blurred input (dB)")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    tmp = out.with_suffix(".tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(out)
 
 
 def _look(spec: Any, run: Path, data: str, limit: int | None, points: list[dict[str, float]]) -> bool:
@@ -93,7 +75,7 @@ def main() -> None:
         finished = (args.run / "weights.safetensors").is_file()
         if _look(spec, args.run, args.data, args.limit, points):
             write_text_atomic(out, json.dumps({"spec": args.spec, "data": args.data, "points": points}, indent=1))
-            _plot(points, args.run / "gain_curve.png")
+            plot_gain_curve(points, args.run / "gain_curve.png")
         if not args.watch or finished or time.monotonic() > deadline:
             break
         time.sleep(args.every)

@@ -32,6 +32,7 @@ from archc.compiler.weights import read_metadata
 from archc.runtime.accel.accelerator import cpu_flags, cpu_model
 from archc.runtime.data.datasets import open_dataset
 from archc.runtime.evaluation.evaluate import evaluate
+from archc.runtime.training.gain_curve import plot_gain_curve
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -171,23 +172,7 @@ def _joined_curve(runs: list[Path], phases: list[dict[str, Any]], out: Path) -> 
         return
     write_text_atomic(out / "gain_curve.json", json.dumps({"phases": [str(r) for r in runs], "points": points},
                                                           indent=1) + "\n")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=110)
-    ax.plot([p["step"] for p in points], [p["gain_db"] for p in points], marker="o", ms=3)
-    for start in starts:
-        ax.axvline(start, color="grey", ls="--", lw=0.8)
-    ax.axhline(0.0, color="grey", lw=0.8)
-    ax.set_xlabel("training step (all phases; dashed: a phase starts)")
-    ax.set_ylabel("test PSNR gain over blurred input (dB)")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    with atomic_path(out / "gain_curve.png") as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    plot_gain_curve(points, out / "gain_curve.png", starts)
 
 
 def main() -> None:
