@@ -18,14 +18,26 @@ from cluster_work import die_once, fail_on_three, garbled_progress, square_plus,
 from ray_helpers import STANDIN_PHONE
 
 
-@pytest.fixture
-def ray_ex(ray_cluster: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Executor]:
+def _executor(ray_cluster: str, mp: pytest.MonkeyPatch) -> Iterator[Executor]:
     import ray.cloudpickle
 
     ray.cloudpickle.register_pickle_by_value(cluster_work)  # tests/ is not importable on the workers
-    monkeypatch.setenv("RAY_ADDRESS", ray_cluster)
+    mp.setenv("RAY_ADDRESS", ray_cluster)
     with open_executor("ray", setup=WorkerSetup(threads=1)) as ex:
         yield ex
+
+
+@pytest.fixture(scope="module")
+def ray_ex(ray_cluster: str) -> Iterator[Executor]:
+    """One driver for the tests that leave its progress channel whole (its workers serve them all)."""
+    with pytest.MonkeyPatch.context() as mp:
+        yield from _executor(ray_cluster, mp)
+
+
+@pytest.fixture
+def fresh_ray_ex(ray_cluster: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Executor]:
+    """A driver of its own, for a test whose progress channel may be lost."""
+    yield from _executor(ray_cluster, monkeypatch)
 
 
 def test_items_run_as_tasks_with_results_and_progress(ray_ex: Executor) -> None:
@@ -36,14 +48,14 @@ def test_items_run_as_tasks_with_results_and_progress(ray_ex: Executor) -> None:
     assert ray_ex.describe()["cluster"] == "ray" and ray_ex.workers == 2
 
 
-def test_progress_events_that_cannot_travel_cost_those_lines_only(ray_ex: Executor) -> None:
+def test_progress_events_that_cannot_travel_cost_those_lines_only(fresh_ray_ex: Executor) -> None:
     # An event that cannot be unpickled fails in the queue actor (Ray loads an actor call's
     # arguments there) and a lambda fails in the worker: both are dropped where they fail, and the
     # good events and every result still arrive.
     events: list[object] = []
     with warnings.catch_warnings(record=True) as warned:
         warnings.simplefilter("always")
-        results = dict(ray_ex.map_unordered(garbled_progress, [1, 2, 3], on_progress=events.append))
+        results = dict(fresh_ray_ex.map_unordered(garbled_progress, [1, 2, 3], on_progress=events.append))
     assert results == {0: 1, 1: 2, 2: 3}
     assert sorted(e for e in events if isinstance(e, tuple)) == [("item", 1), ("item", 2), ("item", 3)]
     assert len([w for w in warned if issubclass(w.category, ProgressLostWarning)]) <= 1

@@ -23,8 +23,19 @@ from distill_helpers import FAST, Micro, config_flags, distill_cli
 from ray_helpers import worker_pids
 
 
+@pytest.fixture(scope="module")
+def ray_ex(ray_cluster: str) -> Iterator[Executor]:
+    """One driver for the module's runs that leave the progress channel whole: its workers, once
+    started (torch imported), serve every test."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RAY_ADDRESS", ray_cluster)
+        with open_executor("ray", setup=worker_setup(FAST)) as ex:
+            yield ex
+
+
 @pytest.fixture
-def ray_ex(ray_cluster: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Executor]:
+def fresh_ray_ex(ray_cluster: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Executor]:
+    """A driver of its own, for a test that kills its progress channel."""
     monkeypatch.setenv("RAY_ADDRESS", ray_cluster)
     with open_executor("ray", setup=worker_setup(FAST)) as ex:
         yield ex
@@ -60,41 +71,26 @@ def test_ray_gives_the_surrogates_of_the_local_run(
     assert any(e.kind == "step" for e in events)  # progress flows back from the workers
 
 
-def test_a_killed_ray_worker_loses_nothing(
-    micro: Micro, micro_run: DistillRun, ray_ex: Executor, tmp_path: Path
+def test_a_killed_worker_and_a_killed_progress_actor_cost_progress_lines_and_one_warning_only(
+    micro: Micro, micro_run: DistillRun, fresh_ray_ex: Executor, tmp_path: Path
 ) -> None:
-    killed: list[int] = []
-
-    def kill_the_first_running_worker(event: Event) -> None:
-        if event.kind == "step" and not killed:
-            pids = worker_pids()
-            if pids:
-                os.kill(pids[0], signal.SIGKILL)
-                killed.append(pids[0])
-
-    run = _run(micro, tmp_path, ray_ex, kill_the_first_running_worker)
-    assert killed, "no Ray worker was running a job"
-    assert len(run.trained) == 9
-    _assert_same(run, micro_run)
-
-
-def test_a_killed_progress_actor_costs_progress_lines_and_one_warning_only(
-    micro: Micro, micro_run: DistillRun, ray_ex: Executor, tmp_path: Path
-) -> None:
-    killed: list[int] = []
+    killed: dict[str, int] = {}
     events: list[Event] = []
+    other_actors = set(worker_pids("ray::_QueueActor"))  # the progress actors of other drivers' runs
 
-    def kill_the_progress_actor(event: Event) -> None:
+    def kill_a_worker_then_the_progress_actor(event: Event) -> None:
         events.append(event)
-        if event.kind == "step" and not killed:
-            pids = worker_pids("ray::_QueueActor")
-            if pids:
-                os.kill(pids[0], signal.SIGKILL)
-                killed.append(pids[0])
+        if event.kind != "step" or len(killed) == 2:
+            return
+        title, name = ("ray::run_item", "worker") if "worker" not in killed else ("ray::_QueueActor", "actor")
+        pids = [pid for pid in worker_pids(title) if pid not in other_actors]
+        if pids:
+            os.kill(pids[0], signal.SIGKILL)
+            killed[name] = pids[0]
 
     with pytest.warns(ProgressLostWarning) as warned:
-        run = _run(micro, tmp_path, ray_ex, kill_the_progress_actor)
-    assert killed, "the progress actor was not found"
+        run = _run(micro, tmp_path, fresh_ray_ex, kill_a_worker_then_the_progress_actor)
+    assert set(killed) == {"worker", "actor"}, f"killed only {sorted(killed)}"
     assert len(warned) == 1, [str(w.message) for w in warned]
     assert len(run.trained) == 9
     _assert_same(run, micro_run)

@@ -83,11 +83,13 @@ def test_timings_on_this_machine_and_phones_without_a_scheduler_stay_here(phone:
         assert not dispatched(resolve(f"adb:{SERIAL}", options=phone), ex)
 
 
-@pytest.fixture
-def ray_ex(ray_cluster: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Executor]:
-    monkeypatch.setenv("RAY_ADDRESS", ray_cluster)
-    with open_executor("ray", setup=WorkerSetup(threads=1)) as ex:
-        yield ex
+@pytest.fixture(scope="module")
+def ray_ex(ray_cluster: str) -> Iterator[Executor]:
+    """One driver for both Ray tests: its workers, once started (torch imported), serve both."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RAY_ADDRESS", ray_cluster)
+        with open_executor("ray", setup=WorkerSetup(threads=1)) as ex:
+            yield ex
 
 
 def test_ray_profiles_a_phone_one_at_a_time_with_the_same_figures(phone: dict[str, str], ray_ex: Executor,

@@ -41,7 +41,7 @@ def objectives(idx: tuple[int, ...]) -> dict[str, float]:
     return {"psnr_drop": float((a**2).sum() + 0.1 * a[0] * a[-1]), "latency_ms": float(50 - 3 * a.sum())}
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(spaces(), st.integers(0, 2**16), st.integers(1, 4))
 def test_tpe_never_proposes_an_excluded_or_repeated_network(space_def, seed, batch) -> None:  # type: ignore[no-untyped-def]
     space = _space(*space_def)
