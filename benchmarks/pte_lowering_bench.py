@@ -61,8 +61,8 @@ def _convert(model: torch.nn.Module, size: int, forms: bool) -> dict[str, Any]:
     wall, cpu = time.perf_counter(), time.process_time()
     with quiet(), torch.no_grad():
         edge = lowered(net, x, True, "fp32", None, forms=forms)
+        pieces, outside = delegation(edge)  # before to_executorch adds its memory planning
         data = bytes(edge.to_executorch().buffer)
-    pieces, outside = delegation(edge)
     return {
         "data": data,
         "pieces": pieces,
