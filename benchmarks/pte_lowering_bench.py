@@ -11,7 +11,10 @@ Networks: specs/nafnet_tiny.arch, baseline_tiny, restormer_tiny at 64x64 (weight
 initial values: fresh residual scales are 0) and specs/nafnet_small.arch with
 pretrained:nafnet_small at 128x128.
 
-    python benchmarks/pte_lowering_bench.py [--networks nafnet_tiny,restormer_tiny] [--rounds 20]
+    python benchmarks/pte_lowering_bench.py [--networks nafnet_tiny,restormer_tiny] [--rounds 20] [--litert]
+
+`--litert`: the same comparison for the `.tflite` export (LiteRT's converter at the fixed size, its
+interpreter with XNNPACK), to see whether the forms pay off there too.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import archc
 from archc.compiler.files import write_text_atomic
 from archc.compiler.mobile import prepared, quiet, sample_input
 from archc.compiler.pte_export import PteRunner, delegation, lowered
+from archc.compiler.xnnpack_forms import xnnpack_forms
 from archc.runtime.accel.accelerator import cpu_flags
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,13 +123,58 @@ def _print(row: dict[str, Any]) -> None:
     )
 
 
+def _litert(name: str, rounds: int) -> list[dict[str, Any]]:
+    """The same networks as `.tflite` (fixed size; LiteRT's converter, its interpreter with XNNPACK,
+    1 thread), converted as they are and in the XNNPACK forms: whether the forms pay off there too."""
+    from archc.compiler.tflite_export import TfliteRunner, to_tflite
+
+    model, size = _network(name)
+    variants = {"before": model, "after": xnnpack_forms(prepared(model))}
+    out = {}
+    for v, net in variants.items():
+        wall, cpu = time.perf_counter(), time.process_time()
+        data, _ = to_tflite(net, 3, (size, size))
+        out[v] = (data, time.perf_counter() - wall, time.process_time() - cpu)
+    runners = {v: TfliteRunner(r[0]) for v, r in out.items()}
+    x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(1))
+    ms = _timed(runners, x.numpy(), rounds)  # type: ignore[arg-type]
+    with torch.no_grad():
+        ref = model(x).numpy()
+    return [
+        {
+            "network": name,
+            "size": size,
+            "variant": v,
+            "ms": ms[v],
+            "wall_s": r[1],
+            "cpu_s": r[2],
+            "max_abs_diff": float(np.abs(runners[v].run(x.numpy()) - ref).max()),
+        }
+        for v, r in out.items()
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--networks", default=",".join(NETWORKS))
     ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--litert", action="store_true", help="LiteRT instead of ExecuTorch")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "pte_lowering_bench.json")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if args.litert:
+        print(
+            "| network | forms | conversion s (wall / CPU) | ms per frame | max abs diff to torch |\n"
+            "|---|---|---:|---:|---:|"
+        )
+        for name in args.networks.split(","):
+            for r in _litert(name, args.rounds):
+                print(
+                    f"| {name} | {r['variant']} | {r['wall_s']:.0f} / {r['cpu_s']:.0f} | {r['ms']:.2f} "
+                    f"| {r['max_abs_diff']:.1e} |",
+                    flush=True,
+                )
+        return
     from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
 
     _unsafe_reset_threadpool(1)
