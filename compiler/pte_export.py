@@ -43,7 +43,8 @@ def to_pte(
     calibration: Calibration | None = None,
     max_size: int = MAX_SIZE,
 ) -> tuple[bytes, dict[str, Any]]:
-    """The `.pte` program of an eval-mode copy of `model`; returns (bytes, facts: `input`, `seconds`).
+    """The `.pte` program of an eval-mode copy of `model`; returns (bytes, facts: `input`, `seconds`,
+    `extra`: `xnnpack_pieces` and `outside_xnnpack`, the ops left to ExecuTorch's portable kernels).
 
     Raises MissingRuntimeError without executorch, UnsupportedOpError naming an op it cannot take.
     """
@@ -52,9 +53,10 @@ def to_pte(
 
 def _lower(
     model: nn.Module, x: torch.Tensor, dynamic: bool, precision: str, calibration: Calibration | None, max_size: int
-) -> bytes:
+) -> tuple[bytes, dict[str, Any]]:
     edge = lowered(model, x, dynamic, precision, calibration, max_size)
-    return bytes(edge.to_executorch().buffer)
+    pieces, outside = delegation(edge)  # before to_executorch adds its memory planning
+    return bytes(edge.to_executorch().buffer), {"xnnpack_pieces": pieces, "outside_xnnpack": dict(outside)}
 
 
 def lowered(

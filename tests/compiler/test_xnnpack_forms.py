@@ -1,5 +1,6 @@
 """The XNNPACK forms (compiler/xnnpack_forms.py): each equals the layer it replaces on random inputs
-of several sizes, and the tiny specs' `.pte` programs are delegated to XNNPACK whole."""
+of several sizes, and so do whole tiny networks. That the `.pte` of the forms is delegated to
+XNNPACK (but for Restormer's reshape) and runs like torch is tested in test_phone_export.py."""
 
 from __future__ import annotations
 
@@ -9,25 +10,13 @@ from torch import nn
 
 import archc
 from archc.compiler.layers import LayerNorm2d
-from archc.compiler.mobile import available, install_command, prepared, sample_input
+from archc.compiler.mobile import prepared
 from archc.compiler.xnnpack_forms import ConvChannelNorm, xnnpack_forms
 from archc.runtime.blocks.restormer import Attention, ChannelNorm, FeedForward
 
 from helpers import SPECS
 
 SIZES = ((8, 8), (16, 24), (40, 16))
-FAMILY_BLOCKS = """
-arch family_blocks {
-    channels in 3 out 3
-    width 8
-    down conv3x3_unshuffle
-    up conv3x3_shuffle
-    skip concat_reduce
-    encoder e1: naf
-    middle m: baseline(dw_expand=2)
-    decoder d1: restormer
-}
-"""
 TOLERANCE = 1e-5
 
 
@@ -105,19 +94,3 @@ def test_every_tiny_network_keeps_its_outputs(name: str) -> None:
         with torch.no_grad():
             ref = model(x)
             assert (form(x) - ref).abs().max().item() < TOLERANCE * max(1.0, ref.abs().max().item())
-
-
-@pytest.mark.skipif(not available("pte"), reason=f"needs the pte runtime: {install_command('pte')}")
-def test_the_three_families_blocks_are_delegated_but_for_restormers_reshape() -> None:
-    """NAFNet's, NAFNet-Baseline's and Restormer's blocks with Restormer's pixel-(un)shuffle sampling
-    lower, at a dynamic height and width, to XNNPACK pieces with one op left outside: the reshape of
-    Restormer's attention from `c x hw` back to `c x h x w` (two symbolic sizes, which XNNPACK's static
-    reshape cannot take; it reads them with `sym_size`). Without the forms a piece sits between every
-    norm, gate and shuffle."""
-    from archc.compiler.frontend import parse
-    from archc.compiler.pte_export import delegation, lowered
-
-    model = prepared(archc.build(parse(FAMILY_BLOCKS)))
-    x = sample_input(model, 3, (32, 32))
-    pieces, outside = delegation(lowered(model, x, True, "fp32", None))
-    assert (pieces, dict(outside)) == (2, {"aten.view_copy.default": 1, "sym_size.int": 2})
