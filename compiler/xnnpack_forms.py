@@ -17,11 +17,19 @@ float rounding):
 - Restormer's attention (`chunk(3)` of qkv, `F.normalize` of q and k: `linalg_vector_norm`, a
   `sum`) -> `ConvAttention`: q, k, v from the qkv convs split in thirds, and the L2 norm over the
   pixels as `sum = bmm(x * x, ones)` (the ones a 1x1 conv with zero weights and bias 1, so its
-  size follows the input), then `x * rsqrt(max(sum, eps^2))`; the reshapes infer the pixel count.
+  size follows the input), then `x * rsqrt(max(sum, eps^2))`; the reshapes to `c x hw` infer the
+  pixel count. The reshape of the product back to `c x h x w` needs both symbolic sizes, so it stays
+  outside XNNPACK in a dynamic-size program (one view per attention; an int8 program, fixed size,
+  is delegated whole).
 - Restormer's gated feed-forward (`chunk(2)`) -> its convs split into halves, `gelu(a) * b`.
 - `conv, PixelShuffle(r)` -> one transposed conv with stride r holding the conv's weights (same
   MACs); `conv, PixelUnshuffle(r)` -> one conv with stride r and kernel k + r - 1 (more MACs,
   (k + r - 1)^2 / k^2, but no `pixel_unshuffle` view).
+
+The compiler's layers are matched here; a block's own layers (runtime/blocks/restormer.py) give
+their form through an `xnnpack_form()` method, as the compiler does not import the runtime.
+ONNX, LiteRT and training keep the layers as they are (in LiteRT the forms measured no faster:
+benchmarks/pte_lowering_bench.py --litert).
 """
 
 from __future__ import annotations
