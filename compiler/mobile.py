@@ -192,8 +192,9 @@ def refused_op(fmt: str, exc: BaseException) -> ExportError:
     return ExportError(f"{runtime} export failed: {first_line}", code="E0622")
 
 
-# lower(prepared model, sample input, dynamic, canonical precision, calibration, max size) -> file bytes
-Lower = Callable[[nn.Module, torch.Tensor, bool, str, "Calibration | None", int], bytes]
+# lower(prepared model, sample input, dynamic, canonical precision, calibration, max size)
+#   -> (file bytes, facts about the file for the report's `extra`)
+Lower = Callable[[nn.Module, torch.Tensor, bool, str, "Calibration | None", int], tuple[bytes, dict[str, Any]]]
 Convert = Callable[..., tuple[bytes, dict[str, Any]]]
 
 
@@ -212,7 +213,7 @@ def convert(
     calibration; a dynamic size where the format has none is refused), an eval-mode copy of `model`
     (`prepared`) lowered by `lower` at the sample input, quietly, dynamic only in float32 (PT2E
     graphs keep no dynamic sizes), a failure naming the op the runtime refused. Returns (bytes,
-    facts: `input`, `seconds`)."""
+    facts: `input`, `seconds`, `extra`: what `lower` says of the file)."""
     from .quantize import missing_calibration
 
     precision = check_request(fmt, precision, calibration.method if calibration else "minmax")
@@ -230,12 +231,13 @@ def convert(
     t0 = time.perf_counter()
     try:
         with quiet(), torch.no_grad():
-            data = lower(model, x, dynamic, precision, calibration, max_size)
+            data, extra = lower(model, x, dynamic, precision, calibration, max_size)
     except ExportError:
         raise
     except Exception as exc:  # the exporters, lowerings and converters raise many types
         raise refused_op(fmt, exc) from exc
-    return data, {"input": shape_text(model, dynamic, tuple(x.shape), max_size), "seconds": time.perf_counter() - t0}
+    facts = {"input": shape_text(model, dynamic, tuple(x.shape), max_size), "seconds": time.perf_counter() - t0}
+    return data, {**facts, "extra": extra}
 
 
 def export_checked(
@@ -271,6 +273,7 @@ def export_checked(
         facts["seconds"],
         diff,
         calibration.source if calibration and precision != "fp32" else "",
+        facts.get("extra", {}),
     )
 
 
@@ -329,7 +332,7 @@ class MobileReport:
     export_seconds: float
     max_abs_diff: float | None = None  # to the torch module on the sample input (float32 only)
     calibration: str = ""
-    extra: dict[str, Any] = attrs.field(factory=dict)
+    extra: dict[str, Any] = attrs.field(factory=dict)  # .pte: `xnnpack_pieces`, `outside_xnnpack` (op -> count)
 
     def to_json(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -337,4 +340,7 @@ class MobileReport:
     def line(self) -> str:
         diff = "" if self.max_abs_diff is None else f", max |diff| to torch {self.max_abs_diff:.1e}"
         calibrated = f", calibrated on {self.calibration}" if self.calibration else ""
-        return f"{self.runtime}, {self.precision}{calibrated}, input {self.input}{diff}, {self.bytes / 1e6:.2f} MB"
+        outside = ", ".join(f"{op} x{n}" for op, n in sorted(self.extra.get("outside_xnnpack", {}).items()))
+        outside = f", left outside XNNPACK: {outside}" if outside else ""
+        size = f"{self.bytes / 1e6:.2f} MB"
+        return f"{self.runtime}, {self.precision}{calibrated}, input {self.input}{diff}, {size}{outside}"

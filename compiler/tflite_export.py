@@ -50,7 +50,7 @@ def to_tflite(
 
 def _convert(
     model: nn.Module, x: torch.Tensor, dynamic: bool, precision: str, calibration: Calibration | None, max_size: int
-) -> bytes:
+) -> tuple[bytes, dict[str, Any]]:
     import litert_torch
 
     kwargs: dict[str, Any] = {}
@@ -63,7 +63,7 @@ def _convert(
     with tempfile.TemporaryDirectory(prefix="archc-tflite-") as tmp:
         out = Path(tmp) / "model.tflite"
         edge.export(str(out))
-        return out.read_bytes()
+        return out.read_bytes(), {}
 
 
 def _quantized(model: nn.Module, x: torch.Tensor, calibration: Calibration) -> tuple[nn.Module, Any]:

@@ -4,6 +4,9 @@
 
 `attn` is MDTA (multi-Dconv head transposed attention): attention between channels, not pixels,
 so its cost grows linearly with h x w. `ffn` is the gated-dconv feed-forward (GDFN).
+
+Each layer names its form for the `.pte` export (`xnnpack_form`, see compiler/xnnpack_forms.py):
+`ConvAttention` and `SplitFeedForward` compute the same without channel slices or a `sum`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from archc.compiler.blocks.schemas.restormer import RestormerParams, hidden_width, restormer_macs
+from archc.compiler.xnnpack_forms import ConvChannelNorm, conv_chains
 
 __all__ = ["Attention", "ChannelNorm", "FeedForward", "RestormerParams", "TransformerBlock", "build",
            "restormer_macs"]
@@ -48,6 +52,10 @@ class ChannelNorm(nn.Module):
         var = x.var(1, keepdim=True, unbiased=False)
         return x / torch.sqrt(var + self.eps) * weight.view(1, -1, 1, 1)
 
+    def xnnpack_form(self) -> nn.Module:
+        bias = self.body.bias
+        return ConvChannelNorm(self.channels, self.eps, self.body.weight, bias, center=bias is not None)
+
 
 class Attention(nn.Module):
     """MDTA: q, k, v from a 1x1 then a 3x3 depthwise conv; per head, softmax over the channel x
@@ -69,6 +77,9 @@ class Attention(nn.Module):
         attn = ((q @ k.transpose(-2, -1)) * self.temperature).softmax(dim=-1)
         return self.project_out((attn @ v).reshape(x.shape))
 
+    def xnnpack_form(self) -> nn.Module:
+        return ConvAttention(self)
+
 
 class FeedForward(nn.Module):
     """GDFN: 1x1 to 2 x hidden, 3x3 depthwise, gelu(first half) x second half, 1x1 back."""
@@ -82,6 +93,53 @@ class FeedForward(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x1, x2 = self.dwconv(self.project_in(x)).chunk(2, dim=1)
         return self.project_out(F.gelu(x1) * x2)
+
+    def xnnpack_form(self) -> nn.Module:
+        return SplitFeedForward(self)
+
+
+class ConvAttention(nn.Module):
+    """Restormer's MDTA without channel slices or a `sum`: `b x c x h x w` in and out."""
+
+    def __init__(self, attn: Attention) -> None:
+        super().__init__()
+        self.heads = attn.heads
+        self.qkv = conv_chains(attn.qkv, attn.qkv_dwconv, 3)
+        self.project_out = attn.project_out
+        self.temperature = attn.temperature
+        c = attn.project_out.in_channels
+        self.ones = nn.Conv2d(c, attn.heads, 1)  # zero weights, bias 1: ones at the input's size
+        with torch.no_grad():
+            self.ones.weight.zero_()
+            self.ones.bias.fill_(1.0)  # type: ignore[union-attr]
+        self.ones.requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h = x.shape[0], x.shape[1], self.heads
+        ones = self.ones(x).reshape(b * h, -1, 1)  # (b heads) x hw x 1
+        q, k, v = (chain(x).reshape(b * h, c // h, -1) for chain in self.qkv)
+        q, k = _l2_normalised(q, ones), _l2_normalised(k, ones)
+        attn = (torch.bmm(q, k.transpose(1, 2)).reshape(b, h, c // h, c // h) * self.temperature).softmax(dim=-1)
+        out = torch.bmm(attn.reshape(b * h, c // h, c // h), v)
+        return self.project_out(out.reshape(x.shape))
+
+
+def _l2_normalised(t: torch.Tensor, ones: torch.Tensor) -> torch.Tensor:
+    """`F.normalize(t, dim=-1)` (eps 1e-12) of a `n x r x p` tensor, `ones` being `n x p x 1`."""
+    squares = torch.bmm(t * t, ones)  # n x r x 1
+    return t * torch.rsqrt(torch.clamp(squares, min=1e-24))
+
+
+class SplitFeedForward(nn.Module):
+    """Restormer's GDFN with the gate's halves from split convs: `b x c x h x w` in and out."""
+
+    def __init__(self, ffn: FeedForward) -> None:
+        super().__init__()
+        self.halves = conv_chains(ffn.project_in, ffn.dwconv, 2)
+        self.project_out = ffn.project_out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.project_out(F.gelu(self.halves[0](x)) * self.halves[1](x))
 
 
 class TransformerBlock(nn.Module):
