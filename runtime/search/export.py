@@ -33,7 +33,11 @@ from .run import RESULTS
 
 
 def load_results(run: str | Path) -> dict[str, Any]:
+    """The results of the search in `run`: a search folder, its results file, or the folder of an
+    `archc run` (whose search lives in `search/`)."""
     path = Path(run) / RESULTS if Path(run).is_dir() else Path(run)
+    if not path.is_file() and (Path(run) / "search" / RESULTS).is_file():
+        path = Path(run) / "search" / RESULTS
     if not path.is_file():
         raise SearchError(f"no search results at {path}", code="E0720", help="run `archc search ... --out RUN` first")
     return json.loads(path.read_text())  # type: ignore[no-any-return]

@@ -149,3 +149,12 @@ def test_run_refuses_a_malformed_pick_before_any_stage(micro: Micro, tmp_path: P
     )
     assert res.exit_code == 1 and "cannot read `abc`" in res.output
     assert not (tmp_path / "r" / "run.json").exists()
+
+
+def test_export_takes_the_folder_of_a_whole_run(searched: tuple[Path, str], tmp_path: Path) -> None:
+    out, _ = searched
+    shutil.copytree(out, tmp_path / "run" / "search")  # `archc run` keeps its search in RUN/search
+    res = run_cli("export", tmp_path / "run", "--pick", "fastest", "--out", tmp_path / "e", "--accelerator", "cpu")
+    assert res.exit_code == 0, res.output
+    fastest = min(range(len(evals := _results(out)["evaluations"])), key=lambda i: evals[i]["objectives"]["latency_ms"])
+    assert json.loads((tmp_path / "e" / "export.json").read_text())["index"] == fastest
