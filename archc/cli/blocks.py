@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 import click
 from rich.table import Table
+from rich.text import Text
 
 from archc.compiler.blocks import all_blocks
 from archc.dsl.params import format_value
@@ -35,5 +36,5 @@ def blocks_cmd(as_json: bool) -> None:
         table.add_column(col)
     for b in blocks.values():
         params = ", ".join(f"{r['name']}={r['default']} ({r['type']})" for r in _param_rows(b.params)) or "-"
-        table.add_row(b.name, params, b.origin, b.summary)
+        table.add_row(*(Text(cell) for cell in (b.name, params, b.origin, b.summary)))  # not markup
     console.print(table)

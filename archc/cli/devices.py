@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from archc.runtime.profile.devices import DeviceInfo, listing
 
@@ -35,6 +36,6 @@ def devices_cmd(devices_dir: str | None, as_json: bool) -> None:
     for col in ("device", "kind", "what it is", "from"):
         table.add_column(col)
     for d in rows:
-        table.add_row(d.name, d.kind, d.description, d.source)
+        table.add_row(*(Text(cell) for cell in (d.name, d.kind, d.description, d.source)))  # not markup
     console.print(table)
     console.print("modelled figures are estimates of a cost model, never measurements")

@@ -12,7 +12,9 @@ def test_devices_lists_every_kind() -> None:
     rows = {d["name"]: d["kind"] for d in json.loads(result.stdout)}
     assert rows["cpu"] == "measured" and rows["torch-cpu"] == "measured" and rows["s24"] == "modelled"
     assert rows["adb:SERIAL"] == "remote" and rows["qai-hub:DEVICE NAME"] == "remote"
-    assert "modelled figures are estimates" in run_cli("devices").output
+    table = run_cli("devices").output
+    assert "modelled figures are estimates" in table
+    assert "archc[executorch]" in " ".join(table.replace("│", " ").split())  # text, never rich markup
 
 
 def test_profile_on_the_modelled_s24_labels_every_figure(tmp_path: Path) -> None:
