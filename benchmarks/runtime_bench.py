@@ -12,7 +12,14 @@ Every (runtime, precision, network) file is loaded once; then rounds run each of
 turn (interleaved, so load on the machine hits them all alike), 1 thread, and the median of the
 rounds is reported with the pick's speed-up over the teacher in the same runtime and precision.
 
+`--space N` adds N networks drawn uniformly from the demo's space (seeded, teacher's weights where
+they fit) to the same rounds and prints, for each pair of runtimes, the rank correlation of all the
+networks' latencies (Kendall's tau and Spearman's rho): whether a network that is faster in one
+runtime is faster in the other, i.e. whether a front searched on one runtime's table stays a front
+on another.
+
     python benchmarks/runtime_bench.py [--size 128] [--rounds 40] [--runtimes onnxruntime,executorch,litert]
+        [--precisions fp32,int8] [--space 8]
 """
 
 from __future__ import annotations
@@ -42,19 +49,33 @@ RUNTIMES = {"onnxruntime": "onnx", "executorch": "pte", "litert": "tflite"}
 Run = Callable[[], object]
 
 
-def _networks() -> dict[str, torch.nn.Module]:
-    """The teacher, and the pick with the teacher's weights where name and shape fit and no zero
-    parameter left (a fresh block's residual scales are 0, which lets a converter fold it away)."""
+def _networks(space: int) -> dict[str, torch.nn.Module]:
+    """The teacher, the pick and `space` networks drawn from the demo's space, each with the
+    teacher's weights where name and shape fit and no zero parameter left (a fresh block's residual
+    scales are 0, which lets a converter fold it away)."""
+    teacher = archc.build(SPEC, weights="pretrained:nafnet_small").eval()
+    choices = {"pick": PICK, **{f"#{i + 1} {c}": c for i, c in enumerate(_drawn(space))}}
+    return {"teacher": teacher, **{name: _like_teacher(c, teacher) for name, c in choices.items()}}
+
+
+def _drawn(n: int) -> list[str]:
+    from archc.compiler.space import SearchSpace
+
+    space = SearchSpace.of(archc.parse(SPEC.read_text()))
+    teacher = tuple(0 for _ in space.radices)
+    return [space.canonical_of(idx) for idx in space.sample(np.random.default_rng(0), n, exclude=[teacher])]
+
+
+def _like_teacher(choice: str, teacher: torch.nn.Module) -> torch.nn.Module:
     from archc.runtime.distill.fit import inherit
 
-    teacher = archc.build(SPEC, weights="pretrained:nafnet_small").eval()
-    pick = archc.build(SPEC, choice=PICK).eval()
-    inherit(pick, teacher.state_dict())
+    net = archc.build(SPEC, choice=choice).eval()
+    inherit(net, teacher.state_dict())
     with torch.no_grad():
-        for p in pick.parameters():
+        for p in net.parameters():
             if not p.any():
                 p.fill_(0.1)
-    return {"teacher": teacher, "pick": pick}
+    return net
 
 
 def _calibration(size: int) -> Calibration:
@@ -91,10 +112,10 @@ def _phone_runner(fmt: str, model: torch.nn.Module, size: int, precision: str, x
     return lambda: runner.run(x)
 
 
-def _runners(runtimes: list[str], precisions: list[str], size: int) -> dict[tuple[str, str, str], Run]:
+def _runners(runtimes: list[str], precisions: list[str], size: int, space: int) -> dict[tuple[str, str, str], Run]:
     x = np.random.default_rng(1).random((1, 3, size, size), dtype=np.float32)
     out = {}
-    for name, model in _networks().items():
+    for name, model in _networks(space).items():
         for runtime in runtimes:
             for precision in precisions:
                 t0 = time.perf_counter()
@@ -127,12 +148,13 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=40)
     ap.add_argument("--runtimes", default=",".join(RUNTIMES))
     ap.add_argument("--precisions", default="fp32,int8")
+    ap.add_argument("--space", type=int, default=0, help="networks drawn from the demo's space for rank correlation")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "runtime_bench.json")
     args = ap.parse_args()
     torch.set_num_threads(1)
     runtimes = [r for r in args.runtimes.split(",") if available(RUNTIMES[r])]
     skipped = sorted(set(args.runtimes.split(",")) - set(runtimes))
-    ms = _interleaved(_runners(runtimes, args.precisions.split(","), args.size), args.rounds)
+    ms = _interleaved(_runners(runtimes, args.precisions.split(","), args.size, args.space), args.rounds)
     flags = ", ".join(cpu_flags())
     missing = f"; not installed: {', '.join(skipped)}" if skipped else ""
     print(
@@ -146,6 +168,7 @@ def main() -> None:
             t, p = ms[(runtime, precision, "teacher")], ms[(runtime, precision, "pick")]
             rows.append({"runtime": runtime, "precision": precision, "teacher_ms": t, "pick_ms": p, "speedup": t / p})
             print(f"| {runtime} | {precision} | {t:.2f} | {p:.2f} | {t / p:.2f}x |")
+    ranks = _rank_correlations(ms, runtimes, args.precisions.split(",")) if args.space else []
     write_text_atomic(
         args.out,
         json.dumps(
@@ -156,11 +179,36 @@ def main() -> None:
                 "pick": PICK,
                 "label": "measured",
                 "rows": rows,
+                "networks_ms": [
+                    {"runtime": r, "precision": pr, "network": n, "ms": v} for (r, pr, n), v in ms.items()
+                ],
+                "rank_correlation": ranks,
             },
             indent=1,
         )
         + "\n",
     )
+
+
+def _rank_correlations(
+    ms: dict[tuple[str, str, str], float], runtimes: list[str], precisions: list[str]
+) -> list[dict[str, Any]]:
+    """Kendall's tau and Spearman's rho of every network's latency, for each pair of runtimes."""
+    from scipy.stats import kendalltau, spearmanr
+
+    networks = sorted({n for _, _, n in ms})
+    print(f"\nrank correlation of the latencies of {len(networks)} networks (teacher, pick, drawn), measured")
+    print("| precision | runtimes | Kendall tau | Spearman rho |\n|---|---|---:|---:|")
+    out = []
+    for precision in precisions:
+        for i, a in enumerate(runtimes):
+            for b in runtimes[i + 1:]:
+                xa = [ms[(a, precision, n)] for n in networks]
+                xb = [ms[(b, precision, n)] for n in networks]
+                tau, rho = float(kendalltau(xa, xb).statistic), float(spearmanr(xa, xb).statistic)
+                out.append({"precision": precision, "runtimes": [a, b], "kendall_tau": tau, "spearman_rho": rho})
+                print(f"| {precision} | {a} / {b} | {tau:.2f} | {rho:.2f} |")
+    return out
 
 
 if __name__ == "__main__":
