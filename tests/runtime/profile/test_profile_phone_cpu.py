@@ -9,7 +9,7 @@ import torch
 
 from archc.compiler.mobile import available, install_command
 from archc.runtime.profile.devices import listing, resolve
-from archc.runtime.profile.phone_cpu import converted
+from archc.runtime.profile.phone_cpu import converted, unfoldable
 from archc.runtime.profile.workload import Workload
 
 from profile_helpers import FAST
@@ -43,3 +43,34 @@ def test_measures_the_block_it_was_given(device: str, phone_block: Workload) -> 
     with torch.no_grad():
         ref = w.module.eval()(torch.from_numpy(x)).numpy()
     assert np.abs(runner.run(x) - ref).max() < 1e-4
+
+
+def test_unfoldable_sets_only_all_zero_parameters_and_leaves_the_module_alone() -> None:
+    import archc
+    from archc.runtime.profile.table import block_workload
+
+    fresh = block_workload(archc.parse_block("naf"), 4, (8, 8)).module
+    zero = {n for n, p in fresh.named_parameters() if not p.any()}
+    assert zero, "a fresh naf block has all-zero residual scales"
+    copy = unfoldable(fresh)
+    for (name, p), (_, q) in zip(fresh.named_parameters(), copy.named_parameters(), strict=True):
+        assert q.any()
+        assert torch.equal(q, torch.full_like(p, 0.1)) if name in zero else torch.equal(p, q)
+    assert all(not p.any() for n, p in fresh.named_parameters() if n in zero)
+
+
+@pytest.mark.skipif(not available("tflite"), reason=f"needs {install_command('tflite')}")
+def test_a_fresh_block_is_not_folded_away_before_it_is_timed() -> None:
+    """A fresh naf block is `x` plus zero-scaled branches; converted as built, LiteRT would fold it
+    to a copy of its input and the table would time nothing."""
+    import archc
+    from archc.compiler.tflite_export import TfliteRunner
+    from archc.runtime.profile.table import block_workload
+
+    w = block_workload(archc.parse_block("naf"), 4, (8, 8))
+    x = np.random.default_rng(2).random(w.shape, dtype=np.float32)
+    with torch.no_grad():
+        ref = unfoldable(w.module).eval()(torch.from_numpy(x)).numpy()
+    got = TfliteRunner(converted("tflite", w)).run(x)
+    assert np.abs(got - x).max() > 1e-3  # the block's branches are there
+    assert np.abs(got - ref).max() < 1e-4
