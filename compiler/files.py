@@ -7,6 +7,7 @@ import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 @functools.cache
@@ -36,6 +37,15 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 def write_text_atomic(path: str | Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def write_png_atomic(path: str | Path, fig: Any, **savefig: Any) -> None:
+    """Save a matplotlib figure as PNG at `path` (atomically) and close it."""
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", **savefig)
+    plt.close(fig)
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:

@@ -48,7 +48,7 @@ def plot(rows: Sequence[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from archc.compiler.files import atomic_path
+    from archc.compiler.files import write_png_atomic
 
     fig, axes = plt.subplots(len(rows), len(COLUMNS), figsize=(2.3 * len(COLUMNS), 2.6 * len(rows)), dpi=100,
                              squeeze=False)
@@ -61,9 +61,7 @@ def plot(rows: Sequence[dict[str, Any]], path: Path) -> None:
             ax.set_yticks([])
         axes[r][0].set_ylabel(row["name"], fontsize=8)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    write_png_atomic(path, fig)
 
 
 def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:

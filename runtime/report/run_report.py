@@ -303,7 +303,7 @@ def _plot_trace(trace: Sequence[float], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from archc.compiler.files import atomic_path
+    from archc.compiler.files import write_png_atomic
 
     fig, ax = plt.subplots(figsize=(6, 3), dpi=110)
     ax.plot(range(1, len(trace) + 1), trace, "-", c="#1f6feb")
@@ -311,9 +311,7 @@ def _plot_trace(trace: Sequence[float], path: Path) -> None:
     ax.set_ylabel("hypervolume")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    write_png_atomic(path, fig)
 
 
 def sections(run: Path) -> list[Section]:

@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from archc.compiler.files import atomic_path  # noqa: E402
+from archc.compiler.files import write_png_atomic  # noqa: E402
 
 from .report import read_number, unit_score  # noqa: E402
 
@@ -99,6 +99,4 @@ def plot(data: Mapping[str, Any], path: str | Path, saliency_excluded: Sequence[
     ]
     fig.suptitle(f"slot saliency of {data['spec']['name']} (sum over each slot's blocks)", fontsize=10)
     fig.legend(handles=legend, loc="outside lower center", ncol=3, fontsize=8, frameon=False)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    write_png_atomic(path, fig, dpi=110)

@@ -89,7 +89,7 @@ def plot_front(history: Sequence[Evaluation], summary: Mapping[str, Any], path: 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from archc.compiler.files import atomic_path
+    from archc.compiler.files import write_png_atomic
 
     pts = points(history)
     front = summary["pareto"]
@@ -110,6 +110,4 @@ def plot_front(history: Sequence[Evaluation], summary: Mapping[str, Any], path: 
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    write_png_atomic(path, fig)

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from archc.compiler.files import atomic_path
+from archc.compiler.files import write_png_atomic
 
 
 def plot_gain_curve(points: Sequence[Mapping[str, Any]], out: Path, phase_starts: Sequence[int] = ()) -> None:
@@ -28,6 +28,4 @@ def plot_gain_curve(points: Sequence[Mapping[str, Any]], out: Path, phase_starts
     ax.set_ylabel("test PSNR gain over blurred input (dB)")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    write_png_atomic(out, fig)
