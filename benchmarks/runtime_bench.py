@@ -68,14 +68,11 @@ def _drawn(n: int) -> list[str]:
 
 def _like_teacher(choice: str, teacher: torch.nn.Module) -> torch.nn.Module:
     from archc.runtime.distill.fit import inherit
+    from archc.runtime.profile.phone_cpu import unfoldable
 
     net = archc.build(SPEC, choice=choice).eval()
     inherit(net, teacher.state_dict())
-    with torch.no_grad():
-        for p in net.parameters():
-            if not p.any():
-                p.fill_(0.1)
-    return net
+    return unfoldable(net)
 
 
 def _calibration(size: int) -> Calibration:
