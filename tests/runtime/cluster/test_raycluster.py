@@ -36,7 +36,8 @@ def ray_ex(ray_cluster: str) -> Iterator[Executor]:
 
 @pytest.fixture
 def fresh_ray_ex(ray_cluster: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Executor]:
-    """A driver of its own, for a test whose progress channel may be lost."""
+    """An executor of its own (its own progress actor; the connection is shared while the module's
+    executor is open), for a test whose progress channel may be lost."""
     yield from _executor(ray_cluster, monkeypatch)
 
 

@@ -35,7 +35,8 @@ def ray_ex(ray_cluster: str) -> Iterator[Executor]:
 
 @pytest.fixture
 def fresh_ray_ex(ray_cluster: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Executor]:
-    """A driver of its own, for a test that kills its progress channel."""
+    """An executor of its own (its own progress actor; the connection is shared while the module's
+    executor is open), for a test that kills its progress channel."""
     monkeypatch.setenv("RAY_ADDRESS", ray_cluster)
     with open_executor("ray", setup=worker_setup(FAST)) as ex:
         yield ex
