@@ -93,6 +93,11 @@ def summary_lines(data: dict[str, Any]) -> list[str]:
         f"baseline network: {_ms(base['latency_ms'])} ms {label}; fixed + blocks = "
         f"{_ms(base['latency_ms'] - corr['overhead_ms'])} ms; {_correction_text(corr)}",
     ]
+    fit = data.get("fit") or []
+    if fit:
+        ratios = ", ".join(f"{(r['measured_ms'] - fixed['latency_ms']) / r['block_sum_ms']:.2f}" for r in fit
+                           if r["block_sum_ms"] > 0)
+        lines.append(f"scale fitted on {len(fit)} more networks {label} end to end (each one's ratio: {ratios})")
     for net in data["networks"]:
         if net["source"] == "--choice":
             lines.append(
@@ -107,7 +112,7 @@ def summary_lines(data: dict[str, Any]) -> list[str]:
             f"+-10 %, RMSPE {v['rmspe_pct']:.1f} %, max {v['max_abs_error_pct']:.1f} %"
             + (f", Kendall tau {tau:.2f}" if tau is not None else "")
         )
-        for other in ("uncorrected", "additive", "proportional"):
+        for other in ("uncorrected", "additive", "proportional", "baseline_scaled"):
             u = v.get(other)
             if u and other != v.get("correction"):
                 lines.append(
@@ -120,12 +125,17 @@ OTHER = {
     "uncorrected": "without a correction",
     "additive": "with the difference added as a constant",
     "proportional": "with the blocks scaled",
+    "baseline_scaled": "with the blocks scaled by the baseline alone",
 }
 
 
 def _correction_text(corr: dict[str, Any]) -> str:
     if corr.get("kind", "additive") == "additive":
         return f"correction {corr['overhead_ms']:+.3f} ms (added to every prediction)"
+    fitted = int(corr.get("fitted_on", 1))
+    if fitted > 1:
+        median = f"the median over the baseline and {fitted - 1} more networks"
+        return f"every block sum scaled by {corr['scale']:.3f} ({median})"
     spread = f"the baseline's {corr['overhead_ms']:+.3f} ms spread over its blocks"
     return f"every block sum scaled by {corr['scale']:.3f} ({spread})"
 
@@ -156,7 +166,16 @@ def _correction_text(corr: dict[str, Any]) -> str:
     default=0,
     help="Predict and profile N random networks; report share within +-10 % and RMSPE.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --validate draws.")
+@click.option(
+    "--fit",
+    "fit_n",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Time N more networks end to end and fit the block sums' scale on them and the baseline "
+    "(median ratio; 0: the baseline alone). --validate never draws them.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --fit and --validate draws.")
 @click.option("--threads", type=click.IntRange(1), default=1, show_default=True, help="Intra-op threads.")
 @click.option("--warmup", type=click.IntRange(0), default=3, show_default=True, help="Untimed runs first.")
 @click.option("--repeats", type=click.IntRange(1), default=10, show_default=True, help="Minimum timed runs.")
@@ -189,9 +208,9 @@ def _correction_text(corr: dict[str, Any]) -> str:
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True,
               help="Local processes for modelled or hosted devices (timings on this machine run one at a time).")
 def profile_cmd(spec: str, device: str, size: tuple[int, int] | None, out: str | None, choices: Sequence[str],
-                validate_n: int, seed: int, threads: int, warmup: int, repeats: int, max_repeats: int, time_cap: float,
-                clock: str, device_options: Sequence[str], devices_dir: str | None, resume: bool, as_json: bool,
-                cluster: str, jobs: int) -> None:
+                validate_n: int, fit_n: int, seed: int, threads: int, warmup: int, repeats: int, max_repeats: int,
+                time_cap: float, clock: str, device_options: Sequence[str], devices_dir: str | None, resume: bool,
+                as_json: bool, cluster: str, jobs: int) -> None:
     """Profile every (slot, candidate) block of SPEC, the fixed rest and the baseline on a device."""
     from archc.runtime.pipeline import ProfileSettings, profile
 
@@ -202,7 +221,7 @@ def profile_cmd(spec: str, device: str, size: tuple[int, int] | None, out: str |
         raise click.UsageError(str(exc)) from None
     settings = ProfileSettings(spec, device, tuple(size) if size else None, out,  # type: ignore[arg-type]
                                ";".join(choices) if choices else None, validate_n, seed, protocol,
-                               parse_options(device_options), devices_dir, resume, jobs)
+                               parse_options(device_options), devices_dir, resume, jobs, fit_n)
     with context(cluster=cluster, jobs=jobs) as ctx:
         record = profile(None, settings, ctx)
     if as_json:

@@ -19,8 +19,9 @@ from .layout import folder
 class ProfileSettings:
     """Profile `spec` on the latency `device` (`archc devices`) at input `size` (None: the device's,
     else 256 x 256) with `protocol`; also predict and profile `choice` and `validate` random
-    networks (drawn with `seed`); `device_options` are KEY=VALUE settings of remote devices;
-    `resume` reuses figures of an earlier run in `out` (default RUN/profile)."""
+    networks (drawn with `seed`), after fitting the table's scale on `fit` more; `device_options`
+    are KEY=VALUE settings of remote devices; `resume` reuses figures of an earlier run in `out`
+    (default RUN/profile)."""
 
     spec: str
     device: str = "cpu"
@@ -34,6 +35,7 @@ class ProfileSettings:
     devices_dir: str | None = None
     resume: bool = False
     jobs: int = 1
+    fit: int = 0
 
 
 def profile(run_dir: Path | None, settings: ProfileSettings, ctx: Context) -> Any:
@@ -55,6 +57,7 @@ def profile(run_dir: Path | None, settings: ProfileSettings, ctx: Context) -> An
         s.validate,
         s.seed,
         s.resume,
+        s.fit,
     )
     executor = ctx.executor(s.jobs)
     record, _ = execute(req, lambda key: ctx.notes.print(f"[dim]profiled {key}[/dim]"), executor)

@@ -19,8 +19,11 @@ Fields (format `archc-latency/1`):
 - `baseline`: the spec's own network: latency_ms, key, choice
 - `correction`: {kind, overhead_ms, scale}: overhead_ms = baseline - (fixed + sum of the
   baseline's block net_ms), what the sum of blocks does not account for; kind `proportional`
-  multiplies every prediction's block sum by scale = (baseline - fixed) / that sum, kind
+  multiplies every prediction's block sum by scale = (baseline - fixed) / that sum (with `fit`,
+  the median of that ratio over the baseline and the fit networks; fitted_on counts them), kind
   `additive` (records before it) adds overhead_ms to every prediction
+- `fit` (with `--fit N`): the networks the scale is fitted on besides the baseline: choice,
+  measured_ms, iqr_ms, block_sum_ms (the sum of its blocks' net_ms), label
 - `networks`: networks predicted from the table and profiled end to end: choice, predicted_ms,
   measured_ms, error_pct (predicted vs measured), source (`--choice` or `--validate`)
 - `validation`: {n, within_10pct (share 0..1), rmspe_pct, mean_abs_error_pct, max_abs_error_pct,

@@ -21,6 +21,7 @@ from . import record as rec
 from .backend import Profiler
 from .devices import resolve
 from .measure import Protocol
+from .scale_fit import fit_scale
 from .table import LatencyTable, Progress, build_table
 from .validate import compare, validate
 
@@ -42,6 +43,7 @@ class Request:
     validate_n: int = 0
     seed: int = 0
     resume: bool = False
+    fit_n: int = 0  # whole networks besides the baseline the scale is fitted on (`scale_fit.py`)
 
 
 def input_size(req: Request, profiler: Profiler) -> tuple[int, int]:
@@ -82,10 +84,13 @@ def execute(
     record.flush()
     try:
         table = build_table(req.spec, profiler, size, record, reuse, progress, executor)
+        fitted: list[tuple[int, ...]] = []
+        if req.fit_n > 0:
+            table, fitted = fit_scale(table, profiler, req.fit_n, record, req.seed, progress)
         if req.choice is not None:
             compare(table, profiler, req.choice, record, "--choice", progress)
         if req.validate_n > 0:
-            validate(table, profiler, req.validate_n, record, req.seed, progress)
+            validate(table, profiler, req.validate_n, record, req.seed, progress, skip=fitted)
     except ArchError as exc:
         record.finish(exc.diagnostics[0].message if exc.diagnostics else str(exc))
         raise

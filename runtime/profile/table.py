@@ -9,7 +9,10 @@ where `fixed` is the network with every searchable slot removed (so everything o
 slots: stem, head, downs, ups, skips, excluded stages), `block` one block measured alone at the
 slot's feature shape, `empty` the same runtime running an empty graph at that shape (its
 per-call cost, which a block inside a network does not pay), and `scale` makes the baseline
-exact: (baseline - fixed) / the baseline's block sum. What the blocks alone do not account for
+exact: (baseline - fixed) / the baseline's block sum, or, with `fit` networks timed end to end
+(`archc profile --fit N`, `scale_fit.py`), the median of that ratio over the baseline and them, so
+one unlucky baseline timing no longer moves every prediction (on nafnet_small, cpu, a baseline
+timed 30 % high under load scaled every prediction by 1.30). What the blocks alone do not account for
 (layout changes between blocks, cache misses of larger graphs) grows with the blocks a network
 keeps, so it is shared among them in proportion, not added as a constant `overhead` whatever the
 network keeps. On `restormer_small` (cpu, 128x128) three verified picks measured 1.63x, 2.01x
@@ -25,9 +28,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import statistics
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import attrs
 from attrs import frozen
 
 from archc.compiler.blocks import get as get_block
@@ -131,6 +136,7 @@ class LatencyTable:
     fixed_ms: float
     baseline_ms: float
     correction: str = PROPORTIONAL  # or ADDITIVE: the overhead added as a constant
+    fit: tuple[tuple[float, float], ...] = ()  # (block sum, measured - fixed) of networks besides the baseline
 
     def unit(self, slot: Slot, block: Block) -> Unit:
         for u in self.units:
@@ -154,11 +160,13 @@ class LatencyTable:
         return self._scale(self.correction)
 
     def _scale(self, correction: str) -> float:
-        """1 with the additive correction, or when the baseline's blocks sum to nothing to scale."""
-        blocks = self.block_sum({})
-        if correction == ADDITIVE or blocks <= 0 or self.baseline_ms <= self.fixed_ms:
+        """The median of (measured - fixed) / block sum over the baseline and the `fit` networks;
+        1 with the additive correction, or when no network's blocks sum to something to scale."""
+        if correction == ADDITIVE:
             return 1.0
-        return (self.baseline_ms - self.fixed_ms) / blocks
+        pairs = [(self.block_sum({}), self.baseline_ms - self.fixed_ms), *self.fit]
+        ratios = [rest / blocks for blocks, rest in pairs if blocks > 0 and rest > 0]
+        return float(statistics.median(ratios)) if ratios else 1.0
 
     def predict(self, choice: Mapping[str, Block], corrected: bool = True, correction: str | None = None) -> float:
         """Predicted latency (ms) of the network with `choice` (slots not named keep the original),
@@ -172,7 +180,8 @@ class LatencyTable:
         return self.fixed_ms + scale * blocks
 
     def correction_json(self) -> dict[str, Any]:
-        return {"kind": self.correction, "overhead_ms": self.overhead_ms, "scale": self.scale}
+        return {"kind": self.correction, "overhead_ms": self.overhead_ms, "scale": self.scale,
+                "fitted_on": 1 + len(self.fit)}
 
 
 def _figure(profiler: Profiler, w: Workload, record: RunRecord, cache: dict[str, Any], progress: Progress) -> float:
@@ -264,7 +273,7 @@ def table_from_record(spec: Spec, data: Mapping[str, Any]) -> LatencyTable:
     meas = data["measurements"]
     figures = {k: float(v["latency_ms"]) for k, v in meas.items()}
     correction = (data.get("correction") or {}).get("kind", ADDITIVE)
-    return LatencyTable(
+    table = LatencyTable(
         spec,
         space,
         size,
@@ -274,3 +283,12 @@ def table_from_record(spec: Spec, data: Mapping[str, Any]) -> LatencyTable:
         float(data["baseline"]["latency_ms"]),
         correction,
     )
+    return with_fit(table, [(row["choice"], float(row["measured_ms"])) for row in (data.get("fit") or [])])
+
+
+def with_fit(table: LatencyTable, measured: Sequence[tuple[str, float]]) -> LatencyTable:
+    """`table` with its scale fitted on these whole networks too (choice text, measured ms)."""
+    from archc.compiler.frontend import choice_of
+
+    pairs = tuple((table.block_sum(choice_of(table.spec, c)), ms - table.fixed_ms) for c, ms in measured)
+    return attrs.evolve(table, fit=pairs)

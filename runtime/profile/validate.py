@@ -1,10 +1,11 @@
 """Predicted vs measured: networks predicted from the block table and profiled end to end.
 
-`validate` draws N distinct networks from the search space (never the baseline, on which the
-correction is fitted), and reports nn-Meter's figures: the share of predictions within +-10 % of
+`validate` draws N distinct networks from the search space (never the baseline or the `--fit`
+networks, on which the correction is fitted), and reports nn-Meter's figures: the share of predictions within +-10 % of
 the measurement and the root-mean-square percentage error, plus Kendall's tau (does the table
 rank networks as the device does?); the same figures for the other corrections of the table
-(none, additive, proportional) on the same networks say which one this device follows.
+(none, additive, proportional; with `--fit`, also the scale of the baseline alone) on the same
+networks say which one this device follows.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 
 from archc.compiler.choice import canonical_choice
@@ -66,6 +68,11 @@ def compare(
         "uncorrected_ms": table.predict(choice, corrected=False),
         "additive_ms": table.predict(choice, correction=ADDITIVE),
         "proportional_ms": table.predict(choice, correction=PROPORTIONAL),
+        **(
+            {"baseline_scaled_ms": attrs.evolve(table, fit=()).predict(choice, correction=PROPORTIONAL)}
+            if table.fit
+            else {}
+        ),
         "measured_ms": measured.median_ms,
         "iqr_ms": measured.iqr_ms,
         "repeats": measured.repeats,
@@ -84,17 +91,20 @@ def validate(
     record: RunRecord,
     seed: int = 0,
     progress: Progress = lambda key: None,
+    skip: Sequence[tuple[int, ...]] = (),
 ) -> dict[str, Any]:
-    """Draw `n` networks (seeded), compare each, and record the summary under `validation`."""
+    """Draw `n` networks (seeded; never the baseline nor `skip`), compare each, and record the
+    summary under `validation`."""
     space = table.space
-    draws = space.sample(np.random.default_rng(seed), n, exclude=[(0,) * len(space.radices)])
+    draws = space.sample(np.random.default_rng(seed), n, exclude=[(0,) * len(space.radices), *skip])
     rows = []
     for idx in draws:
         rows.append(compare(table, profiler, space.decode(idx), record, "validate", progress))
     pred = [r["predicted_ms"] for r in rows]
     meas = [r["measured_ms"] for r in rows]
     result = {**summary(pred, meas), "seed": seed, "correction": table.correction}
-    for other in ("uncorrected", ADDITIVE, PROPORTIONAL):  # each correction's figures on the same networks
+    others = ("uncorrected", ADDITIVE, PROPORTIONAL, *(("baseline_scaled",) if table.fit else ()))
+    for other in others:  # each correction's figures on the same networks
         result[other] = summary([r[f"{other}_ms"] for r in rows], meas)
     record.put("validation", result)
     return result

@@ -32,15 +32,20 @@ from .pick import file_stem, pick_index
 from .run import RESULTS
 
 
-def load_results(run: str | Path) -> dict[str, Any]:
-    """The results of the search in `run`: a search folder, its results file, or the folder of an
-    `archc run` (whose search lives in `search/`)."""
+def results_path(run: str | Path) -> Path:
+    """The results file of the search in `run`: a search folder, its results file, or the folder of
+    an `archc run` (whose search lives in `search/`)."""
     path = Path(run) / RESULTS if Path(run).is_dir() else Path(run)
     if not path.is_file() and (Path(run) / "search" / RESULTS).is_file():
         path = Path(run) / "search" / RESULTS
     if not path.is_file():
         raise SearchError(f"no search results at {path}", code="E0720", help="run `archc search ... --out RUN` first")
-    return json.loads(path.read_text())  # type: ignore[no-any-return]
+    return path
+
+
+def load_results(run: str | Path) -> dict[str, Any]:
+    """The results of the search in `run` (`results_path`)."""
+    return json.loads(results_path(run).read_text())  # type: ignore[no-any-return]
 
 
 def _psnr_on(model: torch.nn.Module, results: dict[str, Any]) -> float | None:
@@ -72,7 +77,7 @@ def export(run: str | Path, pick: str, out: str | Path, accelerator: str = "cpu"
     if choice is not None:
         from .hand_pick import hand_pick
 
-        index, ev, pick = None, hand_pick(results, Path(run), spec, choice, precisions), "choice"
+        index, ev, pick = None, hand_pick(results, results_path(run).parent, spec, choice, precisions), "choice"
     else:
         index = pick_index(results, pick)
         ev = results["evaluations"][index]

@@ -37,7 +37,7 @@ def test_a_hand_pick_exports_its_mixed_qdq_graph(run_dir: Path, tmp_path: Path) 
         cli,
         [
             "export",
-            str(run_dir / "search"),
+            str(run_dir),  # the whole run's folder: the hand pick's latency comes from its block tables
             "--choice",
             HAND,
             "--precisions",
