@@ -31,8 +31,12 @@ endif
 demo: $(STAMP)
 	$(BIN)/archc run specs/nafnet_small.arch $(DEMO_TEACHER) $(DEMO_FLAGS) --out runs/demo
 
+# Two processes (pytest-xdist), one per core of the machines the suite is sized for; a test
+# module runs in one of them, and every test on the Ray cluster in the same one (tests/conftest.py).
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -30,6 +30,7 @@ from archc.cli import cli
 from archc.compiler.space import SearchSpace
 from archc.runtime.accel.accelerator import cpu_flags
 from archc.runtime.profile.devices import resolve
+from archc.runtime.profile.measure import Protocol
 from archc.runtime.profile.run import Request, execute
 from archc.runtime.search.reprice import Repriced, compare, network_pricer, reprice
 
@@ -44,12 +45,12 @@ def _with_slots(path: str) -> Any:
     return archc.parse(f"{spec.text}\nsearch over {spec.name} {{\n    candidates *: identity\n}}\n")
 
 
-def block_table(spec: Any, size: tuple[int, int], out: Path) -> dict[str, Any]:
+def block_table(spec: Any, size: tuple[int, int], out: Path, protocol: Protocol) -> dict[str, Any]:
     """Per device, each slot's original block: ms in the network and share of the baseline."""
     tables: dict[str, Any] = {}
     space = SearchSpace.of(spec)
     for device, kind in DEVICES:
-        _, table = execute(Request(spec, device, size=size, out=out / f"profile_{device}"))
+        _, table = execute(Request(spec, device, size=size, out=out / f"profile_{device}", protocol=protocol))
         rows = [
             {
                 "slot": s.name,
@@ -130,10 +131,18 @@ def _print_front(f: Repriced, other: Repriced, unit: str) -> None:
 
 
 def fronts(
-    spec_path: str, run: Path, weights: str, data: str, size: tuple[int, int], budgets: list[int], seed: int, out: Path
+    spec_path: str,
+    run: Path,
+    weights: str,
+    data: str,
+    size: tuple[int, int],
+    budgets: list[int],
+    seed: int,
+    out: Path,
+    protocol: Protocol,
 ) -> dict[str, Any]:
     spec = archc.parse(spec_path)
-    pricers = {d: network_pricer(spec, resolve(d), size) for d, _ in DEVICES}
+    pricers = {d: network_pricer(spec, resolve(d, protocol), size) for d, _ in DEVICES}
     report: dict[str, Any] = {}
     for budget in budgets:
         results = {
@@ -172,17 +181,27 @@ def main() -> None:
     ap.add_argument("--budgets", nargs="+", type=int, default=[24, 48])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("runs/restormer_bench"))
+    ap.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="cpu: time by CPU time (a machine shared with other jobs)",
+    )
     args = ap.parse_args()
     size = (args.size[0], args.size[1])
+    protocol = Protocol(clock=args.clock)
     print(f"CPU flags: {', '.join(cpu_flags()) or 'none of avx2 / avx512f / avx512_vnni'}")
     out: dict[str, Any] = {"spec": args.spec, "size": list(size), "cpu_flags": cpu_flags()}
-    out["block_table"] = block_table(_with_slots(args.spec), size, args.out)
+    out["clock"] = args.clock
+    out["block_table"] = block_table(_with_slots(args.spec), size, args.out, protocol)
     _print_table(out["block_table"], size)
     if args.run is not None:
         if not args.weights:
             raise SystemExit("--run needs --weights (the run's teacher)")
         data = args.data or json.loads((args.run / "search" / "search.json").read_text())["data"]
-        out["fronts"] = fronts(args.spec, args.run, args.weights, data, size, args.budgets, args.seed, args.out)
+        out["fronts"] = fronts(
+            args.spec, args.run, args.weights, data, size, args.budgets, args.seed, args.out, protocol
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "restormer_bench.json").write_text(json.dumps(out, indent=1) + "\n")
     print(f"\nwrote {args.out / 'restormer_bench.json'}")

@@ -27,12 +27,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _group(items)
     if config.getoption("--phone-families"):
         return
     skip = pytest.mark.skip(reason="converts whole tiny networks (minutes each): run with --phone-families")
     for item in items:
         if "phone_families" in item.keywords:
             item.add_marker(skip)
+
+
+def _group(items: list[pytest.Item]) -> None:
+    """With pytest-xdist's `--dist loadgroup` (`make test`), a module's tests run in one worker, so
+    its module fixtures are made once; every module with a test on the Ray cluster runs in one
+    worker, so one cluster serves them all and no other Ray starts beside it, as in a
+    single-process run."""
+    module = {item: item.nodeid.split("::")[0] for item in items}
+    ray = {module[item] for item in items if "ray_cluster" in getattr(item, "fixturenames", ())}
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group("ray" if module[item] in ray else module[item]))
 
 
 @pytest.fixture(autouse=True)
