@@ -12,21 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import numpy as np
 
 from archc.compiler.choice import canonical_choice
 
 from .backend import Profiler
 from .record import RunRecord
-from .table import LatencyTable, Progress, network_workload, with_fit
+from .table import LatencyTable, Progress, network_workload
+from .validate import draw_networks
 
 STREAM = 1  # the fit's draws: numpy's seed sequence [seed, STREAM], apart from --validate's [seed]
-
-
-def fit_draws(table: LatencyTable, n: int, seed: int) -> list[tuple[int, ...]]:
-    """`n` distinct networks of the table's space, never the baseline (seeded)."""
-    space = table.space
-    return space.sample(np.random.default_rng([seed, STREAM]), n, exclude=[(0,) * len(space.radices)])
 
 
 def fit_scale(
@@ -39,7 +35,7 @@ def fit_scale(
 ) -> tuple[LatencyTable, list[tuple[int, ...]]]:
     """Time `n` drawn networks end to end, record them under `fit`, and return the table with its
     scale fitted on them and the baseline (and the networks' indices, for `--validate` to skip)."""
-    draws = fit_draws(table, n, seed)
+    draws = draw_networks(table, n, np.random.default_rng([seed, STREAM]))
     rows: list[dict[str, Any]] = []
     for idx in draws:
         choice = table.space.decode(idx)
@@ -56,7 +52,7 @@ def fit_scale(
                 "label": measured.kind,
             }
         )
-    fitted = with_fit(table, [(r["choice"], r["measured_ms"]) for r in rows])
+    fitted = attrs.evolve(table, fit=tuple((r["block_sum_ms"], r["measured_ms"] - table.fixed_ms) for r in rows))
     record.put("fit", rows)
     record.put("correction", fitted.correction_json())
     return fitted, draws

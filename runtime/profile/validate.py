@@ -1,11 +1,11 @@
 """Predicted vs measured: networks predicted from the block table and profiled end to end.
 
 `validate` draws N distinct networks from the search space (never the baseline or the `--fit`
-networks, on which the correction is fitted), and reports nn-Meter's figures: the share of predictions within +-10 % of
-the measurement and the root-mean-square percentage error, plus Kendall's tau (does the table
-rank networks as the device does?); the same figures for the other corrections of the table
-(none, additive, proportional; with `--fit`, also the scale of the baseline alone) on the same
-networks say which one this device follows.
+networks, on which the correction is fitted), and reports nn-Meter's figures: the share of
+predictions within +-10 % of the measurement and the root-mean-square percentage error, plus
+Kendall's tau (does the table rank networks as the device does?); the same figures for the
+other corrections of the table (none, additive, proportional; with `--fit`, also the scale of
+the baseline alone) on the same networks say which one this device follows.
 """
 
 from __future__ import annotations
@@ -84,6 +84,14 @@ def compare(
     return row
 
 
+def draw_networks(
+    table: LatencyTable, n: int, rng: np.random.Generator, skip: Sequence[tuple[int, ...]] = ()
+) -> list[tuple[int, ...]]:
+    """`n` distinct networks of the table's space, never the baseline nor `skip`."""
+    space = table.space
+    return space.sample(rng, n, exclude=[(0,) * len(space.radices), *skip])
+
+
 def validate(
     table: LatencyTable,
     profiler: Profiler,
@@ -95,11 +103,9 @@ def validate(
 ) -> dict[str, Any]:
     """Draw `n` networks (seeded; never the baseline nor `skip`), compare each, and record the
     summary under `validation`."""
-    space = table.space
-    draws = space.sample(np.random.default_rng(seed), n, exclude=[(0,) * len(space.radices), *skip])
     rows = []
-    for idx in draws:
-        rows.append(compare(table, profiler, space.decode(idx), record, "validate", progress))
+    for idx in draw_networks(table, n, np.random.default_rng(seed), skip):
+        rows.append(compare(table, profiler, table.space.decode(idx), record, "validate", progress))
     pred = [r["predicted_ms"] for r in rows]
     meas = [r["measured_ms"] for r in rows]
     result = {**summary(pred, meas), "seed": seed, "correction": table.correction}
