@@ -31,6 +31,7 @@ from torch import nn
 from archc.compiler.mobile import require
 from archc.compiler.quantize import Calibration
 from archc.dsl.precision import is_quantized
+from archc.runtime.accel.threads import torch_threads
 
 from .backend import Profiler
 from .measure import Measurement, Protocol, machine, measure
@@ -124,6 +125,10 @@ class PhoneCpuProfiler(Profiler):
         return TfliteRunner(data, self.protocol.threads)
 
     def profile(self, workload: Workload) -> Measurement:
-        runner = self._runner(converted(self.fmt, workload))
+        data = converted(self.fmt, workload)
         x = np.random.default_rng(0).random(workload.shape, dtype=np.float32)
-        return measure(lambda: runner.run(x), self.protocol, self.record())
+        # ExecuTorch's XNNPACK delegate runs on PyTorch's intra-op pool as well: left at its
+        # default, a "1 thread" timing handed half of each run to a second thread
+        with torch_threads(self.protocol.threads):
+            runner = self._runner(data)
+            return measure(lambda: runner.run(x), self.protocol, self.record())

@@ -3,11 +3,14 @@ runtime itself (skipped, with the install command, where the runtime is not inst
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
 
 from archc.compiler.mobile import available, install_command
+from archc.runtime.accel.threads import torch_threads
 from archc.runtime.profile.devices import listing, resolve
 from archc.runtime.profile.phone_cpu import converted, unfoldable
 from archc.runtime.profile.workload import Workload
@@ -74,3 +77,23 @@ def test_a_fresh_block_is_not_folded_away_before_it_is_timed() -> None:
     got = TfliteRunner(converted("tflite", w)).run(x)
     assert np.abs(got - x).max() > 1e-3  # the block's branches are there
     assert np.abs(got - ref).max() < 1e-4
+
+
+@pytest.mark.skipif(not available("pte"), reason=f"needs {install_command('pte')}")
+def test_a_one_thread_executorch_timing_runs_on_the_calling_thread_alone() -> None:
+    """ExecuTorch's XNNPACK delegate also runs on PyTorch's intra-op pool; a process that left
+    PyTorch at two threads handed half of every timed run to a second thread."""
+    import archc
+    from archc.runtime.profile.table import block_workload
+
+    w = block_workload(archc.parse_block("dsconv"), 16, (64, 64))
+    with torch.no_grad():
+        for p in w.module.parameters():
+            p.add_(0.1)
+    converted("pte", w)  # the conversion may use every core; the timing that follows may not
+    with torch_threads(2):
+        process, own = time.process_time(), time.thread_time()
+        resolve("executorch-cpu", FAST).profile(w)
+        own = time.thread_time() - own
+        others = time.process_time() - process - own
+    assert others < 0.1 * own, f"other threads ran {others * 1e3:.1f} ms beside the timing thread's {own * 1e3:.1f} ms"
