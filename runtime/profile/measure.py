@@ -11,6 +11,7 @@ import os
 import platform
 import statistics
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -139,6 +140,7 @@ def time_runs(run: Callable[[], object], p: Protocol) -> tuple[list[float], bool
 
 def measure(run: Callable[[], object], p: Protocol, record: Mapping[str, Any]) -> Measurement:
     """Time `run` under `p`; median and IQR in ms, with `record` (the full protocol) attached."""
+    own, process = time.thread_time(), time.process_time()
     try:
         samples, stable = time_runs(run, p)
     except ProfileError:
@@ -148,9 +150,24 @@ def measure(run: Callable[[], object], p: Protocol, record: Mapping[str, Any]) -
     q25, med, q75 = quartiles(samples)
     # the fastest run and the machine's load say how much other processes disturbed the median
     extra: dict[str, Any] = {"min_ms": min(samples) * 1e3}
+    extra["other_threads_pct"] = other_threads_pct(time.thread_time() - own, time.process_time() - process)
+    if p.threads == 1 and extra["other_threads_pct"] > 20:
+        warnings.warn(
+            f"a 1-thread timing spent {extra['other_threads_pct']:.0f} % of its CPU time on other threads: "
+            "the runtime does not keep to its thread setting",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     if hasattr(os, "getloadavg"):
         extra["load_1min"] = round(os.getloadavg()[0], 2)
     return Measurement(med * 1e3, "measured", (q75 - q25) * 1e3, len(samples), stable, dict(record), extra)
+
+
+def other_threads_pct(own_s: float, process_s: float) -> float:
+    """The share of the process's CPU time over the timed runs (`process_s`) that threads other than
+    the timing one spent (`own_s`: the timing thread's): about 0 for a 1-thread runtime, which runs
+    on its caller. A runtime that hands work to a pool the protocol did not pin shows here."""
+    return round(100 * max(0.0, process_s - own_s) / process_s, 1) if process_s > 0 else 0.0
 
 
 def machine() -> dict[str, Any]:

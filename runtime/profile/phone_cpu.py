@@ -127,8 +127,9 @@ class PhoneCpuProfiler(Profiler):
     def profile(self, workload: Workload) -> Measurement:
         data = converted(self.fmt, workload)
         x = np.random.default_rng(0).random(workload.shape, dtype=np.float32)
-        # ExecuTorch's XNNPACK delegate runs on PyTorch's intra-op pool as well: left at its
-        # default, a "1 thread" timing handed half of each run to a second thread
+        runner = self._runner(data)
+        # ExecuTorch's XNNPACK delegate also runs on PyTorch's intra-op pool: left at its default,
+        # a "1 thread" timing handed up to half of each run to a second thread. PyTorch's count
+        # is set after the runner resets ExecuTorch's pool (set before, the reset undoes it).
         with torch_threads(self.protocol.threads):
-            runner = self._runner(data)
             return measure(lambda: runner.run(x), self.protocol, self.record())

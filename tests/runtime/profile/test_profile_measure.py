@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import itertools
+import threading
+import time
 
 import pytest
 
@@ -88,3 +90,24 @@ def test_the_cpu_clock_times_by_process_time(monkeypatch: pytest.MonkeyPatch) ->
     assert samples == pytest.approx([0.004] * 3)
     with pytest.raises(ValueError, match="only with 1 thread"):
         Protocol(threads=2, clock="cpu")
+
+
+def _busy(seconds: float) -> None:
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+def test_work_on_another_thread_shows_in_the_measurement_and_warns() -> None:
+    """A runtime that hands its work to a pool the protocol did not pin (ExecuTorch on PyTorch's
+    intra-op pool) is not a 1-thread timing, and the CPU clock would count the pool's ticks."""
+    p = Protocol(warmup=0, min_repeats=5, max_repeats=5)
+
+    def elsewhere() -> None:
+        worker = threading.Thread(target=_busy, args=(0.004,))
+        worker.start()
+        worker.join()
+
+    with pytest.warns(RuntimeWarning, match="other threads"):
+        assert measure.measure(elsewhere, p, {}).extra["other_threads_pct"] > 50
+    assert measure.measure(lambda: _busy(0.004), p, {}).extra["other_threads_pct"] < 20
