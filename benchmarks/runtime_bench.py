@@ -19,7 +19,11 @@ runtime is faster in the other, i.e. whether a front searched on one runtime's t
 on another.
 
     python benchmarks/runtime_bench.py [--size 128] [--rounds 40] [--runtimes onnxruntime,executorch,litert]
-        [--precisions fp32,int8] [--space 8]
+        [--precisions fp32,int8] [--space 8] [--space-precisions fp32]
+
+The drawn networks are converted in `--space-precisions` only (default fp32: an int8 `.pte` takes
+about 90 s to convert). The line "CPU time on other threads" says, per runtime, how much of the
+timed runs' CPU time went to threads other than the timing one: about 0 when each keeps to 1 thread.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from archc.compiler.files import write_text_atomic
 from archc.compiler.mobile import available
 from archc.compiler.quantize import Calibration
 from archc.runtime.accel.accelerator import cpu_flags
+from archc.runtime.profile.measure import other_threads_pct
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "specs" / "nafnet_small.arch"
@@ -109,12 +114,14 @@ def _phone_runner(fmt: str, model: torch.nn.Module, size: int, precision: str, x
     return lambda: runner.run(x)
 
 
-def _runners(runtimes: list[str], precisions: list[str], size: int, space: int) -> dict[tuple[str, str, str], Run]:
+def _runners(
+    runtimes: list[str], precisions: list[str], size: int, space: int, space_precisions: list[str]
+) -> dict[tuple[str, str, str], Run]:
     x = np.random.default_rng(1).random((1, 3, size, size), dtype=np.float32)
     out = {}
     for name, model in _networks(space).items():
         for runtime in runtimes:
-            for precision in precisions:
+            for precision in precisions if name in ("teacher", "pick") else space_precisions:
                 t0 = time.perf_counter()
                 fmt = RUNTIMES[runtime]
                 out[(runtime, precision, name)] = (
@@ -126,17 +133,28 @@ def _runners(runtimes: list[str], precisions: list[str], size: int, space: int) 
     return out
 
 
-def _interleaved(runners: dict[tuple[str, str, str], Run], rounds: int) -> dict[tuple[str, str, str], float]:
+def _interleaved(
+    runners: dict[tuple[str, str, str], Run], rounds: int
+) -> tuple[dict[tuple[str, str, str], float], dict[str, float]]:
+    """Median ms per runner over `rounds` interleaved rounds, and per runtime the share of CPU time
+    spent on threads other than this one (about 0 when each keeps to its 1 thread)."""
+    # ExecuTorch's XNNPACK delegate also runs on PyTorch's pool, and each runner's threadpool reset
+    # undoes an earlier setting of it: set it once more, after the last reset
+    torch.set_num_threads(1)
     samples: dict[tuple[str, str, str], list[float]] = {k: [] for k in runners}
+    own: dict[str, list[float]] = {k[0]: [0.0, 0.0] for k in runners}
     for run in runners.values():
         for _ in range(3):
             run()
     for _ in range(rounds):
         for key, run in runners.items():
-            t0 = time.perf_counter()
+            t0, c0, p0 = time.perf_counter(), time.thread_time(), time.process_time()
             run()
             samples[key].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) * 1e3 for k, v in samples.items()}
+            own[key[0]][0] += time.thread_time() - c0
+            own[key[0]][1] += time.process_time() - p0
+    medians = {k: statistics.median(v) * 1e3 for k, v in samples.items()}
+    return medians, {r: other_threads_pct(t, p) for r, (t, p) in own.items()}
 
 
 def main() -> None:
@@ -146,26 +164,32 @@ def main() -> None:
     ap.add_argument("--runtimes", default=",".join(RUNTIMES))
     ap.add_argument("--precisions", default="fp32,int8")
     ap.add_argument("--space", type=int, default=0, help="networks drawn from the demo's space for rank correlation")
+    ap.add_argument(
+        "--space-precisions", default="fp32", help="precisions of the drawn networks (int8 conversions are slow)"
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "runtime_bench.json")
     args = ap.parse_args()
     torch.set_num_threads(1)
     runtimes = [r for r in args.runtimes.split(",") if available(RUNTIMES[r])]
     skipped = sorted(set(args.runtimes.split(",")) - set(runtimes))
-    ms = _interleaved(_runners(runtimes, args.precisions.split(","), args.size, args.space), args.rounds)
+    precisions, space_precisions = args.precisions.split(","), args.space_precisions.split(",")
+    runners = _runners(runtimes, precisions, args.size, args.space, space_precisions)
+    ms, others = _interleaved(runners, args.rounds)
     flags = ", ".join(cpu_flags())
     missing = f"; not installed: {', '.join(skipped)}" if skipped else ""
     print(
         f"\nmeasured on this machine: {args.size}x{args.size}, 1 thread, median of {args.rounds} interleaved rounds;"
         f" CPU flags: {flags}; {os.cpu_count()} cores{missing}"
     )
+    print("CPU time on other threads: " + ", ".join(f"{r} {pct:.1f} %" for r, pct in others.items()))
     print("\n| runtime | precision | teacher ms | pick ms | speed-up |\n|---|---|---:|---:|---:|")
     rows = []
     for runtime in runtimes:
-        for precision in args.precisions.split(","):
+        for precision in precisions:
             t, p = ms[(runtime, precision, "teacher")], ms[(runtime, precision, "pick")]
             rows.append({"runtime": runtime, "precision": precision, "teacher_ms": t, "pick_ms": p, "speedup": t / p})
             print(f"| {runtime} | {precision} | {t:.2f} | {p:.2f} | {t / p:.2f}x |")
-    ranks = _rank_correlations(ms, runtimes, args.precisions.split(",")) if args.space else []
+    ranks = _rank_correlations(ms, runtimes, space_precisions) if args.space else []
     write_text_atomic(
         args.out,
         json.dumps(
@@ -180,6 +204,7 @@ def main() -> None:
                     {"runtime": r, "precision": pr, "network": n, "ms": v} for (r, pr, n), v in ms.items()
                 ],
                 "rank_correlation": ranks,
+                "other_threads_pct": others,
             },
             indent=1,
         )
