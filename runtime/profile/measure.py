@@ -154,7 +154,7 @@ def measure(run: Callable[[], object], p: Protocol, record: Mapping[str, Any]) -
     if p.threads == 1 and extra["other_threads_pct"] > 20:
         warnings.warn(
             f"a 1-thread timing spent {extra['other_threads_pct']:.0f} % of its CPU time on other threads: "
-            "the runtime does not keep to its thread setting",
+            "the runtime does not keep to its thread setting, or other work runs in this process",
             RuntimeWarning,
             stacklevel=2,
         )
