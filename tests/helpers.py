@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +21,15 @@ Compare = Callable[[nn.Module, nn.Module], float]  # largest output difference o
 def rewritten(model: nn.Module, run: Callable[[nn.Module], nn.Module]) -> nn.Module:
     """`run` applied to a copy of `model` (a pass must not be tested on the network it rewrites)."""
     return run(copy.deepcopy(model)).eval()
+
+
+def fresh_python(code: str, timeout: float = 600) -> list[str]:
+    """The words `code` printed, run by this interpreter in a fresh process: the suite's own
+    processes keep the threads and state of earlier tests. A failing `code` fails the test with
+    the end of its stderr."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.split()
 
 
 def fixture(name: str) -> object:

@@ -10,6 +10,8 @@ from archc.errors import ProfileError
 from archc.runtime.profile import measure
 from archc.runtime.profile.measure import Protocol, quartiles, time_runs
 
+from helpers import fresh_python
+
 
 class FakeClock:
     """perf_counter that only moves when the workload runs, by the durations given."""
@@ -115,15 +117,8 @@ print(*shares)
 def test_work_on_another_thread_shows_in_the_measurement() -> None:
     """A runtime that hands its work to a pool the protocol did not pin (ExecuTorch on PyTorch's
     intra-op pool) is not a 1-thread timing, and the CPU clock would count the pool's ticks. In a
-    fresh process: the suite's own keep threads of earlier tests."""
-    import subprocess
-    import sys
-
-    done = subprocess.run(
-        [sys.executable, "-W", "ignore", "-c", THREAD_SHARES], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    elsewhere, here = map(float, done.stdout.split()[-2:])
+    fresh process: the suite's own processes keep threads of earlier tests."""
+    elsewhere, here = map(float, fresh_python(THREAD_SHARES, timeout=120)[-2:])
     assert elsewhere > 50 and here < 20
 
 

@@ -12,6 +12,7 @@ from archc.runtime.profile.devices import listing, resolve
 from archc.runtime.profile.phone_cpu import converted, unfoldable
 from archc.runtime.profile.workload import Workload
 
+from helpers import fresh_python
 from profile_helpers import FAST
 
 DEVICES = {"executorch-cpu": "pte", "litert-cpu": "tflite"}
@@ -106,9 +107,4 @@ def test_a_one_thread_executorch_timing_runs_on_the_calling_thread_alone() -> No
     """ExecuTorch's XNNPACK delegate also runs on PyTorch's intra-op pool; a process that left
     PyTorch at two threads handed a share of every timed run to a second thread. Run in a fresh
     process, as `archc profile` is: the suite's own processes keep threads of earlier tests."""
-    import subprocess
-    import sys
-
-    done = subprocess.run([sys.executable, "-c", ONE_THREAD_CHECK], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert float(done.stdout.split()[-1]) < 10
+    assert float(fresh_python(ONE_THREAD_CHECK)[-1]) < 10
