@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from pte_lowering_bench import moved_off_init  # this folder is on sys.path when run as a script
 
 import archc
 from archc.compiler.files import write_text_atomic
@@ -36,13 +37,7 @@ TOLERANCE = 1e-4
 
 
 def _network(spec: Path) -> tuple[torch.nn.Module, int]:
-    model = archc.build(spec).eval()
-    channels = archc.parse(spec).in_channels
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.02 * torch.randn(p.shape, generator=gen))
-    return model, channels
+    return moved_off_init(archc.build(spec).eval(), 0.02), archc.parse(spec).in_channels
 
 
 def _row(spec: Path, fmt: str, model: torch.nn.Module, channels: int, size: int, folder: Path) -> dict[str, Any]:

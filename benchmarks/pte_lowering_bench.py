@@ -50,12 +50,17 @@ VARIANTS = {"before": False, "after": True}
 def _network(name: str) -> tuple[torch.nn.Module, int]:
     spec, weights, size = NETWORKS[name]
     model = archc.build(ROOT / "specs" / f"{spec}.arch", weights=weights).eval()
-    if weights is None:
-        gen = torch.Generator().manual_seed(0)
-        with torch.no_grad():
-            for p in model.parameters():
-                p.add_(0.1 * torch.randn(p.shape, generator=gen))
-    return model, size
+    return (moved_off_init(model, 0.1) if weights is None else model), size
+
+
+def moved_off_init(model: torch.nn.Module, scale: float) -> torch.nn.Module:
+    """`model` with seeded noise of `scale` added to every weight, in place: a fresh network's zero
+    residual scales would hide its blocks from a comparison (and a converter could fold them)."""
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(scale * torch.randn(p.shape, generator=gen))
+    return model
 
 
 def _convert(model: torch.nn.Module, size: int, forms: bool) -> dict[str, Any]:
