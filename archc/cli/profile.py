@@ -98,6 +98,13 @@ def summary_lines(data: dict[str, Any]) -> list[str]:
         ratios = ", ".join(f"{(r['measured_ms'] - fixed['latency_ms']) / r['block_sum_ms']:.2f}" for r in fit
                            if r["block_sum_ms"] > 0)
         lines.append(f"scale fitted on {len(fit)} more networks {label} end to end (each one's ratio: {ratios})")
+    swaps = data.get("swaps") or {}
+    if "baseline_median_ms" in swaps:
+        times = ", ".join(_ms(t) for t in swaps["baseline_ms"])
+        lines.append(
+            f"{len(swaps['rows'])} single-slot swaps {label} in the network; deltas from the baseline's median "
+            f"{_ms(swaps['baseline_median_ms'])} ms over its {len(swaps['baseline_ms'])} timings ({times})"
+        )
     for net in data["networks"]:
         if net["source"] == "--choice":
             lines.append(
@@ -112,7 +119,7 @@ def summary_lines(data: dict[str, Any]) -> list[str]:
             f"+-10 %, RMSPE {v['rmspe_pct']:.1f} %, max {v['max_abs_error_pct']:.1f} %"
             + (f", Kendall tau {tau:.2f}" if tau is not None else "")
         )
-        for other in ("uncorrected", "additive", "proportional", "baseline_scaled"):
+        for other in ("uncorrected", "additive", "proportional", "baseline_scaled", "swaps"):
             u = v.get(other)
             if u and other != v.get("correction"):
                 lines.append(
@@ -126,10 +133,13 @@ OTHER = {
     "additive": "with the difference added as a constant",
     "proportional": "with the blocks scaled",
     "baseline_scaled": "with the blocks scaled by the baseline alone",
+    "swaps": "from the in-network swaps",
 }
 
 
 def _correction_text(corr: dict[str, Any]) -> str:
+    if corr.get("kind") == "swaps":
+        return "predictions add each changed slot's in-network delta to the baseline (--swaps)"
     if corr.get("kind", "additive") == "additive":
         return f"correction {corr['overhead_ms']:+.3f} ms (added to every prediction)"
     fitted = int(corr.get("fitted_on", 1))
@@ -175,6 +185,12 @@ def _correction_text(corr: dict[str, Any]) -> str:
     help="Time N more networks end to end and fit the block sums' scale on them and the baseline "
     "(median ratio; 0: the baseline alone). --validate never draws them.",
 )
+@click.option(
+    "--swaps",
+    is_flag=True,
+    help="Time every single-slot swap of the baseline end to end and predict with those in-network deltas "
+    "(one network per candidate; for runtimes whose blocks cost differently alone, e.g. executorch-cpu).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --fit and --validate draws.")
 @click.option("--threads", type=click.IntRange(1), default=1, show_default=True, help="Intra-op threads.")
 @click.option("--warmup", type=click.IntRange(0), default=3, show_default=True, help="Untimed runs first.")
@@ -208,9 +224,9 @@ def _correction_text(corr: dict[str, Any]) -> str:
 @click.option("--jobs", type=click.IntRange(1), default=1, show_default=True,
               help="Local processes for modelled or hosted devices (timings on this machine run one at a time).")
 def profile_cmd(spec: str, device: str, size: tuple[int, int] | None, out: str | None, choices: Sequence[str],
-                validate_n: int, fit_n: int, seed: int, threads: int, warmup: int, repeats: int, max_repeats: int,
-                time_cap: float, clock: str, device_options: Sequence[str], devices_dir: str | None, resume: bool,
-                as_json: bool, cluster: str, jobs: int) -> None:
+                validate_n: int, fit_n: int, swaps: bool, seed: int, threads: int, warmup: int, repeats: int,
+                max_repeats: int, time_cap: float, clock: str, device_options: Sequence[str],
+                devices_dir: str | None, resume: bool, as_json: bool, cluster: str, jobs: int) -> None:
     """Profile every (slot, candidate) block of SPEC, the fixed rest and the baseline on a device."""
     from archc.runtime.pipeline import ProfileSettings, profile
 
@@ -221,7 +237,7 @@ def profile_cmd(spec: str, device: str, size: tuple[int, int] | None, out: str |
         raise click.UsageError(str(exc)) from None
     settings = ProfileSettings(spec, device, tuple(size) if size else None, out,  # type: ignore[arg-type]
                                ";".join(choices) if choices else None, validate_n, seed, protocol,
-                               parse_options(device_options), devices_dir, resume, jobs, fit_n)
+                               parse_options(device_options), devices_dir, resume, jobs, fit_n, swaps)
     with context(cluster=cluster, jobs=jobs) as ctx:
         record = profile(None, settings, ctx)
     if as_json:

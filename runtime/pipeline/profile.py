@@ -19,7 +19,8 @@ from .layout import folder
 class ProfileSettings:
     """Profile `spec` on the latency `device` (`archc devices`) at input `size` (None: the device's,
     else 256 x 256) with `protocol`; also predict and profile `choice` and `validate` random
-    networks (drawn with `seed`), after fitting the table's scale on `fit` more; `device_options`
+    networks (drawn with `seed`), after fitting the table's scale on `fit` more (or, with `swaps`,
+    timing every single-slot swap in the network and predicting with those); `device_options`
     are KEY=VALUE settings of remote devices; `resume` reuses figures of an earlier run in `out`
     (default RUN/profile)."""
 
@@ -36,6 +37,7 @@ class ProfileSettings:
     resume: bool = False
     jobs: int = 1
     fit: int = 0
+    swaps: bool = False
 
 
 def profile(run_dir: Path | None, settings: ProfileSettings, ctx: Context) -> Any:
@@ -58,6 +60,7 @@ def profile(run_dir: Path | None, settings: ProfileSettings, ctx: Context) -> An
         s.seed,
         s.resume,
         s.fit,
+        s.swaps,
     )
     executor = ctx.executor(s.jobs)
     record, _ = execute(req, lambda key: ctx.notes.print(f"[dim]profiled {key}[/dim]"), executor)

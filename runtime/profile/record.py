@@ -24,6 +24,10 @@ Fields (format `archc-latency/1`):
   `additive` (records before it) adds overhead_ms to every prediction
 - `fit` (with `--fit N`): the networks the scale is fitted on besides the baseline: choice,
   measured_ms, iqr_ms, block_sum_ms (the sum of its blocks' net_ms), label
+- `swaps` (with `--swaps`): rows (slot, candidate, choice, measured_ms, iqr_ms, label, delta_ms)
+  of every single-slot swap of the baseline timed end to end, `baseline_ms` (every timing of the
+  baseline, the first the table's) and `baseline_median_ms`, which the deltas are taken from;
+  the correction's kind is then `swaps` (predicted = that median + the changed slots' deltas)
 - `networks`: networks predicted from the table and profiled end to end: choice, predicted_ms,
   measured_ms, error_pct (predicted vs measured), source (`--choice` or `--validate`)
 - `validation`: {n, within_10pct (share 0..1), rmspe_pct, mean_abs_error_pct, max_abs_error_pct,

@@ -22,6 +22,7 @@ from .backend import Profiler
 from .devices import resolve
 from .measure import Protocol
 from .scale_fit import fit_scale
+from .swaps import measure_swaps
 from .table import LatencyTable, Progress, build_table
 from .validate import compare, validate
 
@@ -44,6 +45,7 @@ class Request:
     seed: int = 0
     resume: bool = False
     fit_n: int = 0  # whole networks besides the baseline the scale is fitted on (`scale_fit.py`)
+    swaps: bool = False  # time every single-slot swap in the network and predict with them (`swaps.py`)
 
 
 def input_size(req: Request, profiler: Profiler) -> tuple[int, int]:
@@ -87,6 +89,8 @@ def execute(
         fitted: list[tuple[int, ...]] = []
         if req.fit_n > 0:
             table, fitted = fit_scale(table, profiler, req.fit_n, record, req.seed, progress)
+        if req.swaps:
+            table = measure_swaps(table, profiler, record, progress)
         if req.choice is not None:
             compare(table, profiler, req.choice, record, "--choice", progress)
         if req.validate_n > 0:

@@ -21,6 +21,9 @@ and 3.64x faster than the teacher; the constant predicted 1.36x, 1.58x and 2.39x
 predicted 1.40x and 1.46x, the proportion 1.36x and 1.41x. Records written with the constant
 (`correction.kind` `additive`) keep predicting with it.
 `--validate` measures how well either holds on other networks (HW-NAS-Bench's additivity check).
+Where blocks cost differently alone than inside a network (ExecuTorch's XNNPACK delegate),
+`archc profile --swaps` times every single-slot change of the baseline end to end and predicts
+the baseline plus each changed slot's delta instead (correction `swaps`, `swaps.py`).
 Blocks of the same kind at the same shape are measured once.
 """
 
@@ -52,6 +55,7 @@ from .workload import Workload
 
 Progress = Callable[[str], None]
 PROPORTIONAL, ADDITIVE = "proportional", "additive"  # how the baseline's unexplained time is spread
+SWAPS = "swaps"  # the baseline plus each changed slot's in-network delta (`swaps.py`, `archc profile --swaps`)
 
 
 def padded(size: tuple[int, int], levels: int) -> tuple[int, int]:
@@ -120,6 +124,10 @@ def units(spec: Spec, space: SearchSpace, size: tuple[int, int]) -> list[Unit]:
     return out
 
 
+def swap_key(slot: str, candidate: str) -> str:
+    return f"{slot}={candidate}"
+
+
 def fixed_choice(space: SearchSpace) -> dict[str, Block]:
     return {s.name: identity_block() for s in space.slots}
 
@@ -137,6 +145,8 @@ class LatencyTable:
     baseline_ms: float
     correction: str = PROPORTIONAL  # or ADDITIVE: the overhead added as a constant
     fit: tuple[tuple[float, float], ...] = ()  # (block sum, measured - fixed) of networks besides the baseline
+    swaps: Mapping[str, float] = attrs.field(factory=dict)  # swap_key -> in-network delta (ms), `swaps.py`
+    swap_base_ms: float | None = None  # the baseline the deltas are taken from (median of its timings)
 
     def unit(self, slot: Slot, block: Block) -> Unit:
         for u in self.units:
@@ -162,7 +172,7 @@ class LatencyTable:
     def _scale(self, correction: str) -> float:
         """The median of (measured - fixed) / block sum over the baseline and the `fit` networks;
         1 with the additive correction, or when no network's blocks sum to something to scale."""
-        if correction == ADDITIVE:
+        if correction in (ADDITIVE, SWAPS):
             return 1.0
         pairs = [(self.block_sum({}), self.baseline_ms - self.fixed_ms), *self.fit]
         ratios = [rest / blocks for blocks, rest in pairs if blocks > 0 and rest > 0]
@@ -171,17 +181,34 @@ class LatencyTable:
     def predict(self, choice: Mapping[str, Block], corrected: bool = True, correction: str | None = None) -> float:
         """Predicted latency (ms) of the network with `choice` (slots not named keep the original),
         with the table's correction (or `correction`; none when not `corrected`)."""
+        correction = correction or self.correction
+        if corrected and correction == SWAPS:
+            return self.swapped(choice)
         blocks = self.block_sum(choice)
         if not corrected:
             return self.fixed_ms + blocks
-        scale = self._scale(correction or self.correction)
+        scale = self._scale(correction)
         if scale == 1.0:  # additive: the overhead as a constant
             return self.fixed_ms + blocks + self.overhead_ms
         return self.fixed_ms + scale * blocks
 
+    def swapped(self, choice: Mapping[str, Block]) -> float:
+        """The baseline plus the in-network delta of every slot `choice` changes (`swaps.py`)."""
+        if self.swap_base_ms is None:
+            raise ValueError("this table has no in-network swaps (archc profile --swaps)")
+        total = self.swap_base_ms
+        for s in self.space.slots:
+            block = choice.get(s.name, s.original)
+            if block.canonical != s.original.canonical:
+                total += self.swaps[swap_key(s.name, block.canonical)]
+        return total
+
     def correction_json(self) -> dict[str, Any]:
-        return {"kind": self.correction, "overhead_ms": self.overhead_ms, "scale": self.scale,
-                "fitted_on": 1 + len(self.fit)}
+        out = {"kind": self.correction, "overhead_ms": self.overhead_ms, "scale": self.scale,
+               "fitted_on": 1 + len(self.fit)}
+        if self.swap_base_ms is not None:
+            out["swap_baseline_ms"] = self.swap_base_ms
+        return out
 
 
 def _figure(profiler: Profiler, w: Workload, record: RunRecord, cache: dict[str, Any], progress: Progress) -> float:
@@ -283,6 +310,10 @@ def table_from_record(spec: Spec, data: Mapping[str, Any]) -> LatencyTable:
         float(data["baseline"]["latency_ms"]),
         correction,
     )
+    swaps = data.get("swaps") or {}
+    if "baseline_median_ms" in swaps:
+        table = attrs.evolve(table, swap_base_ms=float(swaps["baseline_median_ms"]),
+                             swaps={swap_key(r["slot"], r["candidate"]): float(r["delta_ms"]) for r in swaps["rows"]})
     return with_fit(table, [(row["choice"], float(row["measured_ms"])) for row in (data.get("fit") or [])])
 
 

@@ -5,7 +5,8 @@ networks, on which the correction is fitted), and reports nn-Meter's figures: th
 predictions within +-10 % of the measurement and the root-mean-square percentage error, plus
 Kendall's tau (does the table rank networks as the device does?); the same figures for the
 other corrections of the table (none, additive, proportional; with `--fit`, also the scale of
-the baseline alone) on the same networks say which one this device follows.
+the baseline alone; with `--swaps`, the in-network swaps) on the same networks say which one this
+device follows.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from archc.dsl.spec import Block
 
 from .backend import Profiler
 from .record import RunRecord
-from .table import ADDITIVE, PROPORTIONAL, LatencyTable, Progress, network_workload
+from .table import ADDITIVE, PROPORTIONAL, SWAPS, LatencyTable, Progress, network_workload
 
 
 def error_pct(predicted: float, measured: float) -> float:
@@ -73,6 +74,7 @@ def compare(
             if table.fit
             else {}
         ),
+        **({"swaps_ms": table.predict(choice, correction=SWAPS)} if table.swap_base_ms is not None else {}),
         "measured_ms": measured.median_ms,
         "iqr_ms": measured.iqr_ms,
         "repeats": measured.repeats,
@@ -109,7 +111,8 @@ def validate(
     pred = [r["predicted_ms"] for r in rows]
     meas = [r["measured_ms"] for r in rows]
     result = {**summary(pred, meas), "seed": seed, "correction": table.correction}
-    others = ("uncorrected", ADDITIVE, PROPORTIONAL, *(("baseline_scaled",) if table.fit else ()))
+    others = ("uncorrected", ADDITIVE, PROPORTIONAL, *(("baseline_scaled",) if table.fit else ()),
+              *((SWAPS,) if table.swap_base_ms is not None else ()))
     for other in others:  # each correction's figures on the same networks
         result[other] = summary([r[f"{other}_ms"] for r in rows], meas)
     record.put("validation", result)
