@@ -54,7 +54,7 @@ class EdgeCost(Profiler):
 def changed(choice: str) -> int:
     spec = archc.parse(TINY)
     picked = choice_of(spec, choice)
-    return sum(1 for s in spec.search.slots if picked[s.name].canonical != s.original.canonical)
+    return sum(1 for s in spec.search.slots if picked.get(s.name, s.original).canonical != s.original.canonical)
 
 
 def truth(choice: str) -> float:
@@ -117,3 +117,37 @@ def test_the_command_line_flag_runs_on_a_measured_device(tmp_path: Any) -> None:
     assert "12 single-slot swaps measured in the network" in res.output
     assert "from the in-network swaps" not in res.output  # it is the table's own correction
     assert (tmp_path / "latency.json").is_file()
+
+
+class Drifting(Profiler):
+    """The s24 model on a machine that slows by `DRIFT` with every timing."""
+
+    kind = "modelled"
+    name = "drifting"
+    DRIFT = 0.01
+
+    def __init__(self) -> None:
+        self.inner = resolve("s24")
+        self.calls = 0
+
+    def profile(self, workload: Workload) -> Measurement:
+        self.calls += 1
+        return self.inner.profile(workload).scaled(1 + self.DRIFT * self.calls)
+
+
+def test_each_delta_is_taken_beside_its_own_baseline_timings() -> None:
+    spec = archc.parse(TINY)
+    mp = pytest.MonkeyPatch()
+    mp.setattr(run_mod, "resolve", lambda *a: Drifting())
+    try:
+        record, _ = execute(Request(spec, "drifting", (32, 32), swaps=True))
+    finally:
+        mp.undo()
+    data = record.data
+    base = truth("")
+    first, last = data["swaps"]["baseline_ms"][1], data["swaps"]["baseline_ms"][-1]
+    assert last / first > 1.2  # the machine slowed by a fifth over the sweep
+    for row in data["swaps"]["rows"]:
+        true_delta = truth(row["choice"]) - EDGE * changed(row["choice"]) - base
+        # within 3 % of the baseline, where the table's first baseline timing would be off by up to 25 %
+        assert abs(row["delta_ms"] - true_delta) < 0.03 * base, row
