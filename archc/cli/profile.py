@@ -100,10 +100,11 @@ def summary_lines(data: dict[str, Any]) -> list[str]:
         lines.append(f"scale fitted on {len(fit)} more networks {label} end to end (each one's ratio: {ratios})")
     swaps = data.get("swaps") or {}
     if "baseline_median_ms" in swaps:
-        times = ", ".join(_ms(t) for t in swaps["baseline_ms"])
+        times = swaps["baseline_ms"]
         lines.append(
-            f"{len(swaps['rows'])} single-slot swaps {label} in the network; deltas from the baseline's median "
-            f"{_ms(swaps['baseline_median_ms'])} ms over its {len(swaps['baseline_ms'])} timings ({times})"
+            f"{len(swaps['rows'])} single-slot swaps {label} in the network, each beside the baseline; predictions "
+            f"start from the baseline's median {_ms(swaps['baseline_median_ms'])} ms over its {len(times)} timings "
+            f"({_ms(min(times))}-{_ms(max(times))} ms)"
         )
     for net in data["networks"]:
         if net["source"] == "--choice":
