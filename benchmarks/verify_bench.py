@@ -1,6 +1,7 @@
 """Verify a hand-picked network of a finished run, in float32 and with every searched slot w8a8.
 
     .venv/bin/python benchmarks/verify_bench.py RUN --choice "enc1=naf(sca=off);mid=identity" [--steps 300]
+        [--loss teacher|sharp]
 
 Prints figures; asserts nothing. Works on copies (RUN_hand, RUN_w8a8 beside RUN), never on RUN:
 1. float32: the hand pick exported (`archc export --choice`), verified without fine-tuning: its ONNX
@@ -48,6 +49,7 @@ def main() -> None:
     ap.add_argument("run", type=Path)
     ap.add_argument("--choice", required=True)
     ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--loss", choices=("teacher", "sharp"), default="teacher", help="Fine-tuning loss.")
     ap.add_argument("--rounds", type=int, default=50)
     ap.add_argument("--skip-float", action="store_true", help="Only the w8a8 verification.")
     args = ap.parse_args()
@@ -59,7 +61,7 @@ def main() -> None:
     quant = _copy(args.run, "_w8a8")
     _with_w8a8(quant)
     export(quant / "search", "knee", quant / "export", choice=args.choice, precisions="*=w8a8")
-    print_table(verify(quant, VerifySettings(FinetuneSettings(steps=args.steps), args.rounds), print))
+    print_table(verify(quant, VerifySettings(FinetuneSettings(steps=args.steps, loss=args.loss), args.rounds), print))
 
 
 if __name__ == "__main__":

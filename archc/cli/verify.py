@@ -31,7 +31,7 @@ def loss_option(f):  # type: ignore[no-untyped-def]
         "--verify-loss",
         "loss",
         type=click.Choice(["sharp", "teacher"]),
-        default="sharp",
+        default="teacher",
         show_default=True,
         help="Fine-tuning loss: PSNR against the sharp image, or against the teacher's restoration (distillation).",
     )(f)

@@ -22,7 +22,7 @@ class VerifySettings:
     fine-tunings) and verify it in place of the pick."""
 
     steps: int = DEFAULT_STEPS
-    loss: str = "sharp"
+    loss: str = "teacher"  # see archc.runtime.verify.finetune
     rounds: int = 50
     seed: int = 0
     clock: str | None = None

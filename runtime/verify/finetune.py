@@ -5,6 +5,11 @@ for a set number of steps, against one of two targets:
 - `sharp`: the sharp crops (`archc finetune`'s loss);
 - `teacher`: the teacher's restoration of the same blurred crops (distillation: the network learns
   to reproduce what it replaces, not to chase the sharp image the teacher itself misses).
+
+`archc run` and `archc verify` fine-tune against the teacher unless told otherwise: on the demo's
+knee (nafnet_small, 24 whole test frames) it left 0.292 dB after 300 steps where the sharp image
+left 0.338 dB, and 0.221 dB after 600 steps where 1,000 steps against the sharp image left
+0.244 dB, for about 45 % more time per step (the teacher runs too).
 """
 
 from __future__ import annotations
