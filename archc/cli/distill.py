@@ -61,7 +61,7 @@ def report_table(data: dict[str, Any]) -> Table:
 @click.option("--batch", type=int, default=8, show_default=True, help="Cached feature crops per training step.")
 @click.option("--crop", type=int, default=64, show_default=True, help="Crop size (a multiple of 2^levels).")
 @click.option("--crops-per-image", type=int, default=4, show_default=True, help="Fixed crops per training pair.")
-@click.option("--lr", type=float, default=1e-3, show_default=True, help="Peak learning rate (cosine schedule).")
+@click.option("--lr", type=float, default=1e-2, show_default=True, help="Peak learning rate (cosine schedule).")
 @seed_option
 @click.option(
     "--granularity",
