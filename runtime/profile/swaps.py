@@ -36,6 +36,7 @@ from .backend import Profiler
 from .record import RunRecord
 from .table import SWAPS, LatencyTable, Progress, network_workload, swap_key
 
+
 def measure_swaps(
     table: LatencyTable, profiler: Profiler, record: RunRecord, progress: Progress = lambda key: None
 ) -> LatencyTable:
@@ -58,17 +59,28 @@ def measure_swaps(
             progress(w.key)
             m = profiler.profile(w)
             record.add_measurement(w.key, m.to_json())
-            rows.append({"slot": slot.name, "candidate": block.canonical,
-                         "choice": canonical_choice(table.spec, choice),
-                         "measured_ms": m.median_ms, "iqr_ms": m.iqr_ms, "label": m.kind})
+            rows.append(
+                {
+                    "slot": slot.name,
+                    "candidate": block.canonical,
+                    "choice": canonical_choice(table.spec, choice),
+                    "measured_ms": m.median_ms,
+                    "iqr_ms": m.iqr_ms,
+                    "label": m.kind,
+                }
+            )
             record.put("swaps", section)
     baselines.append(baseline())
     for i, row in enumerate(rows):  # baselines[i + 1] was timed just before swap i, baselines[i + 2] just after
         row["delta_ms"] = row["measured_ms"] - (baselines[i + 1] + baselines[i + 2]) / 2
     base = float(statistics.median(baselines))
     section["baseline_median_ms"] = base
-    swapped = attrs.evolve(table, correction=SWAPS, swap_base_ms=base,
-                           swaps={swap_key(r["slot"], r["candidate"]): r["delta_ms"] for r in rows})
+    swapped = attrs.evolve(
+        table,
+        correction=SWAPS,
+        swap_base_ms=base,
+        swaps={swap_key(r["slot"], r["candidate"]): r["delta_ms"] for r in rows},
+    )
     record.put("swaps", section)
     record.put("correction", swapped.correction_json())
     return swapped

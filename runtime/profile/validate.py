@@ -111,8 +111,13 @@ def validate(
     pred = [r["predicted_ms"] for r in rows]
     meas = [r["measured_ms"] for r in rows]
     result = {**summary(pred, meas), "seed": seed, "correction": table.correction}
-    others = ("uncorrected", ADDITIVE, PROPORTIONAL, *(("baseline_scaled",) if table.fit else ()),
-              *((SWAPS,) if table.swap_base_ms is not None else ()))
+    others = (
+        "uncorrected",
+        ADDITIVE,
+        PROPORTIONAL,
+        *(("baseline_scaled",) if table.fit else ()),
+        *((SWAPS,) if table.swap_base_ms is not None else ()),
+    )
     for other in others:  # each correction's figures on the same networks
         result[other] = summary([r[f"{other}_ms"] for r in rows], meas)
     record.put("validation", result)

@@ -111,8 +111,21 @@ def test_validation_reports_the_swaps_beside_the_block_table(swapped: dict[str, 
 def test_the_command_line_flag_runs_on_a_measured_device(tmp_path: Any) -> None:
     from profile_helpers import FAST_FLAGS
 
-    res = run_cli("profile", TINY, "--device", "cpu", "--size", "32", "32", "--swaps", "--validate", "2",
-                  *FAST_FLAGS, "--out", tmp_path)
+    res = run_cli(
+        "profile",
+        TINY,
+        "--device",
+        "cpu",
+        "--size",
+        "32",
+        "32",
+        "--swaps",
+        "--validate",
+        "2",
+        *FAST_FLAGS,
+        "--out",
+        tmp_path,
+    )
     assert res.exit_code == 0, res.output
     assert "12 single-slot swaps measured in the network" in res.output
     assert "from the in-network swaps" not in res.output  # it is the table's own correction
