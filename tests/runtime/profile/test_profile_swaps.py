@@ -164,3 +164,19 @@ def test_each_delta_is_taken_beside_its_own_baseline_timings() -> None:
         true_delta = truth(row["choice"]) - EDGE * changed(row["choice"]) - base
         # within 3 % of the baseline, where the table's first baseline timing would be off by up to 25 %
         assert abs(row["delta_ms"] - true_delta) < 0.03 * base, row
+
+
+def test_the_search_prices_networks_with_the_swaps(swapped: dict[str, Any]) -> None:
+    """The search splits a table's predictor into a constant and per-slot deltas: from a swaps
+    record those are the baseline's median and the measured deltas themselves."""
+    from archc.compiler.space import SearchSpace
+    from archc.runtime.search.objectives import latency_matrix
+
+    spec = archc.parse(TINY)
+    space = SearchSpace.of(spec)
+    base, matrix = latency_matrix(space, table_from_record(spec, swapped).predict)
+    assert base == pytest.approx(swapped["swaps"]["baseline_median_ms"])
+    for row in swapped["swaps"]["rows"]:
+        i = [s.name for s in space.slots].index(row["slot"])
+        c = [b.canonical for b in space.slots[i].candidates].index(row["candidate"])
+        assert matrix[i, c] == pytest.approx(row["delta_ms"])
