@@ -34,7 +34,7 @@ from archc.compiler.choice import canonical_choice
 
 from .backend import Profiler
 from .record import RunRecord
-from .table import SWAPS, LatencyTable, Progress, network_workload, swap_key
+from .table import SWAPS, LatencyTable, Progress, network_workload, with_swaps
 
 
 def measure_swaps(
@@ -73,14 +73,8 @@ def measure_swaps(
     baselines.append(baseline())
     for i, row in enumerate(rows):  # baselines[i + 1] was timed just before swap i, baselines[i + 2] just after
         row["delta_ms"] = row["measured_ms"] - (baselines[i + 1] + baselines[i + 2]) / 2
-    base = float(statistics.median(baselines))
-    section["baseline_median_ms"] = base
-    swapped = attrs.evolve(
-        table,
-        correction=SWAPS,
-        swap_base_ms=base,
-        swaps={swap_key(r["slot"], r["candidate"]): r["delta_ms"] for r in rows},
-    )
+    section["baseline_median_ms"] = float(statistics.median(baselines))
+    swapped = attrs.evolve(with_swaps(table, section), correction=SWAPS)
     record.put("swaps", section)
     record.put("correction", swapped.correction_json())
     return swapped

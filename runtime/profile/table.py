@@ -312,9 +312,14 @@ def table_from_record(spec: Spec, data: Mapping[str, Any]) -> LatencyTable:
     )
     swaps = data.get("swaps") or {}
     if "baseline_median_ms" in swaps:
-        table = attrs.evolve(table, swap_base_ms=float(swaps["baseline_median_ms"]),
-                             swaps={swap_key(r["slot"], r["candidate"]): float(r["delta_ms"]) for r in swaps["rows"]})
+        table = with_swaps(table, swaps)
     return with_fit(table, [(row["choice"], float(row["measured_ms"])) for row in (data.get("fit") or [])])
+
+
+def with_swaps(table: LatencyTable, section: Mapping[str, Any]) -> LatencyTable:
+    """`table` with the in-network deltas of a finished `swaps` section (latency.json's, `swaps.py`)."""
+    deltas = {swap_key(r["slot"], r["candidate"]): float(r["delta_ms"]) for r in section["rows"]}
+    return attrs.evolve(table, swap_base_ms=float(section["baseline_median_ms"]), swaps=deltas)
 
 
 def with_fit(table: LatencyTable, measured: Sequence[tuple[str, float]]) -> LatencyTable:
