@@ -14,27 +14,20 @@ import pytest
 
 import archc
 from archc.cli.profile import summary_lines
-from archc.runtime.profile import run as run_mod
-from archc.runtime.profile.backend import Profiler
-from archc.runtime.profile.devices import resolve
 from archc.runtime.profile.measure import Measurement
-from archc.runtime.profile.run import Request, execute
+from archc.runtime.profile.run import Request
 from archc.runtime.profile.table import table_from_record
 from archc.runtime.profile.workload import Workload
 
-from profile_helpers import TINY
+from profile_helpers import TINY, ModelledStandIn, execute_on
 
 BURST = 1.3
 
 
-class SlowBaseline(Profiler):
+class SlowBaseline(ModelledStandIn):
     """The s24 model, with the baseline network timed `BURST` times slower."""
 
-    kind = "modelled"
     name = "slow-baseline"
-
-    def __init__(self) -> None:
-        self.inner = resolve("s24")
 
     def profile(self, workload: Workload) -> Measurement:
         m = self.inner.profile(workload)
@@ -43,13 +36,7 @@ class SlowBaseline(Profiler):
 
 @pytest.fixture(scope="module")
 def fitted() -> dict[str, Any]:
-    mp = pytest.MonkeyPatch()
-    mp.setattr(run_mod, "resolve", lambda *a: SlowBaseline())
-    try:
-        record, _ = execute(Request(archc.parse(TINY), "slow-baseline", (32, 32), validate_n=6, fit_n=4))
-    finally:
-        mp.undo()
-    return record.data
+    return execute_on(SlowBaseline(), Request(archc.parse(TINY), "slow-baseline", (32, 32), validate_n=6, fit_n=4))
 
 
 def _sum(data: dict[str, Any], choice: str) -> float:

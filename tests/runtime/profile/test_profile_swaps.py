@@ -17,28 +17,25 @@ import pytest
 import archc
 from archc.cli.profile import summary_lines
 from archc.compiler.frontend import choice_of
-from archc.runtime.profile import run as run_mod
-from archc.runtime.profile.backend import Profiler
 from archc.runtime.profile.devices import resolve
 from archc.runtime.profile.measure import Measurement
-from archc.runtime.profile.run import Request, execute
+from archc.runtime.profile.run import Request
 from archc.runtime.profile.table import SWAPS, network_workload, table_from_record
 from archc.runtime.profile.workload import Workload
 
-from profile_helpers import TINY, run_cli
+from profile_helpers import TINY, ModelledStandIn, execute_on, run_cli
 
 EDGE = 0.25  # ms per changed slot, inside the network only
 BURST = 1.3
 
 
-class EdgeCost(Profiler):
+class EdgeCost(ModelledStandIn):
     """The s24 model; networks pay EDGE per changed slot; the baseline's first timing is slow."""
 
-    kind = "modelled"
     name = "edge-cost"
 
     def __init__(self) -> None:
-        self.inner = resolve("s24")
+        super().__init__()
         self.baselines = 0
 
     def profile(self, workload: Workload) -> Measurement:
@@ -67,13 +64,7 @@ def truth(choice: str) -> float:
 
 @pytest.fixture(scope="module")
 def swapped() -> dict[str, Any]:
-    mp = pytest.MonkeyPatch()
-    mp.setattr(run_mod, "resolve", lambda *a: EdgeCost())
-    try:
-        record, _ = execute(Request(archc.parse(TINY), "edge-cost", (32, 32), validate_n=6, swaps=True))
-    finally:
-        mp.undo()
-    return record.data
+    return execute_on(EdgeCost(), Request(archc.parse(TINY), "edge-cost", (32, 32), validate_n=6, swaps=True))
 
 
 def test_every_single_slot_swap_is_timed_once(swapped: dict[str, Any]) -> None:
@@ -134,15 +125,14 @@ def test_the_command_line_flag_runs_on_a_measured_device(tmp_path: Any) -> None:
     assert (tmp_path / "latency.json").is_file()
 
 
-class Drifting(Profiler):
+class Drifting(ModelledStandIn):
     """The s24 model on a machine that slows by `DRIFT` with every timing."""
 
-    kind = "modelled"
     name = "drifting"
     DRIFT = 0.01
 
     def __init__(self) -> None:
-        self.inner = resolve("s24")
+        super().__init__()
         self.calls = 0
 
     def profile(self, workload: Workload) -> Measurement:
@@ -151,14 +141,7 @@ class Drifting(Profiler):
 
 
 def test_each_delta_is_taken_beside_its_own_baseline_timings() -> None:
-    spec = archc.parse(TINY)
-    mp = pytest.MonkeyPatch()
-    mp.setattr(run_mod, "resolve", lambda *a: Drifting())
-    try:
-        record, _ = execute(Request(spec, "drifting", (32, 32), swaps=True))
-    finally:
-        mp.undo()
-    data = record.data
+    data = execute_on(Drifting(), Request(archc.parse(TINY), "drifting", (32, 32), swaps=True))
     base = truth("")
     first, last = data["swaps"]["baseline_ms"][1], data["swaps"]["baseline_ms"][-1]
     assert last / first > 1.2  # the machine slowed by a fifth over the sweep

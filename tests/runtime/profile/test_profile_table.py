@@ -9,14 +9,12 @@ import pytest
 import archc
 from archc.errors import ProfileError
 from archc.runtime.profile import run as run_mod
-from archc.runtime.profile.backend import Profiler
-from archc.runtime.profile.devices import resolve
 from archc.runtime.profile.measure import Measurement
 from archc.runtime.profile.run import Request, execute
 from archc.runtime.profile.table import table_from_record
 from archc.runtime.profile.workload import Workload
 
-from profile_helpers import TINY
+from profile_helpers import TINY, ModelledStandIn
 
 
 def test_latency_json_of_a_cpu_run(tiny_cpu_run: Path) -> None:
@@ -87,14 +85,13 @@ def test_a_modelled_device_is_additive_over_blocks() -> None:
     assert record.data["validation"]["rmspe_pct"] < 1.0
 
 
-class Flaky(Profiler):
+class Flaky(ModelledStandIn):
     """The s24 model, failing after `ok` workloads (a phone unplugged mid-run)."""
 
-    kind = "modelled"
     name = "flaky"
 
     def __init__(self, ok: int) -> None:
-        self.inner = resolve("s24")
+        super().__init__()
         self.ok = ok
         self.calls = 0
 
