@@ -102,7 +102,7 @@ def distill_cmd(spec: str, weights: str, data: str, out: str, fraction: float, s
     config = DistillConfig(fraction=fraction, iters=iters, batch=batch, crop=crop, crops_per_image=crops_per_image,
                            lr=lr, seed=seed, granularity=granularity, init=init, jobs=jobs, threads=threads)
     settings = DistillSettings(spec, weights, data, out, config, slots, val_images, not no_report)
-    with context(accelerator, amp, cluster, jobs, allow_weak_teacher) as ctx:
+    with context(accelerator, amp, cluster, jobs, allow_weak_teacher, as_json) as ctx:
         result = distill(Path(out), settings, ctx)
     if not as_json:
         print_distill(result)

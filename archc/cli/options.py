@@ -13,7 +13,7 @@ from archc.dsl.check import SALIENCY_METRICS
 
 from .accel import accelerator_option, amp_option, workers_option
 from .cluster import cluster_option
-from .output import console
+from .output import console, err_console
 from .params import WEIGHTS
 from .teacher import allow_weak_teacher_option
 
@@ -144,13 +144,19 @@ def per_round_option(fn: F) -> F:
 
 
 def context(
-    accelerator: str = "auto", amp: str = "off", cluster: str = "local", jobs: int = 1, allow_weak_teacher: bool = False
+    accelerator: str = "auto",
+    amp: str = "off",
+    cluster: str = "local",
+    jobs: int = 1,
+    allow_weak_teacher: bool = False,
+    as_json: bool = False,
 ) -> Any:
     """The stages' `Context` on the command line's console, checked before any work (an unknown
-    accelerator or cluster, an impossible AMP, a missing Ray)."""
+    accelerator or cluster, an impossible AMP, a missing Ray). With `as_json` the stages' lines
+    and progress go to stderr, so stdout carries the JSON alone."""
     from archc.runtime.pipeline import Context
 
-    ctx = Context(accelerator, amp, cluster, jobs, allow_weak_teacher, console=console)
+    ctx = Context(accelerator, amp, cluster, jobs, allow_weak_teacher, console=err_console if as_json else console)
     ctx.check()
     return ctx
 

@@ -102,6 +102,14 @@ def test_finetune_records_spec_and_choice_and_eval_takes_surrogates(micro: Micro
     assert reloaded.exit_code == 0, reloaded.output
 
 
+def test_json_is_all_that_goes_to_stdout(micro: Micro, tmp_path: Path) -> None:
+    result = _distill(micro, tmp_path, "--slots", "enc1", "--val-images", "1", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)  # the stages' progress lines went to stderr
+    assert report == json.loads((tmp_path / "distill.json").read_text())
+    assert "teacher" in result.stderr
+
+
 def test_a_progress_line_names_each_thing_once() -> None:
     from archc.runtime.distill import Event
     from archc.runtime.pipeline.distill import _event_text
