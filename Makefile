@@ -21,7 +21,7 @@ setup: $(STAMP)
 # The method end to end on the shipped teacher, in the paper's search shape (8 slots x 7 candidates),
 # sized for about five minutes on two cores. `make demo TRAIN_MINUTES=15` trains a teacher instead.
 DEMO_FLAGS := --saliency-batches 1 --saliency-metrics grad_norm,snip,fisher,taylor --no-ablate \
-	--distill-iters 300 --distill-fraction 0.1 --size 128 128 --budget 24 --val-images 8 --verify-steps 400
+	--distill-iters 600 --distill-fraction 0.1 --size 128 128 --budget 24 --val-images 8 --verify-steps 400
 ifdef TRAIN_MINUTES
 DEMO_TEACHER := --train-minutes $(TRAIN_MINUTES)
 else

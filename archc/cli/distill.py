@@ -56,7 +56,7 @@ def report_table(data: dict[str, Any]) -> Table:
 @click.option("--fraction", type=float, default=0.25, show_default=True, help="Share of the training pairs used.")
 @click.option("--slots", "slot_args", multiple=True, help="Only these slots (repeatable or comma-separated).")
 @click.option("--jobs", type=int, default=1, show_default=True, help="Surrogates trained in parallel processes.")
-@click.option("--iters", type=int, default=400, show_default=True,
+@click.option("--iters", type=int, default=600, show_default=True,
               help="Training steps per surrogate (0: plug candidates in as initialised, an ablation).")
 @click.option("--batch", type=int, default=8, show_default=True, help="Cached feature crops per training step.")
 @click.option("--crop", type=int, default=64, show_default=True, help="Crop size (a multiple of 2^levels).")

@@ -98,7 +98,7 @@ FLAGS = {"formats": "format"}  # option names that differ from their field's
     type=click.IntRange(1),
     help="Teacher training steps, in place of --train-minutes (the same teacher on any machine).",
 )
-@click.option("--distill-iters", type=int, default=300, show_default=True, help="Training steps per surrogate.")
+@click.option("--distill-iters", type=int, default=600, show_default=True, help="Training steps per surrogate.")
 @click.option(
     "--distill-fraction",
     type=float,

@@ -59,7 +59,7 @@ class RunSettings:
     pick: str = "knee"
     train_minutes: float = 15.0
     train_iters: int | None = None
-    distill_iters: int = 300
+    distill_iters: int = 600
     distill_fraction: float = 0.25
     saliency_batches: int = 4
     saliency_metrics: tuple[str, ...] = SALIENCY_METRICS
