@@ -10,6 +10,9 @@ the same validation images; its noise is their standard error, `psnr_drop_se` (s
 sqrt(n)). A network is flagged when it beats the teacher by more than `NOISE_SE` standard errors
 (about a one-sided 97.5 % bound under a normal approximation; with one image there is no noise
 estimate and any gain is flagged; an evaluation journalled without `psnr_drop_se` is never flagged).
+A gain of at most `MIN_GAIN_DB` is never flagged, whatever its noise: the teacher itself in a lower
+precision (fp16 rounding) scores a few ten-thousandths of a dB apart from the teacher, with a
+standard error smaller still, and no one would call that learning.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 from .journal import Evaluation
 
 NOISE_SE = 2.0
+MIN_GAIN_DB = 0.01
 
 
 def beats_teacher(ev: Evaluation) -> dict[str, Any] | None:
@@ -28,7 +32,7 @@ def beats_teacher(ev: Evaluation) -> dict[str, Any] | None:
     if se is None:  # journalled before the noise was recorded: no basis for a flag
         return None
     gain, noise = -ev.psnr_drop, NOISE_SE * se
-    if gain <= max(noise, 0.0):
+    if gain <= max(noise, MIN_GAIN_DB):
         return None
     reason = (f"scores {gain:.3f} dB above the teacher, more than the validation noise ({noise:.3f} dB = "
               f"{NOISE_SE:g} standard errors of the per-image differences): its surrogates learned what the teacher "
