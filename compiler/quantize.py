@@ -118,7 +118,13 @@ class _Reader:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """The quantizer prints progress and logs a warning per LayerNorm bias; a compile stays quiet."""
+    """The quantizer prints progress and logs a warning per LayerNorm bias, and its calibration
+    sessions log ONNX Runtime's graph warnings (unused initializers) to stderr; a compile stays
+    quiet. (ONNX Runtime's default log level has no getter: archc keeps it at errors from here on,
+    as every session it opens itself does.)"""
+    import onnxruntime as ort
+
+    ort.set_default_logger_severity(3)
     logger = logging.getLogger()
     level = logger.level
     logger.setLevel(logging.ERROR)
