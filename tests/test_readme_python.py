@@ -32,7 +32,7 @@ def micro(code: str, run: Path) -> str:
         "verification=VerifySettings(steps=2, rounds=3),",
         'Context(accelerator="cpu")': 'Context(accelerator="cpu", allow_weak_teacher=True)',
         "specs/nafnet_small.arch": str(SPECS / "nafnet_tiny.arch"),
-        "distill_iters=300": "distill_iters=4",
+        "distill_iters=600": "distill_iters=4",
         "size=(128, 128)": "size=(32, 32)",
         "budget=24": "budget=5",
         "val_images=8": "val_images=2",

@@ -264,9 +264,11 @@ def _verify_section(record: dict[str, Any]) -> Section:
     tables = [rows_text(record)]
     probes = record.get("probes")
     if probes:
+        fresh = sum(not p.get("reused") for p in probes["made"])
         text.append(f"The pick is the fastest network of the search's front found within {_f(probes['within_db'])} dB "
-                    f"once fine-tuned: the front bisected with {len(probes['made'])} of at most "
-                    f"{probes['allowed']} fine-tunings, each scored on the whole test split (probes in order).")
+                    f"once fine-tuned: the front bisected with {fresh} of at most "
+                    f"{probes['allowed']} fine-tunings, each scored on the whole test split (probes in order; "
+                    "`reused`: fine-tuned and scored before in this run folder).")
         tables.append(_probes_table(probes["made"]))
     return Section("Predicted -> verified", text, tables=tables)
 
@@ -275,7 +277,8 @@ def _probes_table(made: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[
     head = ["probe", "network", "predicted drop dB", "predicted speed-up", "verified drop dB", "holds"]
     rows = [[str(i + 1), f"`{p['canonical']}` ({p['index']})", _f(p["predicted_drop"]),
              f"{_f(p['predicted_speedup'])}x" if p.get("predicted_speedup") else "n/a",
-             f"{_f(p['drop'])} ± {_f(p['drop_se'])}", "yes" if p["holds"] else "no"] for i, p in enumerate(made)]
+             f"{_f(p['drop'])} ± {_f(p['drop_se'])}",
+             ("yes" if p["holds"] else "no") + (" (reused)" if p.get("reused") else "")] for i, p in enumerate(made)]
     return head, rows
 
 

@@ -7,6 +7,9 @@ usually faster than the one the predictions name. Along the Pareto front, fastes
 verified drop falls as the predicted one does; `bisect` fine-tunes and scores at most `probes`
 front networks, each time halving the stretch of the front where the fastest one within the
 target lies, and returns every probe it made (a probe that breaks the order shows in the table).
+Front networks this run folder already fine-tuned and scored with the same fine-tuning settings
+(the pick an earlier verification checked, the probes of an earlier bisection) are probes that
+cost nothing: they narrow the stretch before the first fine-tuning, and show in the table as reused.
 In a precision search each probe is scored as it would ship: its mixed-precision QDQ graph
 (calibrated as `export` calibrates it) in ONNX Runtime, not the search's fake quantization, which
 leaves the element-wise products and residual additions in float and so reads optimistic (the
@@ -54,6 +57,7 @@ class Probe:
     holds: bool  # drop <= the target
     seconds: float
     quantized: bool = False  # scored as its mixed-precision QDQ graph in ONNX Runtime (a precision search)
+    reused: bool = False  # scored by an earlier verification or bisection in this run folder
 
 
 def front_order(results: Mapping[str, Any]) -> list[int]:
@@ -64,12 +68,18 @@ def front_order(results: Mapping[str, Any]) -> list[int]:
     return sorted(front, key=lambda i: (-evaluations[i]["objectives"]["latency_ms"], i))
 
 
-def fastest_holding(n: int, holds: Callable[[int], bool], probes: int) -> tuple[int, list[int]]:
+def fastest_holding(
+    n: int, holds: Callable[[int], bool], probes: int, known: Mapping[int, bool] | None = None
+) -> tuple[int, list[int]]:
     """On positions 0..n-1 where `holds` is true up to some position and false after it, the last
     true one (-1: none) found with at most `probes` calls, each in the middle of what is left
     (leaning to the faster side); with fewer calls than log2(n + 1), the last true one seen.
-    Returns (that position, the positions probed)."""
-    lo, hi, probed = -1, n, list[int]()
+    `known` (position -> holds) are outcomes already had: the search starts between the last known
+    hold and the first known failure after it. Returns (that position, the positions probed)."""
+    known = known or {}
+    lo = max((p for p, ok in known.items() if ok), default=-1)
+    hi = min((p for p, ok in known.items() if not ok and p > lo), default=n)
+    probed = list[int]()
     while hi - lo > 1 and len(probed) < probes:
         mid = (lo + hi + 1) // 2
         probed.append(mid)
@@ -102,18 +112,22 @@ def bisect(
     if teacher is None:
         network = build(parse(results["spec_text"]), None, results["teacher"]).eval()
         teacher = network, score(network, results["data"])
-    made = list[Probe]()
+    earlier = {p.index: p for p in known_probes(run, results, settings)}
+    made = [attrs.evolve(earlier[i], holds=earlier[i].drop <= within, reused=True) for i in order if i in earlier]
+    for probe in made:
+        say(f"known: {probe.canonical}: {probe.drop:.3f} dB after fine-tuning{_as(probe)} (scored before)")
 
     def holds(position: int) -> bool:
         probe = _probe(run, results, order[position], *teacher, within, settings, say)
         made.append(probe)
         say(
-            f"probe {len(made)}/{probes}: {probe.canonical}: {probe.drop:.3f} dB after fine-tuning{_as(probe)} "
-            f"({'holds' if probe.holds else 'fails'} {within:g} dB; predicted {probe.predicted_drop:.3f} dB)"
+            f"probe {sum(not p.reused for p in made)}/{probes}: {probe.canonical}: {probe.drop:.3f} dB after "
+            f"fine-tuning{_as(probe)} ({'holds' if probe.holds else 'fails'} {within:g} dB; "
+            f"predicted {probe.predicted_drop:.3f} dB)"
         )
         return probe.holds
 
-    lo, _ = fastest_holding(len(order), holds, probes)
+    lo, _ = fastest_holding(len(order), holds, probes, {order.index(p.index): p.holds for p in made})
     chosen = order[lo] if lo >= 0 else None
     record = {
         "within_db": within,
@@ -125,6 +139,49 @@ def bisect(
     }
     write_text_atomic(out / PROBES, json.dumps(record, indent=1) + "\n")
     return chosen, made
+
+
+def known_probes(run: Path, results: Mapping[str, Any], settings: FinetuneSettings) -> list[Probe]:
+    """Front networks `run` already fine-tuned with `settings` and scored as they ship: the probes
+    of an earlier bisection (`probes.json`) and the pick of an earlier verification (`verify.json`),
+    each only when written after the search's results (a search run again makes them stale)."""
+    same = settings.to_json()
+    found: dict[int, Probe] = {}
+    earlier = _read(run / "verify" / PROBES)
+    if earlier.get("finetune") == same:
+        fields = {f.name for f in attrs.fields(Probe)}
+        found.update((p["index"], Probe(**{k: v for k, v in p.items() if k in fields})) for p in earlier["probes"])
+    checked = _read(run / "verify" / "verify.json")
+    tuned = {k: v for k, v in (checked.get("finetune") or {}).items() if k in same}
+    canonical = (checked.get("network") or {}).get("canonical")
+    index = next((i for i, e in enumerate(results["evaluations"]) if e["canonical"] == canonical), None)
+    if tuned == same and index is not None and index not in found:
+        as_shipped = checked["drops"].get("qdq") or checked["drops"]["after"]
+        ev = results["evaluations"][index]
+        base = baseline_latency(results)
+        found[index] = Probe(
+            index=index,
+            canonical=str(canonical),
+            predicted_drop=float(ev["objectives"]["psnr_drop"]),
+            predicted_speedup=base / ev["objectives"]["latency_ms"] if base else None,
+            drop=float(as_shipped["psnr_drop"]),
+            drop_se=float(as_shipped["psnr_drop_se"]),
+            holds=False,  # against the target of the bisection that reuses it
+            seconds=0.0,
+            quantized="qdq" in checked["drops"],
+        )
+    return list(found.values())
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """`path`'s JSON when it was written after the search's results (`RUN/search/search.json`), else {}."""
+    searched = path.parent.parent / "search" / "search.json"
+    try:
+        if path.stat().st_mtime < searched.stat().st_mtime:
+            return {}
+        return json.loads(path.read_text())  # type: ignore[no-any-return]
+    except (OSError, ValueError):  # none yet, or unreadable: nothing to reuse
+        return {}
 
 
 def _probe(
@@ -177,7 +234,7 @@ def probes_text(made: Sequence[Probe], within: float) -> list[str]:
         f"{p.canonical} ({p.index}): predicted {p.predicted_drop:.3f} dB"
         + (f", {p.predicted_speedup:.2f}x" if p.predicted_speedup else "")
         + f" -> {p.drop:.3f} dB ± {p.drop_se:.3f} after fine-tuning{_as(p)}"
-        + f" ({'within' if p.holds else 'over'} {within:g} dB)"
+        + f" ({'within' if p.holds else 'over'} {within:g} dB{'; scored before, reused' if p.reused else ''})"
         for p in made
     ]
 

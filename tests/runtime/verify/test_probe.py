@@ -32,6 +32,22 @@ def test_bisection_finds_the_last_holding_position_of_every_monotone_front(n: in
         assert short <= last  # fewer probes: never a network that fails
 
 
+@pytest.mark.parametrize("n", range(1, 9))
+def test_known_outcomes_narrow_the_bisection_to_what_is_still_open(n: int) -> None:
+    for last in range(-1, n):
+        for seen in range(n):  # one outcome known before any probe, every position in turn
+            asked: list[int] = []
+
+            def holds(position: int, last: int = last, asked: list[int] = asked) -> bool:
+                asked.append(position)
+                return position <= last
+
+            found, probed = fastest_holding(n, holds, n, {seen: seen <= last})
+            assert found == last and seen not in probed
+            open_side = range(seen + 1, n) if seen <= last else range(seen)  # where the answer can still be
+            assert all(p in open_side for p in probed) and len(probed) <= len(open_side).bit_length()
+
+
 def test_the_front_is_probed_from_the_teacher_outwards_without_the_teacher() -> None:
     evaluations = [
         {"canonical": "a=x", "objectives": {"latency_ms": 10.0}},
@@ -78,6 +94,23 @@ def test_verify_within_keeps_the_fastest_network_that_holds(probed: tuple[Path, 
     assert res.exit_code == 0, res.output
     md = (run / "report.md").read_text()
     assert "| probe | network | predicted drop dB |" in md and f"({record['probes']['chosen']}) |" in md
+
+
+def test_a_second_bisection_reuses_what_the_first_fine_tuned(probed: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    run, record = probed
+    first = {p["index"]: p for p in record["probes"]["made"]}
+    chosen, made = bisect(run, 1e6, 2, FinetuneSettings(steps=2))
+    assert chosen == record["probes"]["chosen"]
+    fresh = [p for p in made if not p.reused]
+    # every probe of the first bisection (and the pick it verified) comes back scored, nothing twice
+    assert set(first) <= {p.index for p in made} and len({p.index for p in made}) == len(made)
+    assert not fresh or all(p.index not in first for p in fresh)
+    for p in made:
+        if p.index in first:
+            assert p.reused and p.drop == pytest.approx(first[p.index]["drop"])
+    # other fine-tuning settings: nothing is reused
+    _, other = bisect(run, 1e6, 1, FinetuneSettings(steps=3))
+    assert not any(p.reused for p in other)
 
 
 def test_a_target_nothing_holds_verifies_the_runs_own_pick(probed: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
