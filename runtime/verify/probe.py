@@ -42,6 +42,7 @@ from .score import drop, score
 from .tuned import tuned_copy
 
 PROBES = "probes.json"
+SCORED = "as shipped"  # probes.json's `scored`: drops of what ships (QDQ graphs of precision picks)
 
 
 @frozen
@@ -135,6 +136,7 @@ def bisect(
         "front": order,
         "chosen": chosen,
         "finetune": settings.to_json(),
+        "scored": SCORED,
         "probes": [attrs.asdict(p) for p in made],
     }
     write_text_atomic(out / PROBES, json.dumps(record, indent=1) + "\n")
@@ -148,7 +150,7 @@ def known_probes(run: Path, results: Mapping[str, Any], settings: FinetuneSettin
     same = settings.to_json()
     found: dict[int, Probe] = {}
     earlier = _read(run / "verify" / PROBES)
-    if earlier.get("finetune") == same:
+    if earlier.get("finetune") == same and earlier.get("scored") == SCORED:  # not fake-quantized drops
         fields = {f.name for f in attrs.fields(Probe)}
         found.update((p["index"], Probe(**{k: v for k, v in p.items() if k in fields})) for p in earlier["probes"])
     checked = _read(run / "verify" / "verify.json")
