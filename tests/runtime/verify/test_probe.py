@@ -5,7 +5,9 @@ real scoring, real export)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from click.testing import CliRunner
 
 from archc.cli import cli
 from archc.runtime.verify import FinetuneSettings, VerifySettings, verify
-from archc.runtime.verify.probe import bisect, fastest_holding, front_order
+from archc.runtime.verify.probe import bisect, fastest_holding, front_order, known_probes
 
 
 @pytest.mark.parametrize("n", range(0, 10))
@@ -111,6 +113,19 @@ def test_a_second_bisection_reuses_what_the_first_fine_tuned(probed: tuple[Path,
     # other fine-tuning settings: nothing is reused
     _, other = bisect(run, 1e6, 1, FinetuneSettings(steps=3))
     assert not any(p.reused for p in other)
+
+
+def test_results_older_than_the_search_are_not_reused(probed: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    run, _ = probed
+    searched = run / "search" / "search.json"
+    results = json.loads(searched.read_text())
+    assert known_probes(run, results, FinetuneSettings(steps=2))  # written after the search: reusable
+    stat = searched.stat()
+    try:
+        os.utime(searched, (stat.st_atime, time.time() + 60))  # the search ran again after them
+        assert known_probes(run, results, FinetuneSettings(steps=2)) == []
+    finally:
+        os.utime(searched, (stat.st_atime, stat.st_mtime))
 
 
 def test_a_target_nothing_holds_verifies_the_runs_own_pick(probed: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
