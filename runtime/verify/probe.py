@@ -12,8 +12,9 @@ Front networks this run folder already fine-tuned and scored with the same fine-
 cost nothing: they narrow the stretch before the first fine-tuning, and show in the table as reused.
 In a precision search each probe is scored as it would ship: its mixed-precision QDQ graph
 (calibrated as `export` calibrates it) in ONNX Runtime, not the search's fake quantization, which
-leaves the element-wise products and residual additions in float and so reads optimistic (the
-demo's w8a8 knee: 0.264 dB fake-quantized, 0.450 dB as its QDQ graph, both after fine-tuning).
+leaves some element-wise work (the channel attention's scaling, the residual additions) in float
+and so can read optimistic (before it rounded the SimpleGate's product, the demo's fine-tuned
+w8a8 knee read 0.264 dB fake-quantized and 0.450 dB as its QDQ graph).
 """
 
 from __future__ import annotations
