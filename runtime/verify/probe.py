@@ -34,12 +34,12 @@ from archc.compiler.frontend import parse
 from archc.errors import VerifyError
 from archc.runtime.evaluation.evaluate import EvalResult
 from archc.runtime.network.build import build
-from archc.runtime.network.qdq_export import calibration_of, mixed_proto, needs_qdq
+from archc.runtime.network.qdq_export import calibration_of, needs_qdq
 from archc.runtime.search.export import export
 from archc.runtime.search.pick import baseline_latency
 
 from .finetune import FinetuneSettings
-from .score import drop, score
+from .score import drop, qdq_network, score
 from .tuned import tuned_copy
 
 PROBES = "probes.json"
@@ -160,13 +160,8 @@ def known_probes(run: Path, results: Mapping[str, Any], settings: FinetuneSettin
     index = next((i for i, e in enumerate(results["evaluations"]) if e["canonical"] == canonical), None)
     if tuned == same and index is not None and index not in found:
         as_shipped = checked["drops"].get("qdq") or checked["drops"]["after"]
-        ev = results["evaluations"][index]
-        base = baseline_latency(results)
         found[index] = Probe(
-            index=index,
-            canonical=str(canonical),
-            predicted_drop=float(ev["objectives"]["psnr_drop"]),
-            predicted_speedup=base / ev["objectives"]["latency_ms"] if base else None,
+            **_predicted(results, index),
             drop=float(as_shipped["psnr_drop"]),
             drop_se=float(as_shipped["psnr_drop_se"]),
             holds=False,  # against the target of the bisection that reuses it
@@ -203,13 +198,8 @@ def _probe(
     tuned, _ = tuned_copy(pick, teacher, results["data"], run / "verify", settings, exp, say)
     shipped = _as_shipped(tuned, results, exp)
     got = drop(reference, score(shipped, results["data"]))
-    ev = results["evaluations"][index]
-    base = baseline_latency(results)
     return Probe(
-        index=index,
-        canonical=ev["canonical"],
-        predicted_drop=float(ev["objectives"]["psnr_drop"]),
-        predicted_speedup=base / ev["objectives"]["latency_ms"] if base else None,
+        **_predicted(results, index),
         drop=got["psnr_drop"],
         drop_se=got["psnr_drop_se"],
         holds=got["psnr_drop"] <= within,
@@ -218,17 +208,25 @@ def _probe(
     )
 
 
+def _predicted(results: Mapping[str, Any], index: int) -> dict[str, Any]:
+    """A front network's Probe fields from the search: its index, canonical text, predicted drop and speed-up."""
+    ev = results["evaluations"][index]
+    base = baseline_latency(results)
+    return {
+        "index": index,
+        "canonical": ev["canonical"],
+        "predicted_drop": float(ev["objectives"]["psnr_drop"]),
+        "predicted_speedup": base / ev["objectives"]["latency_ms"] if base else None,
+    }
+
+
 def _as_shipped(tuned: nn.Module, results: Mapping[str, Any], exp: Mapping[str, Any]) -> nn.Module:
     """`tuned` as it ships: its mixed-precision QDQ graph run by ONNX Runtime when the search chose a
     quantized precision for a slot (calibrated on the images the export uses), else `tuned` itself."""
-    from archc.runtime.network.onnx_network import OnnxNetwork
-
     precisions: dict[str, str] = exp.get("precisions") or {}
     if not needs_qdq(precisions):
         return tuned
-    spec = parse(results["spec_text"])
-    proto = mixed_proto(tuned, spec.search.slots, precisions, calibration_of(results["data"]), spec.in_channels)
-    return OnnxNetwork(proto, int(getattr(tuned, "padder_size", 1)))
+    return qdq_network(tuned, parse(results["spec_text"]), precisions, calibration_of(results["data"]))[1]
 
 
 def probes_text(made: Sequence[Probe], within: float) -> list[str]:

@@ -26,6 +26,18 @@ def fake_quantized(model: nn.Module, slots: Any, precisions: dict[str, str], cal
     return simulate(copy.deepcopy(model), slots, precisions, batch)
 
 
+def qdq_network(
+    model: nn.Module, spec: Any, precisions: dict[str, str], calibration: Calibration
+) -> tuple[Any, nn.Module]:
+    """(`model`'s mixed-precision QDQ graph, each of `spec`'s searched slots in its precision from
+    `precisions`, calibrated on `calibration`; that graph run by ONNX Runtime as a module): what ships."""
+    from archc.runtime.network.onnx_network import OnnxNetwork
+    from archc.runtime.network.qdq_export import mixed_proto
+
+    proto = mixed_proto(model, spec.search.slots, precisions, calibration, spec.in_channels)
+    return proto, OnnxNetwork(proto, int(getattr(model, "padder_size", 1)))
+
+
 def score(model: nn.Module, data: str | Path) -> EvalResult:
     """`model` (float32, on its own device) on every frame of `data`'s test split."""
     return evaluate(model, open_dataset(data, split="test"))

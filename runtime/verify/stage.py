@@ -30,12 +30,12 @@ from archc.compiler.onnx_export import export_onnx
 from archc.errors import VerifyError
 from archc.runtime.evaluation.evaluate import EvalResult
 from archc.runtime.network.build import build
-from archc.runtime.network.qdq_export import calibration_of, mixed_proto, needs_qdq
+from archc.runtime.network.qdq_export import calibration_of, needs_qdq
 from archc.runtime.search.export import export
 
 from .finetune import FinetuneSettings
 from .probe import bisect, probes_text
-from .score import drop, fake_quantized, score, scores_json
+from .score import drop, fake_quantized, qdq_network, score, scores_json
 from .table import build_table
 from .timing import HERE, device_figures, time_onnx
 from .tuned import tuned_copy
@@ -163,14 +163,12 @@ def _mixed(
     import onnx
 
     from archc.compiler.mixed_precision import quantized_nodes
-    from archc.runtime.network.onnx_network import OnnxNetwork
 
     calibration = calibration_of(data)
-    proto = mixed_proto(tuned, spec.search.slots, precisions, calibration, spec.in_channels)
+    proto, shipped = qdq_network(tuned, spec, precisions, calibration)
     with atomic_path(path) as tmp:
         onnx.save(proto, str(tmp))
-    padder = int(getattr(tuned, "padder_size", 1))
-    scores = {**scores, "qdq": score(OnnxNetwork(proto, padder), data)}
+    scores = {**scores, "qdq": score(shipped, data)}
     scores["fake_quant"] = score(fake_quantized(tuned, spec.search.slots, precisions, calibration), data)
     return {
         "path": str(path),
