@@ -59,8 +59,8 @@ class RunSettings:
     pick: str = "knee"
     train_minutes: float = 15.0
     train_iters: int | None = None
-    distill_iters: int = 600
-    distill_fraction: float = 0.25
+    distill_iters: int = DistillConfig().iters  # the distill stage's defaults, stated once
+    distill_fraction: float = DistillConfig().fraction
     saliency_batches: int = 4
     saliency_metrics: tuple[str, ...] = SALIENCY_METRICS
     ablate: bool = True
