@@ -9,7 +9,7 @@ Validation noise: the drop is a mean of per-image differences (teacher PSNR - ne
 the same validation images; its noise is their standard error, `psnr_drop_se` (std with ddof 1 /
 sqrt(n)). A network is flagged when it beats the teacher by more than `NOISE_SE` standard errors
 (about a one-sided 97.5 % bound under a normal approximation; with one image there is no noise
-estimate and any gain is flagged; an evaluation journalled without `psnr_drop_se` is never flagged).
+estimate and any gain above `MIN_GAIN_DB` is flagged; an evaluation journalled without `psnr_drop_se` is never flagged).
 A gain of at most `MIN_GAIN_DB` is never flagged, whatever its noise: the teacher itself in a lower
 precision (fp16 rounding) scores a few ten-thousandths of a dB apart from the teacher, with a
 standard error smaller still, and no one would call that learning.
