@@ -19,7 +19,9 @@ from archc.runtime.data.datasets import open_dataset
 from archc.runtime.distill import DistillRun, Event, distill, load_bank
 from archc.runtime.distill.execute import worker_setup
 
+import gate_work
 from distill_helpers import FAST, Micro, config_flags, distill_cli
+from gate_work import GatedExecutor, open_gate, waiting_pids
 from ray_helpers import worker_pids
 
 
@@ -75,22 +77,30 @@ def test_ray_gives_the_surrogates_of_the_local_run(
 def test_a_killed_worker_and_a_killed_progress_actor_cost_progress_lines_and_one_warning_only(
     micro: Micro, micro_run: DistillRun, fresh_ray_ex: Executor, tmp_path: Path
 ) -> None:
+    import ray.cloudpickle
+
+    ray.cloudpickle.register_pickle_by_value(gate_work)  # tests/ is not importable on the workers
+    gate = tmp_path / "gate"
+    gate.mkdir()
     killed: dict[str, int] = {}
     events: list[Event] = []
     other_actors = set(worker_pids("ray::_QueueActor"))  # the progress actors of other drivers' runs
 
-    def kill_a_worker_then_the_progress_actor(event: Event) -> None:
+    def kill_a_worker_and_the_progress_actor(event: Event) -> None:
+        # the first item at the gate: every item is still pending, so the run goes on after both kills
         events.append(event)
-        if event.kind != "step" or len(killed) == 2:
+        if event.kind != "gate" or killed:
             return
-        title, name = ("ray::run_item", "worker") if "worker" not in killed else ("ray::_QueueActor", "actor")
-        pids = [pid for pid in worker_pids(title) if pid not in other_actors]
-        if pids:
-            os.kill(pids[0], signal.SIGKILL)
-            killed[name] = pids[0]
+        killed["worker"] = waiting_pids(gate)[0]
+        os.kill(killed["worker"], signal.SIGKILL)
+        actors = [pid for pid in worker_pids("ray::_QueueActor") if pid not in other_actors]
+        if actors:
+            os.kill(actors[0], signal.SIGKILL)
+            killed["actor"] = actors[0]
+        open_gate(gate)
 
     with pytest.warns(ProgressLostWarning) as warned:
-        run = _run(micro, tmp_path, fresh_ray_ex, kill_a_worker_then_the_progress_actor)
+        run = _run(micro, tmp_path / "run", GatedExecutor(fresh_ray_ex, gate), kill_a_worker_and_the_progress_actor)
     assert set(killed) == {"worker", "actor"}, f"killed only {sorted(killed)}"
     assert len(warned) == 1, [str(w.message) for w in warned]
     assert len(run.trained) == 9
