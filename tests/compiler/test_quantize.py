@@ -95,3 +95,15 @@ def test_quantized_without_calibration_or_with_a_bad_method(tiny_strong: torch.n
         Calibration((np.zeros((1, 3, 8, 8), np.float32),), "entrpy")
     with pytest.raises(archc.ArchError, match="no calibration images"):
         to_onnx_model(tiny_strong, passes=(), precision="w8a16", calibration=Calibration(()))
+
+
+def test_quantizing_a_graph_without_weights_prints_nothing(capfd: pytest.CaptureFixture[str]) -> None:
+    # an identity block's QDQ graph: ONNX Runtime's calibration session warns that it removes an
+    # unused initializer. Its log level is process-wide: back to warnings, as in a fresh process,
+    # so the warning would reach stderr unless the quantizer keeps it out
+    ort.set_default_logger_severity(2)
+    images = tuple(np.random.default_rng(0).random((2, 1, 8, 16, 16), dtype=np.float32))
+    proto, _ = to_onnx_model(torch.nn.Identity(), 8, (16, 16), precision="w8a8", calibration=Calibration(images))
+    assert proto.graph.node
+    out, err = capfd.readouterr()
+    assert out == "" and err == "", (out[-500:], err[-500:])
