@@ -16,7 +16,9 @@ attention products, pixel shuffles), and keeps in FP32:
   stay FP32 (`keep_io_types`).
 
 Casts are inserted at every FP16 / FP32 boundary (onnxruntime.transformers.float16). Weights of
-FP16 ops are stored in FP16 (values beyond FP16's range are clamped, as the converter does).
+FP16 ops are stored in FP16 (values beyond FP16's range are clamped, as the converter does). Some
+versions of the converter (ONNX Runtime 1.30) insert the same Cast once per consumer of a tensor,
+all writing one name; the copies are dropped, so every version gives a valid graph.
 """
 
 from __future__ import annotations
@@ -46,7 +48,22 @@ def lower_precision(proto: Any, precision: str, calibration: Calibration | None 
     from onnxruntime.transformers import float16
 
     blocked = [*float16.DEFAULT_OP_BLOCK_LIST, *FP32_OPS]
-    return _sorted(float16.convert_float_to_float16(proto, keep_io_types=True, op_block_list=blocked))
+    return _sorted(_without_repeats(float16.convert_float_to_float16(proto, keep_io_types=True, op_block_list=blocked)))
+
+
+def _without_repeats(proto: Any) -> Any:
+    """`proto` without the nodes that repeat an earlier node exactly (op, name, inputs, outputs and
+    attributes): a graph writes each tensor once."""
+    seen: set[bytes] = set()
+    kept = []
+    for node in proto.graph.node:
+        key = node.SerializeToString(deterministic=True)
+        if key not in seen:
+            seen.add(key)
+            kept.append(node)
+    del proto.graph.node[:]
+    proto.graph.node.extend(kept)
+    return proto
 
 
 def _sorted(proto: Any) -> Any:

@@ -67,3 +67,35 @@ def test_unknown_precision_is_an_export_error(tiny_strong: torch.nn.Module) -> N
     proto, _ = to_onnx_model(tiny_strong, passes=())
     with pytest.raises(archc.ArchError, match="unknown precision"):
         lower_precision(proto, "fp8")
+
+
+def test_a_cast_the_converter_repeats_is_kept_once() -> None:
+    # ONNX Runtime 1.30's converter writes one Cast per consumer of a tensor, all under one name
+    from onnx import TensorProto, helper
+
+    from archc.compiler.precision import _without_repeats
+
+    cast = helper.make_node("Cast", ["image"], ["half"], name="image_cast", to=TensorProto.FLOAT16)
+    nodes = [
+        cast,
+        helper.make_node("Relu", ["half"], ["a"], name="relu"),
+        helper.make_node("Cast", ["image"], ["half"], name="image_cast", to=TensorProto.FLOAT16),
+        helper.make_node("Neg", ["half"], ["b"], name="neg"),
+        helper.make_node("Cast", ["image"], ["half2"], name="image_cast2", to=TensorProto.FLOAT16),  # not a repeat
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 2])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT16, [1, 2]) for n in ("a", "b", "half2")],
+    )
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(onnx.checker.ValidationError, match="single static assignment"):
+        onnx.checker.check_model(proto)
+    kept = _without_repeats(proto)
+    onnx.checker.check_model(kept)
+    assert [n.name for n in kept.graph.node] == ["image_cast", "relu", "neg", "image_cast2"]
+    a, b, _ = ort.InferenceSession(kept.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        None, {"image": np.array([[-1.0, 2.0]], dtype=np.float32)}
+    )
+    assert a.tolist() == [[0.0, 2.0]] and b.tolist() == [[1.0, -2.0]]
