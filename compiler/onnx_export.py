@@ -73,7 +73,7 @@ def to_onnx_model(model: nn.Module, in_channels: int = 3, sample: tuple[int, int
     from .passes import optimize, optimize_graph
     from .precision import lower_precision
 
-    prepared = optimize(model, passes)
+    prepared = optimize(model, passes).cpu()  # a copy: a network trained on a GPU exports as it is
     t0 = time.perf_counter()
     try:
         proto = onnx.load_from_string(_trace(prepared, in_channels, sample))

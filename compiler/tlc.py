@@ -53,6 +53,7 @@ def apply_tlc(model: nn.Module, train_size: tuple[int, int], in_channels: int = 
     model.eval()
     param = next(model.parameters(), None)
     dtype = param.dtype if param is not None else torch.float32
+    device = param.device if param is not None else torch.device("cpu")
     with torch.no_grad():
-        model(torch.zeros(1, in_channels, *train_size, dtype=dtype))
+        model(torch.zeros(1, in_channels, *train_size, dtype=dtype, device=device))
     return model

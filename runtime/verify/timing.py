@@ -11,6 +11,7 @@ figure for each network, labelled as the profiler labels it (`modelled`, `remote
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -110,6 +111,7 @@ def device_figures(
     from archc.runtime.profile.devices import resolve
 
     profiler = resolve(device)
+    networks = {k: copy.deepcopy(m).cpu().eval() for k, m in networks.items()}  # fine-tuned on a GPU, say
     try:
         got = {
             k: profiler.profile(
