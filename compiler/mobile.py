@@ -79,11 +79,11 @@ def require(fmt: str) -> None:
 
 
 def check_request(fmt: str, precision: str, method: str = "minmax") -> str:
-    """Before any work: `fmt`'s runtime is installed and takes `precision` (fp32, or int8 = w8a8 with
-    min/max ranges); returns the canonical precision."""
+    """Before any work: `fmt` takes `precision` (fp32, or int8 = w8a8 with min/max ranges) and its
+    runtime is installed (checked second: a precision the format lacks is not worth installing it
+    for); returns the canonical precision."""
     from archc.dsl.precision import canonical
 
-    require(fmt)
     precision = canonical(precision)
     if precision not in PRECISIONS:
         raise ExportError(
@@ -97,6 +97,7 @@ def check_request(fmt: str, precision: str, method: str = "minmax") -> str:
             code="E0624",
             help=f"use `--calibration-method minmax` for .{fmt} files",
         )
+    require(fmt)
     return precision
 
 
