@@ -104,6 +104,8 @@ def test_without_ray_the_cluster_option_is_one_error_with_the_install_command(tm
 def test_without_an_address_a_local_ray_is_started_on_loopback_and_stopped(tmp_path: Path) -> None:
     import os
 
+    pytest.importorskip("ray", reason="Ray is not installed (make setup installs it: pip install -e '.[dev,ray]')")
+
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     spec = Path(__file__).parents[3] / "specs" / "nafnet_tiny.arch"
     cmd = [
