@@ -14,6 +14,11 @@ So the quality objective rounds in torch, with the arithmetic of the exported QD
   `s = (hi - lo) / qmax`, `z = round(-lo / s)`, `x' = (clamp(round(x / s) + z, 0, qmax) - z) * s`;
 - fp16 slots: weights and the same activations rounded to FP16 (`x' = float(half(x))`).
 
+`quantization_aware` hooks the same rounding into a network that trains: the forward pass
+rounds as above, gradients pass each rounding straight through (the straight-through estimator),
+and the weights stay float underneath, rounded afresh in every forward pass; on leaving it the
+network holds the trained float weights, which the exporter then quantizes like any other.
+
 Not modelled: the channel attention's scaling and the residual additions, which the exported graph
 rounds too; so the simulation is slightly optimistic at w8a8. Rounding the simple gate's product
 mattered: on the demo's fine-tuned w8a8 knee (nafnet_small, 24 test frames) the simulation read
@@ -24,10 +29,13 @@ rest of the network.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
+from torch.utils.hooks import RemovableHandle
 
 from archc.compiler.layers import SimpleGate
 from archc.dsl.precision import ACTIVATION_BITS, ORIGINAL
@@ -58,21 +66,39 @@ def to_fp16(x: torch.Tensor) -> torch.Tensor:
     return x.half().float()
 
 
-class _Tensor:
-    """One activation tensor's state: the range seen while observing, then rounding."""
+def straight_through(x: torch.Tensor, rounded: torch.Tensor) -> torch.Tensor:
+    """`rounded` in the forward pass, the identity in the backward pass."""
+    return x + (rounded - x).detach()
 
-    def __init__(self, precision: str) -> None:
+
+class _Tensor:
+    """One activation tensor's state: the range seen while observing, then rounding (with
+    gradients passed straight through when `trainable`)."""
+
+    def __init__(self, precision: str, trainable: bool = False) -> None:
         self.precision = precision
+        self.trainable = trainable
         self.lo, self.hi = float("inf"), float("-inf")
         self.observing = precision not in FLOAT
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        if self.precision in FLOAT:
-            return to_fp16(x)
         if self.observing:
             self.lo, self.hi = min(self.lo, float(x.min())), max(self.hi, float(x.max()))
             return x
-        return fake_quant_act(x, self.lo, self.hi, LEVELS[self.precision])
+        rounded = to_fp16(x) if self.precision in FLOAT else fake_quant_act(x, self.lo, self.hi, LEVELS[self.precision])
+        return straight_through(x, rounded) if self.trainable else rounded
+
+
+class _RoundedWeight(nn.Module):
+    """A conv weight rounded to its precision in every forward pass, its gradient passed straight
+    through to the float weight underneath (a parametrization)."""
+
+    def __init__(self, precision: str) -> None:
+        super().__init__()
+        self.precision = precision
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        return straight_through(w, to_fp16(w) if self.precision in FLOAT else fake_quant_weight(w))
 
 
 def _leaves(block: nn.Module) -> Iterator[nn.Module]:
@@ -97,16 +123,38 @@ def _hook_input(tensor: _Tensor) -> Callable[..., tuple[torch.Tensor, ...]]:
     return lambda module, args: (tensor(args[0]), *args[1:])
 
 
-def _instrument(block: nn.Module, precision: str) -> list[_Tensor]:
-    """Round `block`'s weights and hook its activations; returns their states."""
-    _round_weights(block, precision)
-    tensors = [_Tensor(precision) for _ in range(2)]
-    block.register_forward_pre_hook(_hook_input(tensors[0]))
-    block.register_forward_hook(_hook_output(tensors[1]))
+def _parametrize_weights(block: nn.Module, precision: str) -> list[nn.Module]:
+    convs: list[nn.Module] = [m for m in block.modules() if isinstance(m, nn.Conv2d)]
+    for conv in convs:
+        parametrize.register_parametrization(conv, "weight", _RoundedWeight(precision))
+    return convs
+
+
+def _instrument(block: nn.Module, precision: str, trainable: bool) -> tuple[list[_Tensor], list[RemovableHandle]]:
+    """Round `block`'s weights (in place, or in every forward pass when `trainable`) and hook its
+    activations; returns their states and the hooks."""
+    if not trainable:
+        _round_weights(block, precision)
+    tensors = [_Tensor(precision, trainable) for _ in range(2)]
+    handles = [
+        block.register_forward_pre_hook(_hook_input(tensors[0])),
+        block.register_forward_hook(_hook_output(tensors[1])),
+    ]
     for leaf in _leaves(block):
-        tensors.append(_Tensor(precision))
-        leaf.register_forward_hook(_hook_output(tensors[-1]))
-    return tensors
+        tensors.append(_Tensor(precision, trainable))
+        handles.append(leaf.register_forward_hook(_hook_output(tensors[-1])))
+    return tensors, handles
+
+
+def _slot_blocks(
+    model: nn.Module, slots: Sequence[Slot], precisions: Mapping[str, str]
+) -> Iterator[tuple[nn.Module, str]]:
+    """(block, its precision) for every block of the slots `precisions` names."""
+    for slot in slots:
+        precision = precisions.get(slot.name)
+        if precision is not None:
+            for block in model.stage_module(slot.stage)[slot.start:slot.stop]:  # type: ignore[operator]
+                yield block, precision
 
 
 def _check(precisions: Mapping[str, str]) -> None:
@@ -123,20 +171,44 @@ def simulate(model: nn.Module, slots: Sequence[Slot], precisions: Mapping[str, s
     `calibration` batch (`N x C x H x W`; needed when a slot is w8a8 or w8a16)."""
     _check(precisions)
     tensors: list[_Tensor] = []
-    for slot in slots:
-        precision = precisions.get(slot.name)
-        if precision is None:
-            continue
-        for block in model.stage_module(slot.stage)[slot.start:slot.stop]:  # type: ignore[operator]
-            tensors += _instrument(block, precision)
-    if any(t.observing for t in tensors):
-        if calibration is None:
-            raise SearchError("a quantized slot needs calibration images", code="E0713")
-        _observe(model, calibration, tensors)
+    for block, precision in _slot_blocks(model, slots, precisions):
+        tensors += _instrument(block, precision, trainable=False)[0]
+    _observe(model, calibration, tensors)
     return model
 
 
-def _observe(model: nn.Module, calibration: torch.Tensor, tensors: list[_Tensor]) -> None:
+@contextlib.contextmanager
+def quantization_aware(model: nn.Module, slots: Sequence[Slot], precisions: Mapping[str, str],
+                       calibration: torch.Tensor | None) -> Iterator[nn.Module]:
+    """`model` (an ArchNet, changed in place) rounding each slot of `slots` as `simulate` does,
+    with gradients passed straight through to its float weights, while the block runs; activation
+    ranges observed once, on `calibration`, before training. On leaving, the hooks and the weight
+    rounding are removed and `model` holds its (trained) float weights."""
+    _check(precisions)
+    tensors: list[_Tensor] = []
+    handles: list[RemovableHandle] = []
+    convs: list[nn.Module] = []
+    try:
+        for block, precision in _slot_blocks(model, slots, precisions):
+            convs += _parametrize_weights(block, precision)
+            got, hooks = _instrument(block, precision, trainable=True)
+            tensors += got
+            handles += hooks
+        _observe(model, calibration, tensors)
+        yield model
+    finally:
+        for handle in handles:
+            handle.remove()
+        for conv in convs:
+            parametrize.remove_parametrizations(conv, "weight", leave_parametrized=False)
+
+
+def _observe(model: nn.Module, calibration: torch.Tensor | None, tensors: list[_Tensor]) -> None:
+    """Record each quantized tensor's range on `calibration` (when any tensor is quantized)."""
+    if not any(t.observing for t in tensors):
+        return
+    if calibration is None:
+        raise SearchError("a quantized slot needs calibration images", code="E0713")
     first = next(model.parameters(), None)
     device = first.device if first is not None else torch.device("cpu")
     with torch.inference_mode():

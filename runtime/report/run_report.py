@@ -251,11 +251,11 @@ def _export_section(run: Path, exp: dict[str, Any], search: dict[str, Any]) -> S
 
 
 def _verify_section(record: dict[str, Any]) -> Section:
-    from archc.runtime.verify.table import rows_text
+    from archc.runtime.verify.table import recipe_text, rows_text
 
     ft = record["finetune"]
     text = [f"What the search predicted for the exported pick, against the pick fine-tuned for {ft['steps']} steps "
-            f"({ft['loss_text']}) and scored on the whole test split, and its exported ONNX timed end to end. "
+            f"({recipe_text(ft)}) and scored on the whole test split, and its exported ONNX timed end to end. "
             "Drops: mean ± standard error over the paired images; timings: median (interquartile range)."]
     if record.get("qdq"):
         q = record["qdq"]

@@ -42,6 +42,7 @@ class FinetuneSettings:
     lr: float = 1e-4
     seed: int = 0
     accelerator: str = "cpu"
+    quantization_aware: bool = True  # a pick with quantized slots rounds them while it trains (`tuned.py`)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +53,7 @@ class FinetuneSettings:
             "crop": self.crop,
             "lr": self.lr,
             "seed": self.seed,
+            "quantization_aware": self.quantization_aware,
         }
 
 

@@ -40,7 +40,7 @@ from archc.runtime.search.pick import baseline_latency
 
 from .finetune import FinetuneSettings
 from .score import drop, qdq_network, score
-from .tuned import tuned_copy
+from .tuned import shipped_in, tuned_copy
 
 PROBES = "probes.json"
 SCORED = "as shipped"  # probes.json's `scored`: drops of what ships (QDQ graphs of precision picks)
@@ -195,7 +195,8 @@ def _probe(
     t0 = time.perf_counter()
     exp = export(run / "search", str(index), run / "verify" / "probes" / str(index))
     pick = build(parse(Path(exp["spec"])), None, exp["weights"]).eval()
-    tuned, _ = tuned_copy(pick, teacher, results["data"], run / "verify", settings, exp, say)
+    precision = shipped_in(parse(results["spec_text"]), exp, results["data"])
+    tuned, _ = tuned_copy(pick, teacher, results["data"], run / "verify", settings, exp, say, precision)
     shipped = _as_shipped(tuned, results, exp)
     got = drop(reference, score(shipped, results["data"]))
     return Probe(

@@ -38,7 +38,7 @@ from .probe import bisect, probes_text
 from .score import drop, fake_quantized, qdq_network, score, scores_json
 from .table import build_table
 from .timing import HERE, device_figures, time_onnx
-from .tuned import tuned_copy
+from .tuned import shipped_in, tuned_copy
 
 RESULT = "verify.json"
 
@@ -102,7 +102,8 @@ def verify(
     pick = build(parse(Path(exp["spec"])), None, exp["weights"]).eval()
     say("scoring the pick on the whole test split")
     scores = {"teacher": reference, "before": score(pick, data)}
-    tuned, tuned_record = tuned_copy(pick, teacher, data, out, settings.finetune, exp, say)
+    shipped = shipped_in(spec, exp, data)
+    tuned, tuned_record = tuned_copy(pick, teacher, data, out, settings.finetune, exp, say, shipped)
     scores["after"] = score(tuned, data) if settings.finetune.steps > 0 else scores["before"]
     files = {
         "teacher": _onnx(teacher, out / "teacher.onnx", spec.in_channels),

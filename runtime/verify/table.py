@@ -165,7 +165,7 @@ def headline(record: Mapping[str, Any]) -> list[str]:
     s = speedup(record)
     teacher = record["scores"]["teacher"]
     what = "its mixed-precision QDQ graph" if shipped == "pick_qdq" else "its ONNX"
-    tuned = f"after {ft['steps']} fine-tuning steps ({ft['loss_text']})" if ft.get("steps") else "without fine-tuning"
+    tuned = f"after {ft['steps']} fine-tuning steps ({recipe_text(ft)})" if ft.get("steps") else "without fine-tuning"
     return [
         f"Verified: `{record['network']['canonical']}` ({record['network']['pick']}), {what}, is "
         f"**{_speed_text(s)}** faster than the teacher's FP32 ONNX (**{lat['label']}**: {lat['how']}, "
@@ -183,3 +183,10 @@ def _f(x: float | None) -> str:
 def rows_text(record: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
     """The table as (head, rows of strings) for the report."""
     return HEAD, [[r[h] for h in HEAD] for r in record["table"]]
+
+
+def recipe_text(finetune: dict[str, Any]) -> str:
+    """How a verify record's pick was fine-tuned: its loss, and whether its quantized slots rounded
+    while it trained."""
+    aware = "; quantization-aware: its quantized slots rounded while it trained" if finetune.get("in_precision") else ""
+    return f"{finetune['loss_text']}{aware}"

@@ -15,7 +15,7 @@ from archc.compiler.quantize import Calibration, quantize, weight_scales
 from archc.compiler.space import SearchSpace
 from archc.runtime.data.calibration import calibration_images
 from archc.runtime.data.synth import synthesize
-from archc.runtime.network.quantsim import fake_quant_act, fake_quant_weight, simulate
+from archc.runtime.network.quantsim import fake_quant_act, fake_quant_weight, quantization_aware, simulate
 
 from helpers import SPECS, fixture
 
@@ -108,3 +108,27 @@ def test_fp16_slots_are_nearly_exact(images: tuple[np.ndarray, np.ndarray]) -> N
     ref = _net()(torch.from_numpy(test)).detach().numpy()
     sim = simulate(_net(), space.slots, {s.name: "fp16" for s in space.slots}, None)
     assert _snr(sim(torch.from_numpy(test)).detach().numpy(), ref) > 60
+
+
+def test_quantization_aware_training_rounds_as_the_simulation_and_passes_gradients(
+    images: tuple[np.ndarray, np.ndarray],
+) -> None:
+    calib, test = (torch.from_numpy(a) for a in images)
+    space = SearchSpace.of(archc.parse(SPEC))
+    chosen = {"enc1": "w8a8", "enc2": "fp16", "dec1": "w8a16"}
+    simulated = simulate(_net(), space.slots, chosen, calib)(test)
+    model = _net()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with quantization_aware(model, space.slots, chosen, calib) as training:
+        out = training(test)
+        torch.testing.assert_close(out, simulated.detach(), rtol=0, atol=1e-5)  # the same rounding
+        out.square().mean().backward()
+        for slot in ("enc1", "enc2", "dec1"):
+            convs = [m for m in model.stage_module(slot).modules() if isinstance(m, torch.nn.Conv2d)]  # type: ignore[operator]
+            grads = [c.parametrizations.weight.original.grad for c in convs]  # type: ignore[union-attr]
+            assert convs and all(g is not None and g.abs().sum() > 0 for g in grads), slot
+    # left: plain float weights under their own names, no hooks, the float network's output
+    assert model.state_dict().keys() == before.keys()
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in before.items())
+    assert not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
+    torch.testing.assert_close(model(test), _net()(test), rtol=0, atol=0)

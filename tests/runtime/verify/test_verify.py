@@ -92,6 +92,11 @@ def test_verify_writes_the_predicted_to_verified_table(run_dir: Path, tmp_path: 
     assert set(scores) == {"teacher", "before", "after", "qdq", "fake_quant"}
     assert record["drops"]["after"]["psnr_drop"] == pytest.approx(ref.mean("psnr") - scores["after"]["psnr"], abs=1e-9)
     assert record["finetune"]["loss"] == "teacher" and "distillation" in record["finetune"]["loss_text"]
+    # fine-tuned with its w8a8 slots rounding; the weights it kept are plain float weights: a second
+    # verification reads them back into the network instead of training again
+    assert record["finetune"]["quantization_aware"] and record["finetune"]["in_precision"]
+    again = verify(run, VerifySettings(FinetuneSettings(steps=3, loss="teacher"), rounds=4))
+    assert again["finetune"]["trained_before"] and again["scores"]["after"] == record["scores"]["after"]
     # the table: each quantity predicted and verified, labelled, with the error of the prediction
     rows = {r["quantity"]: r for r in record["table"]}
     assert rows["pick latency, as shipped"]["verified on"].startswith("measured: ONNX Runtime")
@@ -105,4 +110,5 @@ def test_verify_writes_the_predicted_to_verified_table(run_dir: Path, tmp_path: 
     md = (run / "report.md").read_text()
     headline = md.split("## Spec")[0]
     assert "Verified: `" in headline and "**measured**" in headline and "whole frames" in headline
+    assert "quantization-aware" in headline
     assert "## Predicted -> verified" in md and "| quantity | predicted | verified |" in md
