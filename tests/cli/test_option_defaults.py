@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 import click
+import pytest
 
 from archc.cli import cli
 from archc.runtime.distill import DistillConfig
@@ -43,34 +44,29 @@ def _same(cli_default: Any, library_default: Any) -> bool:
     return bool(cli_default == library_default)
 
 
-def _mismatches(options: dict[str, Any], library: dict[str, Any], names: dict[str, str]) -> list[str]:
+def _mismatches(options: dict[str, Any], library: dict[str, Any], names: set[str]) -> list[str]:
     return [
-        f"--{option.replace('_', '-')}: {options[option]!r} vs {field}={library[field]!r}"
-        for option, field in names.items()
-        if option in options and not _same(options[option], library[field])
+        f"--{name.replace('_', '-')}: {options[name]!r} vs {name}={library[name]!r}"
+        for name in sorted(names)
+        if not _same(options[name], library[name])
     ]
 
 
-def test_distill_options_default_to_the_distill_config() -> None:
-    options, library = _defaults("distill"), _field_defaults(DistillConfig)
-    shared = {name: name for name in options if name in library}
-    assert {"iters", "fraction", "lr", "batch", "crop"} <= shared.keys()
-    assert not _mismatches(options, library, shared)
+# (command, the library class its options mirror, options that must be among them, same-named
+# options that belong to another class: `archc run`'s --seed is the run's, not the verification's)
+CASES = [
+    ("distill", DistillConfig, {"iters", "fraction", "lr", "batch", "crop"}, set()),
+    ("run", RunSettings, {"distill_iters", "distill_fraction", "size", "jobs"}, set()),
+    ("run", VerifySettings, {"steps", "rounds", "probes"}, {"seed"}),  # --verify-steps is `steps`, ...
+    ("verify", VerifySettings, {"steps", "rounds", "probes", "loss"}, set()),
+]
 
 
-def test_run_options_default_to_the_run_settings() -> None:
-    options, settings = _defaults("run"), _field_defaults(RunSettings)
-    shared = {name: name for name in options if name in settings}
-    assert {"distill_iters", "distill_fraction", "size", "jobs"} <= shared.keys()
-    assert not _mismatches(options, settings, shared)
-    verify = _field_defaults(VerifySettings)  # --verify-steps and the like are `steps`, ...; --seed is the run's
-    by_name = {name: name for name in verify if name in options and name != "seed"}
-    assert {"steps", "rounds", "probes"} <= by_name.keys()
-    assert not _mismatches(options, verify, by_name)
-
-
-def test_verify_options_default_to_the_verify_settings() -> None:
-    options, verify = _defaults("verify"), _field_defaults(VerifySettings)
-    shared = {name: name for name in options if name in verify}
-    assert {"steps", "rounds", "probes", "loss"} <= shared.keys()
-    assert not _mismatches(options, verify, shared)
+@pytest.mark.parametrize(("command", "library", "expected", "not_its"), CASES)
+def test_command_line_defaults_are_the_librarys(
+    command: str, library: type, expected: set[str], not_its: set[str]
+) -> None:
+    options, defaults = _defaults(command), _field_defaults(library)
+    shared = {name for name in options if name in defaults and name not in not_its}
+    assert expected <= shared
+    assert not _mismatches(options, defaults, shared)
