@@ -117,8 +117,10 @@ def verify_cmd(
     probes: int = 4,
 ) -> None:
     """Verify the pick RUN/export holds: fine-tune it, score teacher and pick on the whole test split,
-    time both exported ONNX files, and write RUN/verify/verify.json. With --verify-within, first find
-    the fastest front network within that drop once fine-tuned, and verify it instead."""
+    time both exported ONNX files, and write RUN/verify/verify.json. A pick with w8a8 or w8a16 slots
+    is fine-tuned quantization-aware (those slots round while it trains) and scored as its QDQ graph.
+    With --verify-within, first find the fastest front network within that drop once fine-tuned, and
+    verify it instead."""
     from archc.runtime.pipeline import Context, VerifySettings, verify
 
     tuned = VerifySettings(steps, loss, rounds, seed, clock, within, probes)
