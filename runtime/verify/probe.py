@@ -34,13 +34,12 @@ from archc.compiler.frontend import parse
 from archc.errors import VerifyError
 from archc.runtime.evaluation.evaluate import EvalResult
 from archc.runtime.network.build import build
-from archc.runtime.network.qdq_export import calibration_of, needs_qdq
 from archc.runtime.search.export import export
 from archc.runtime.search.pick import baseline_latency
 
 from .finetune import FinetuneSettings
 from .score import drop, qdq_network, score
-from .tuned import shipped_in, tuned_copy
+from .tuned import Shipped, shipped_in, tuned_copy
 
 PROBES = "probes.json"
 SCORED = "as shipped"  # probes.json's `scored`: drops of what ships (QDQ graphs of precision picks)
@@ -195,9 +194,10 @@ def _probe(
     t0 = time.perf_counter()
     exp = export(run / "search", str(index), run / "verify" / "probes" / str(index))
     pick = build(parse(Path(exp["spec"])), None, exp["weights"]).eval()
-    precision = shipped_in(parse(results["spec_text"]), exp, results["data"])
+    spec = parse(results["spec_text"])
+    precision = shipped_in(spec, exp, results["data"])
     tuned, _ = tuned_copy(pick, teacher, results["data"], run / "verify", settings, exp, say, precision)
-    shipped = _as_shipped(tuned, results, exp)
+    shipped = tuned if precision is None else _as_shipped(tuned, spec, precision)
     got = drop(reference, score(shipped, results["data"]))
     return Probe(
         **_predicted(results, index),
@@ -221,13 +221,10 @@ def _predicted(results: Mapping[str, Any], index: int) -> dict[str, Any]:
     }
 
 
-def _as_shipped(tuned: nn.Module, results: Mapping[str, Any], exp: Mapping[str, Any]) -> nn.Module:
-    """`tuned` as it ships: its mixed-precision QDQ graph run by ONNX Runtime when the search chose a
-    quantized precision for a slot (calibrated on the images the export uses), else `tuned` itself."""
-    precisions: dict[str, str] = exp.get("precisions") or {}
-    if not needs_qdq(precisions):
-        return tuned
-    return qdq_network(tuned, parse(results["spec_text"]), precisions, calibration_of(results["data"]))[1]
+def _as_shipped(tuned: nn.Module, spec: Any, precision: Shipped) -> nn.Module:
+    """`tuned` as it ships with quantized slots: its mixed-precision QDQ graph run by ONNX Runtime,
+    calibrated on the images the export uses."""
+    return qdq_network(tuned, spec, dict(precision.precisions), precision.calibration)[1]
 
 
 def probes_text(made: Sequence[Probe], within: float) -> list[str]:

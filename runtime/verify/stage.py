@@ -30,7 +30,6 @@ from archc.compiler.onnx_export import export_onnx
 from archc.errors import VerifyError
 from archc.runtime.evaluation.evaluate import EvalResult
 from archc.runtime.network.build import build
-from archc.runtime.network.qdq_export import calibration_of, needs_qdq
 from archc.runtime.search.export import export
 
 from .finetune import FinetuneSettings
@@ -38,7 +37,7 @@ from .probe import bisect, probes_text
 from .score import drop, fake_quantized, qdq_network, score, scores_json
 from .table import build_table
 from .timing import HERE, device_figures, time_onnx
-from .tuned import shipped_in, tuned_copy
+from .tuned import Shipped, shipped_in, tuned_copy
 
 RESULT = "verify.json"
 
@@ -109,11 +108,10 @@ def verify(
         "teacher": _onnx(teacher, out / "teacher.onnx", spec.in_channels),
         "pick": _onnx(tuned, out / f"{Path(exp['spec']).stem}.onnx", spec.in_channels),
     }
-    precisions: dict[str, str] = exp.get("precisions") or {}
     quant: dict[str, Any] = {}
-    if needs_qdq(precisions):
+    if shipped is not None:
         say("scoring the mixed-precision QDQ graph in ONNX Runtime")
-        quant, scores = _mixed(tuned, spec, precisions, data, out / f"{Path(exp['spec']).stem}.mixed.onnx", scores)
+        quant, scores = _mixed(tuned, spec, shipped, data, out / f"{Path(exp['spec']).stem}.mixed.onnx", scores)
         files["pick_qdq"] = Path(quant["path"])
     size, threads, clock = profiled_size(run)
     say(f"timing the exported networks at {size[0]}x{size[1]}")
@@ -157,7 +155,7 @@ def _onnx(model: nn.Module, path: Path, channels: int) -> Path:
 
 
 def _mixed(
-    tuned: nn.Module, spec: Any, precisions: dict[str, str], data: str, path: Path, scores: dict[str, Any]
+    tuned: nn.Module, spec: Any, shipped: Shipped, data: str, path: Path, scores: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The fine-tuned pick's mixed QDQ graph (written to `path`) scored in ONNX Runtime, and the
     same network fake-quantized in torch (what the search scored) on the same frames."""
@@ -165,11 +163,11 @@ def _mixed(
 
     from archc.compiler.mixed_precision import quantized_nodes
 
-    calibration = calibration_of(data)
-    proto, shipped = qdq_network(tuned, spec, precisions, calibration)
+    precisions, calibration = dict(shipped.precisions), shipped.calibration
+    proto, network = qdq_network(tuned, spec, precisions, calibration)
     with atomic_path(path) as tmp:
         onnx.save(proto, str(tmp))
-    scores = {**scores, "qdq": score(shipped, data)}
+    scores = {**scores, "qdq": score(network, data)}
     scores["fake_quant"] = score(fake_quantized(tuned, spec.search.slots, precisions, calibration), data)
     return {
         "path": str(path),
