@@ -22,8 +22,12 @@ from archc.runtime.search.objectives import standard_error
 def fake_quantized(model: nn.Module, slots: Any, precisions: dict[str, str], calibration: Calibration) -> nn.Module:
     """A copy of `model` with `slots` fake-quantized in `precisions` (the search's simulation),
     its activation ranges calibrated on `calibration`'s images."""
-    batch = torch.from_numpy(np.concatenate(calibration.images))
-    return simulate(copy.deepcopy(model), slots, precisions, batch)
+    return simulate(copy.deepcopy(model), slots, precisions, calibration_batch(calibration))
+
+
+def calibration_batch(calibration: Calibration) -> torch.Tensor:
+    """`calibration`'s images as one `N x C x H x W` batch, as the fake quantization observes them."""
+    return torch.from_numpy(np.concatenate(calibration.images))
 
 
 def qdq_network(

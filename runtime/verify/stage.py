@@ -14,7 +14,6 @@ From a run folder with a finished search and export it
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -150,7 +149,7 @@ def _choose(
 
 
 def _onnx(model: nn.Module, path: Path, channels: int) -> Path:
-    export_onnx(copy.deepcopy(model).cpu().eval(), path, channels)
+    export_onnx(model, path, channels)  # the exporter traces an eval-mode CPU copy
     return path
 
 
@@ -168,7 +167,7 @@ def _mixed(
     with atomic_path(path) as tmp:
         onnx.save(proto, str(tmp))
     scores = {**scores, "qdq": score(network, data)}
-    scores["fake_quant"] = score(fake_quantized(tuned, spec.search.slots, precisions, calibration), data)
+    scores["fake_quant"] = score(fake_quantized(tuned, shipped.slots, precisions, calibration), data)
     return {
         "path": str(path),
         "precisions": precisions,

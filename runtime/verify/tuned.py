@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from attrs import frozen
 from safetensors.torch import load_file
@@ -38,14 +37,15 @@ from archc.runtime.network.quantsim import quantization_aware
 from archc.runtime.training.train import TrainResult
 
 from .finetune import FinetuneSettings, finetune
+from .score import calibration_batch
 
 DONE = "tuned.json"
 
 
 @frozen
 class Shipped:
-    """The precision a pick ships in: the search's slots, each slot's precision, and the images the
-    export calibrates its QDQ graph on."""
+    """The precisions a pick with quantized slots ships in (`shipped_in`): the search's slots, each
+    slot's precision, and the images the export calibrates its QDQ graph on."""
 
     slots: tuple[Slot, ...]
     precisions: Mapping[str, str]
@@ -85,7 +85,7 @@ def tuned_copy(
     """(`pick` fine-tuned with `settings`, its record); `pick` itself is left as it is. With
     `shipped` naming quantized slots, it is fine-tuned quantization-aware (module docstring)."""
     tuned = copy.deepcopy(pick)
-    aware = shipped if shipped is not None and settings.quantization_aware and needs_qdq(shipped.precisions) else None
+    aware = shipped if settings.quantization_aware else None
     if settings.steps <= 0:
         return tuned, {**settings.to_json(), "seconds": 0.0, "weights": exp["weights"], "in_precision": False}
     meta = {
@@ -128,8 +128,7 @@ def _finetune(
     weights under their own names either way."""
     if shipped is None:
         return finetune(model, data, folder, settings, teacher, meta)
-    batch = torch.from_numpy(np.concatenate(shipped.calibration.images))
-    with quantization_aware(model, shipped.slots, shipped.precisions, batch):
+    with quantization_aware(model, shipped.slots, shipped.precisions, calibration_batch(shipped.calibration)):
         result = finetune(model, data, folder, settings, teacher, meta)
     save_safetensors(model, result.weights, meta)  # written above with the rounding's parameter names
     return result
